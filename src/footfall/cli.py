@@ -1,0 +1,117 @@
+"""The ``footfall`` command: a thin face over the framework and the Melbourne pipeline.
+
+Errors a user can cause are ``FootfallError``s and print as one line; ``--debug`` shows the
+traceback. Progress goes to stderr, answers to stdout, so output can be piped.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from footfall import __version__
+from footfall.errors import FootfallError
+from footfall.runner import Event
+
+app = typer.Typer(help="Turn city pedestrian-counter data into answers.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, rich_markup_mode="rich")
+pipeline_app = typer.Typer(help="Validate, plan and run any YAML + SQL pipeline directory.",
+                           no_args_is_help=True)
+app.add_typer(pipeline_app, name="pipeline")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+state = {"debug": False}
+
+PipelineDir = Annotated[Path, typer.Argument(help="Pipeline directory (pipeline.yml + sql/).")]
+LakeOpt = Annotated[str, typer.Option("--lake", help="Lake root directory.", envvar="FOOTFALL_LAKE")]
+EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (embedded) or spark.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"footfall {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    state["debug"] = debug
+
+
+def print_event(event: Event) -> None:
+    """One progress line per source, step, check and output."""
+    rows = "" if event.rows is None else f"{event.rows:>12,} rows"
+    if event.kind == "check":
+        colour = {"passed": "green", "failed": "red", "warning": "yellow"}[event.detail]
+        err.print(f"  [{colour}]{event.detail:<7}[/] {event.name}"
+                  + (f" ({event.rows} offending)" if event.rows else ""))
+        return
+    err.print(f"  {event.kind:<7} {event.name:<40} {rows:>18} {event.seconds:>7.2f}s  [dim]{event.detail}[/]")
+
+
+@pipeline_app.command("validate")
+def pipeline_validate(path: PipelineDir) -> None:
+    """Check pipeline.yml and every SQL file without running anything."""
+    from footfall.dag import load_pipeline
+
+    pipeline = load_pipeline(path)
+    out.print(f"[green]ok[/] {pipeline.name}: {len(pipeline.spec.sources)} source(s), "
+              f"{len(pipeline.steps)} step(s), {len(pipeline.spec.outputs)} output(s), "
+              f"{len(pipeline.checks())} check(s)")
+
+
+@pipeline_app.command("plan")
+def pipeline_plan(path: PipelineDir) -> None:
+    """Print the DAG in run order, with what each step reads."""
+    from footfall.dag import load_pipeline
+
+    pipeline = load_pipeline(path)
+    for name in pipeline.spec.sources:
+        out.print(f"source  {name}")
+    for i, name in enumerate(pipeline.order, 1):
+        step = pipeline.steps[name]
+        reads = ", ".join(sorted(step.depends_on)) or "-"
+        out.print(f"{i:>3}. {name} ({step.settings.materialize}) <- {reads}")
+    for o in pipeline.spec.outputs:
+        out.print(f"output  {o.table} -> {o.zone}/{o.relpath} ({o.format})")
+
+
+@pipeline_app.command("run")
+def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = "duckdb") -> None:
+    """Run a pipeline into a lake: steps, checks, then publish all outputs at once."""
+    from footfall.dag import load_pipeline
+    from footfall.engines import get_engine
+    from footfall.lake import Lake
+    from footfall.runner import run_pipeline
+
+    pipeline = load_pipeline(path)
+    the_lake = Lake.at(lake)
+    the_lake.ensure()
+    err.print(f"[bold]{pipeline.name}[/] -> {the_lake}")
+    with get_engine(engine) as eng:
+        result = run_pipeline(pipeline, the_lake, eng, listener=print_event)
+    err.print(f"[green]done[/]: {len(result.published)} output(s) published, "
+              f"{len(result.warnings)} warning(s)")
+
+
+def main() -> None:
+    try:
+        app()
+    except FootfallError as e:
+        if state["debug"]:
+            raise
+        err.print(f"[red]error:[/] {escape(str(e))}", highlight=False)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

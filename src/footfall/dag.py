@@ -1,0 +1,138 @@
+"""A pipeline directory loaded into a validated DAG of SQL steps.
+
+``pipeline.yml`` says how; ``sql/<table>.sql`` says what. The edges come from the SQL alone,
+and ``graphlib`` orders them, so a cycle or a reference to nothing is caught before any engine
+starts.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from sqlglot import exp
+
+from footfall import sql as sqlmod
+from footfall.errors import SpecError, SqlError
+from footfall.spec import IDENTIFIER, Check, PipelineSpec, Step, load_spec
+
+
+@dataclass(frozen=True)
+class SqlStep:
+    """One ``sql/<name>.sql`` file, parsed, with the tables it reads."""
+
+    name: str
+    path: Path
+    query: exp.Query
+    depends_on: frozenset[str]
+    settings: Step = field(default_factory=Step)
+    overrides: Mapping[str, Path] = field(default_factory=dict)
+
+    def sql(self, dialect: str) -> str:
+        """The step's SQL for an engine: its override file if it has one, else transpiled."""
+        if dialect in self.overrides:
+            return self.overrides[dialect].read_text(encoding="utf-8")
+        return sqlmod.transpile(self.query, dialect)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    root: Path
+    spec: PipelineSpec
+    steps: Mapping[str, SqlStep]
+    order: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def checks(self) -> list[tuple[str, Check]]:
+        """Every check with the table it applies to, in run order of the tables."""
+        position = {name: i for i, name in enumerate([*self.spec.sources, *self.order])}
+        found = [(name, c) for name, step in self.steps.items() for c in step.settings.checks]
+        found += [(table, c) for table, checks in self.spec.checks.items() for c in checks]
+        return sorted(found, key=lambda tc: position[tc[0]])
+
+    def upstream(self, targets: set[str]) -> set[str]:
+        """The steps needed to build ``targets`` (themselves included)."""
+        needed: set[str] = set()
+        stack = [t for t in targets if t in self.steps]
+        while stack:
+            name = stack.pop()
+            if name not in needed:
+                needed.add(name)
+                stack.extend(d for d in self.steps[name].depends_on if d in self.steps)
+        return needed
+
+
+def load_pipeline(root: Path) -> Pipeline:
+    """Load ``root/pipeline.yml`` and ``root/sql/*.sql`` and check they agree."""
+    if not root.is_dir():
+        raise SpecError("no such pipeline directory", path=root)
+    spec_path = root / "pipeline.yml"
+    spec = load_spec(spec_path)
+    files, overrides = _sql_files(root / "sql")
+    steps: dict[str, SqlStep] = {}
+    for name, path in files.items():
+        if name in spec.sources:
+            raise SqlError(f"step {name!r} has the name of a source", path=path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise SqlError(f"cannot read: {e}", path=path) from None
+        query = sqlmod.parse(text, path)
+        steps[name] = SqlStep(name, path, query, sqlmod.dependencies(query),
+                              spec.steps.get(name, Step()), MappingProxyType(overrides.get(name, {})))
+    for name in spec.steps.keys() - steps.keys():
+        raise SpecError(f"steps.{name}: no sql/{name}.sql for this step", path=spec_path)
+    for name in overrides.keys() - steps.keys():
+        raise SqlError(f"override for {name!r} without sql/{name}.sql", path=root / "sql")
+    known = set(spec.sources) | set(steps)
+    for step in steps.values():
+        missing = sorted(step.depends_on - known)
+        if missing:
+            raise SqlError(f"step {step.name!r} reads unknown table {missing[0]!r} "
+                           f"(known: {', '.join(sorted(known))})", path=step.path)
+    for out in spec.outputs:
+        if out.table not in known:
+            raise SpecError(f"outputs: unknown table {out.table!r}", path=spec_path)
+    for table in spec.checks:
+        if table not in known:
+            raise SpecError(f"checks: unknown table {table!r}", path=spec_path)
+    return Pipeline(root, spec, MappingProxyType(steps), _order(steps))
+
+
+def _sql_files(folder: Path) -> tuple[dict[str, Path], dict[str, dict[str, Path]]]:
+    """``name.sql`` files are steps; ``name.<dialect>.sql`` files override a step for one engine."""
+    if not folder.is_dir():
+        return {}, {}
+    files: dict[str, Path] = {}
+    overrides: dict[str, dict[str, Path]] = {}
+    for path in sorted(folder.glob("*.sql")):
+        name, _, dialect = path.stem.partition(".")
+        if not IDENTIFIER.match(name) or (dialect and not IDENTIFIER.match(dialect)):
+            raise SqlError("a step file is named <table>.sql (letters, digits, _)", path=path)
+        if dialect:
+            overrides.setdefault(name.lower(), {})[dialect] = path
+        else:
+            files[name.lower()] = path
+    return files, overrides
+
+
+def _order(steps: Mapping[str, SqlStep]) -> tuple[str, ...]:
+    graph = {name: {d for d in step.depends_on if d in steps} for name, step in steps.items()}
+    sorter = graphlib.TopologicalSorter(graph)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as e:
+        cycle = e.args[1]
+        raise SqlError(f"steps form a cycle: {' -> '.join(cycle)}", path=steps[cycle[0]].path) from None
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        order.extend(ready)
+        sorter.done(*ready)
+    return tuple(order)

@@ -1,0 +1,68 @@
+"""Engines run a pipeline's SQL. Each declares what it supports as class constants, so the
+runner asks instead of guessing, and the SQL stays engine-neutral."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from footfall.errors import FootfallError
+from footfall.spec import Output, Source
+
+
+class Engine(ABC):
+    name: ClassVar[str]
+    dialect: ClassVar[str]
+    SUPPORTS_VIEWS: ClassVar[bool] = True
+    SUPPORTS_CSV_OUTPUT: ClassVar[bool] = True
+    SUPPORTS_PARTITIONED_OUTPUT: ClassVar[bool] = True
+    SUPPORTED_SOURCE_FORMATS: ClassVar[frozenset[str]] = frozenset({"csv", "json", "parquet"})
+
+    @abstractmethod
+    def register_source(self, name: str, files: Sequence[str], source: Source) -> None:
+        """Expose files as table ``name``; with no files, an empty table of ``source.columns``."""
+
+    @abstractmethod
+    def create(self, name: str, sql: str, materialize: str) -> int | None:
+        """Build a step; return its row count when it is cheap to know (tables), else None."""
+
+    @abstractmethod
+    def query(self, sql: str, limit: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run a read-only query (in the engine's dialect) and fetch its rows."""
+
+    @abstractmethod
+    def write(self, table: str, dest: str, output: Output) -> int:
+        """Write a table to ``dest`` as ``output`` says; return the row count written."""
+
+    def count(self, table: str) -> int:
+        from footfall.sql import quote
+
+        return int(self.query(f"SELECT COUNT(*) FROM {quote(table, self.dialect)}")[1][0][0])
+
+    def close(self) -> None:  # noqa: B027 - engines without resources need no cleanup
+        """Release the engine's resources."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+ENGINES = ("duckdb", "spark")
+
+
+def get_engine(name: str, **options: Any) -> Engine:
+    """Instantiate an engine by name, importing optional ones only when asked for."""
+    if name == "duckdb":
+        from footfall.engines.duckdb import DuckDBEngine
+
+        return DuckDBEngine(**options)
+    if name == "spark":
+        try:
+            from footfall.engines.spark import SparkEngine
+        except ImportError as e:
+            raise FootfallError(f"the spark engine needs pyspark: pip install 'footfall[spark]' ({e})") from None
+        return SparkEngine(**options)
+    raise FootfallError(f"unknown engine {name!r} (engines: {', '.join(ENGINES)})")

@@ -1,0 +1,92 @@
+"""The embedded default engine: one in-process DuckDB connection per run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import duckdb
+
+from footfall.engines import Engine
+from footfall.errors import EngineError
+from footfall.spec import Output, Source
+from footfall.sql import literal, quote
+
+READERS = {"csv": "read_csv", "json": "read_json", "parquet": "read_parquet"}
+
+
+class DuckDBEngine(Engine):
+    name: ClassVar[str] = "duckdb"
+    dialect: ClassVar[str] = "duckdb"
+
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None,
+                 temp_dir: str | Path | None = None) -> None:
+        self.con = duckdb.connect(config={"preserve_insertion_order": False})
+        self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
+        if temp_dir:
+            self.con.execute(f"SET temp_directory = {literal(str(temp_dir))}")
+
+    def register_source(self, name: str, files: Sequence[str], source: Source) -> None:
+        if files:
+            args = ", ".join([f"[{', '.join(literal(f) for f in files)}]",
+                              *(f"{quote(k)} = {literal(v)}" for k, v in source.options.items())])
+            relation = f"{READERS[source.format]}({args})"
+            if source.columns:
+                select = ", ".join(f"CAST({quote(c)} AS {t}) AS {quote(c)}" for c, t in source.columns.items())
+            else:
+                select = "*"
+            sql = f"SELECT {select} FROM {relation}"
+        else:
+            assert source.columns, "an empty source has a declared schema (validated in spec)"
+            select = ", ".join(f"CAST(NULL AS {t}) AS {quote(c)}" for c, t in source.columns.items())
+            sql = f"SELECT {select} WHERE FALSE"
+        self._execute(f"CREATE OR REPLACE VIEW {quote(name)} AS {sql}", name)
+
+    def create(self, name: str, sql: str, materialize: str) -> int | None:
+        kind = "VIEW" if materialize == "view" else "TABLE"
+        self._execute(f"CREATE OR REPLACE {kind} {quote(name)} AS {sql}", name)
+        return None if kind == "VIEW" else self.count(name)
+
+    def query(self, sql: str, limit: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        try:
+            cursor = self.con.execute(sql)
+            rows = cursor.fetchmany(limit) if limit is not None else cursor.fetchall()
+        except duckdb.Error as e:
+            raise EngineError(_first_line(e)) from None
+        return [d[0] for d in cursor.description or []], rows
+
+    def write(self, table: str, dest: str, output: Output) -> int:
+        order = f" ORDER BY {', '.join(quote(c) for c in output.order_by)}" if output.order_by else ""
+        select = f"SELECT * FROM {quote(table)}{order}"
+        if output.format == "csv":
+            options = "FORMAT csv, HEADER true"
+        elif output.partition_by:
+            Path(dest).mkdir(parents=True, exist_ok=True)
+            cols = ", ".join(quote(c) for c in output.partition_by)
+            options = (f"FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({cols}), OVERWRITE_OR_IGNORE true, "
+                       "FILENAME_PATTERN 'part-{i}'")
+        else:
+            options = "FORMAT parquet, COMPRESSION zstd"
+        rows = self.count(table)
+        if rows == 0 and output.partition_by:
+            dest = str(Path(dest) / "part-empty.parquet")
+            options = "FORMAT parquet, COMPRESSION zstd"
+        self._execute(f"COPY ({select}) TO {literal(dest)} ({options})", table)
+        return rows
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _execute(self, sql: str, subject: str) -> None:
+        try:
+            self.con.execute(sql)
+        except duckdb.Error as e:
+            raise EngineError(f"{subject}: {_first_line(e)}") from None
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -1,0 +1,53 @@
+"""Errors a user can cause, each carrying one line that names the file (and line) at fault.
+
+The CLI prints ``str(error)`` and exits with ``error.exit_code``; anything that is not a
+``FootfallError`` is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FootfallError(Exception):
+    """A problem with the user's input or environment, explained in one line."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None) -> None:
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path:
+            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+        return f"{where}{self.message}"
+
+
+class SpecError(FootfallError):
+    """``pipeline.yml`` is missing, malformed or inconsistent."""
+
+
+class SqlError(FootfallError):
+    """A step's SQL does not parse, or refers to what does not exist."""
+
+
+class InputError(FootfallError):
+    """A data file that cannot be read as any known format."""
+
+
+class LakeError(FootfallError):
+    """The lake cannot be read or written, or a path would leave it."""
+
+
+class CheckFailed(FootfallError):
+    """A blocking data check found offending rows; nothing was published."""
+
+    exit_code = 3
+
+
+class EngineError(FootfallError):
+    """The engine rejected a step at run time (a type error, a missing column, ...)."""

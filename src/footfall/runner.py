@@ -1,0 +1,133 @@
+"""Run a pipeline: sources, steps in DAG order, checks, then write-audit-publish.
+
+The runner reports what it does through a callback, so a CLI can draw it and a test can
+collect it; it never prints.
+"""
+
+from __future__ import annotations
+
+import glob
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from footfall.checks import CheckResult, describe, run_check
+from footfall.dag import Pipeline
+from footfall.engines import Engine
+from footfall.errors import CheckFailed, SpecError
+from footfall.lake import Lake
+from footfall.spec import Source
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of progress: what happened to which table, how many rows, how long."""
+
+    kind: str  # "source" | "step" | "check" | "output" | "publish"
+    name: str
+    rows: int | None = None
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class RunResult:
+    run_id: str = ""
+    events: list[Event] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    outputs: dict[str, int] = field(default_factory=dict)
+    published: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed and not c.blocking]
+
+
+Listener = Callable[[Event], None]
+
+
+def source_files(pipeline: Pipeline, lake: Lake, name: str, source: Source) -> list[str]:
+    """The files a source matches, sorted; a directory stands for every file below it."""
+    base = lake.root if source.root == "lake" else pipeline.root
+    pattern = base / source.path
+    if pattern.is_dir():
+        pattern = pattern / "**" / f"*.{source.format}"
+    files = sorted(p for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
+    if not files and source.required:
+        raise SpecError(f"source {name!r}: no files match {source.path} (under {base})",
+                        path=pipeline.root / "pipeline.yml")
+    return files
+
+
+def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
+                 files: Mapping[str, Sequence[str]] | None = None,
+                 targets: set[str] | None = None, publish: bool = True,
+                 listener: Listener | None = None) -> RunResult:
+    """Build every step (or only what ``targets`` need), check, write outputs, publish.
+
+    ``files`` overrides the files of named sources (paths a user gave on the command line).
+    Nothing reaches the lake's zones unless every blocking check passed and every output was
+    written in full.
+    """
+    result = RunResult()
+
+    def emit(event: Event) -> None:
+        result.events.append(event)
+        if listener:
+            listener(event)
+
+    needed = pipeline.upstream(targets) if targets else set(pipeline.order)
+    outputs = [o for o in pipeline.spec.outputs if not targets or o.table in targets or o.table in needed]
+    checks_by_table: dict[str, list] = {}
+    for table, check in pipeline.checks():
+        checks_by_table.setdefault(table, []).append(check)
+
+    def run_checks(table: str) -> None:
+        for check in checks_by_table.get(table, []):
+            started = time.perf_counter()
+            res = run_check(engine, table, check)
+            result.checks.append(res)
+            emit(Event("check", describe(table, check), res.failures, time.perf_counter() - started,
+                       "passed" if res.passed else ("failed" if res.blocking else "warning")))
+            if res.blocking:
+                raise CheckFailed(res.summary() + "; nothing was published")
+
+    for name, source in pipeline.spec.sources.items():
+        started = time.perf_counter()
+        chosen = list(files[name]) if files and name in files else source_files(pipeline, lake, name, source)
+        engine.register_source(name, chosen, source)
+        emit(Event("source", name, None, time.perf_counter() - started, f"{len(chosen)} file(s)"))
+        run_checks(name)
+
+    for name in pipeline.order:
+        if name not in needed:
+            continue
+        step = pipeline.steps[name]
+        started = time.perf_counter()
+        rows = engine.create(name, step.sql(engine.dialect), step.settings.materialize)
+        emit(Event("step", name, rows, time.perf_counter() - started, step.settings.materialize))
+        run_checks(name)
+
+    with lake.lock():
+        staging = lake.stage()
+        result.run_id = staging.folder.name
+        try:
+            for out in outputs:
+                started = time.perf_counter()
+                dest = staging.path(out.zone, out.relpath)
+                rows = engine.write(out.table, str(dest), out)
+                if out.partition_by:
+                    staging.mark_directory(out.zone, out.relpath)
+                result.outputs[f"{out.zone}/{out.relpath}"] = rows
+                emit(Event("output", f"{out.zone}/{out.relpath}", rows, time.perf_counter() - started, out.format))
+            if publish:
+                started = time.perf_counter()
+                result.published = staging.publish()
+                emit(Event("publish", lake.root.name, len(result.published), time.perf_counter() - started))
+            else:
+                staging.discard()
+        except BaseException:
+            staging.discard()
+            raise
+    return result

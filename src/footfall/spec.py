@@ -1,0 +1,239 @@
+"""``pipeline.yml``: the declarative half of a pipeline, validated before anything runs.
+
+YAML is loaded with the safe loader only (no tag ever builds an object), and every name that
+will reach SQL -- tables, columns, option keys -- must be a plain identifier. Validation errors
+name the file and the line of the offending key.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+import sqlglot
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlglot import exp
+
+from footfall.errors import SpecError
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ZONES = ("landing", "transformed", "curated")
+
+
+def identifier(value: str) -> str:
+    """Accept only names that are safe to quote into SQL and to use as file names.
+
+    >>> identifier("hourly_counts")
+    'hourly_counts'
+    >>> identifier("x; drop table y")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'x; drop table y' is not a plain identifier (letters, digits, _)
+    """
+    if not IDENTIFIER.match(value):
+        raise ValueError(f"{value!r} is not a plain identifier (letters, digits, _)")
+    return value
+
+
+def relative_path(value: str) -> str:
+    """Keep config paths inside their root: relative, no ``..``, no scheme.
+
+    >>> relative_path("landing/counts/*.csv")
+    'landing/counts/*.csv'
+    >>> relative_path("../etc/passwd")
+    Traceback (most recent call last):
+    ...
+    ValueError: path '../etc/passwd' must stay inside its root (relative, no '..')
+    """
+    posix = PurePosixPath(value.replace("\\", "/"))
+    if not value or posix.is_absolute() or ".." in posix.parts or ":" in value:
+        raise ValueError(f"path {value!r} must stay inside its root (relative, no '..')")
+    return value
+
+
+def sql_type(value: str) -> str:
+    """A column type that sqlglot understands, normalised to upper case."""
+    try:
+        return exp.DataType.build(value, dialect="duckdb").sql("duckdb")
+    except (sqlglot.errors.ParseError, ValueError) as e:
+        raise ValueError(f"{value!r} is not a SQL type") from e
+
+
+Ident = Annotated[str, AfterValidator(identifier)]
+RelPath = Annotated[str, AfterValidator(relative_path)]
+SqlType = Annotated[str, AfterValidator(sql_type)]
+Scalar = str | int | float | bool
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Model):
+    """A file, glob or directory read as one table."""
+
+    path: RelPath
+    format: Literal["csv", "json", "parquet"]
+    root: Literal["lake", "pipeline"] = "lake"
+    options: dict[Ident, Scalar] = Field(default_factory=dict)
+    columns: dict[Ident, SqlType] | None = None
+    required: bool = True
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _optional_needs_schema(self) -> Source:
+        if not self.required and not self.columns:
+            raise ValueError("a source with required: false needs `columns`, to be empty with a schema")
+        return self
+
+
+class AcceptedValues(_Model):
+    column: Ident
+    values: list[Scalar]
+
+
+class Range(_Model):
+    column: Ident
+    min: float | None = None
+    max: float | None = None
+
+
+class RowCount(_Model):
+    min: int | None = None
+    max: int | None = None
+
+
+CHECK_KINDS = ("not_null", "unique", "accepted_values", "range", "row_count", "sql")
+
+
+class Check(_Model):
+    """One data check; exactly one kind is set. Blocking unless ``severity: warn``."""
+
+    not_null: list[Ident] | None = None
+    unique: list[Ident] | None = None
+    accepted_values: AcceptedValues | None = None
+    range: Range | None = None
+    row_count: RowCount | None = None
+    sql: str | None = None
+    severity: Literal["error", "warn"] = "error"
+    name: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _columns_as_list(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("not_null", "unique"):
+                if isinstance(data.get(key), str):
+                    data = {**data, key: [data[key]]}
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Check:
+        kinds = [k for k in CHECK_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"a check needs exactly one of {', '.join(CHECK_KINDS)}; got {kinds or 'none'}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in CHECK_KINDS if getattr(self, k) is not None)
+
+
+class Step(_Model):
+    """Settings for ``sql/<name>.sql``; every field is optional."""
+
+    materialize: Literal["table", "view"] = "table"
+    description: str = ""
+    checks: list[Check] = Field(default_factory=list)
+
+
+class Output(_Model):
+    """A table written to a zone of the lake."""
+
+    table: Ident
+    zone: Literal["landing", "transformed", "curated"]
+    format: Literal["parquet", "csv"] = "parquet"
+    path: RelPath | None = None
+    partition_by: list[Ident] = Field(default_factory=list)
+    order_by: list[Ident] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _csv_is_flat(self) -> Output:
+        if self.format == "csv" and self.partition_by:
+            raise ValueError("CSV outputs are single files: partition_by needs format parquet")
+        return self
+
+    @property
+    def relpath(self) -> str:
+        """Where the output lands inside its zone: a directory when partitioned, else a file."""
+        if self.path:
+            return self.path
+        return self.table if self.partition_by else f"{self.table}.{self.format}"
+
+
+class PipelineSpec(_Model):
+    name: Ident
+    description: str = ""
+    sources: dict[Ident, Source] = Field(default_factory=dict)
+    steps: dict[Ident, Step] = Field(default_factory=dict)
+    outputs: list[Output] = Field(default_factory=list)
+    checks: dict[Ident, list[Check]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_output_paths(self) -> PipelineSpec:
+        seen: set[tuple[str, str]] = set()
+        for out in self.outputs:
+            key = (out.zone, out.relpath)
+            if key in seen:
+                raise ValueError(f"two outputs write {out.zone}/{out.relpath}")
+            seen.add(key)
+        return self
+
+
+def load_spec(path: Path) -> PipelineSpec:
+    """Read and validate ``pipeline.yml``, raising a ``SpecError`` that names file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("no such file (a pipeline directory needs pipeline.yml)", path=path) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(f"cannot read: {e}", path=path) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader builds no objects
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        raise SpecError(f"invalid YAML: {e.problem or e.context}", path=path,
+                        line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as e:
+        raise SpecError(f"invalid YAML: {e}", path=path) from None
+    if not isinstance(data, dict):
+        raise SpecError("expected a mapping with name, sources, steps, outputs", path=path, line=1)
+    try:
+        return PipelineSpec.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        where = ".".join(loc) or "pipeline"
+        message = err["msg"].removeprefix("Value error, ")
+        raise SpecError(f"{where}: {message}", path=path, line=_line_of(node, err["loc"])) from None
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the deepest YAML node that ``loc`` reaches."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == key), None)
+            if match is None:
+                break
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
