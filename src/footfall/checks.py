@@ -74,7 +74,7 @@ def _range_text(check: Check) -> str:
     return f"{check.range.column} {_bounds_text(check.range.min, check.range.max)}"
 
 
-def _bounds_text(low: float | None, high: float | None) -> str:
+def _bounds_text(low: int | float | None, high: int | float | None) -> str:
     return f"in [{'-inf' if low is None else low}, {'inf' if high is None else high}]"
 
 

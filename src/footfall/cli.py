@@ -104,6 +104,68 @@ def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = 
               f"{len(result.warnings)} warning(s)")
 
 
+@app.command("run")
+def run_command(
+    counts: Annotated[list[str], typer.Option("--counts", help="Counts file, glob or directory (repeatable).")] = [],  # noqa: B006
+    sensors: Annotated[list[str], typer.Option("--sensors", help="Sensor-locations file, glob or directory.")] = [],  # noqa: B006
+    lake: LakeOpt = "lake",
+    engine: EngineOpt = "duckdb",
+) -> None:
+    """Run the Melbourne pipeline: land the files, parse what is new, rebuild every answer."""
+    from footfall.lake import Lake
+    from footfall.melbourne.run import run
+
+    the_lake = Lake.at(lake)
+    err.print(f"[bold]melbourne[/] -> {the_lake}")
+    result = run(the_lake, counts, sensors, engine=engine, listener=print_event)
+    err.print(f"[green]done[/]: {len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged, "
+              f"{len(result.staged)} parsed; {len(result.run.published)} output(s) published; "
+              f"{result.quarantined:,} row(s) quarantined"
+              + (" (see curated/quarantine_summary.csv)" if result.quarantined else ""))
+
+
+@app.command("top")
+def top_command(
+    by: Annotated[str, typer.Option("--by", help="day or month.")] = "day",
+    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: the latest day).")] = None,
+    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (default: the latest month).")] = None,
+    lake: LakeOpt = "lake",
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Print the top 10 locations for a day or a month."""
+    from footfall.lake import Lake
+    from footfall.melbourne.answers import top10
+
+    columns, rows, period = top10(Lake.at(lake), by, date if by == "day" else month)
+    render(columns, rows, fmt, title=f"Top 10 locations by pedestrians, {period}")
+
+
+def render(columns: list[str], rows: list[tuple], fmt: str, title: str = "") -> None:
+    """Rows as a rich table for people, or CSV / JSON for scripts."""
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "json":
+        import json
+
+        out.print_json(json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str))
+    elif fmt == "table":
+        from rich.table import Table
+
+        table = Table(title=title)
+        for c in columns:
+            table.add_column(c, justify="right" if c in ("rank", "pedestrians", "location_id") else "left")
+        for row in rows:
+            table.add_row(*(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) and columns[i] ==
+                            "pedestrians" else str(v) for i, v in enumerate(row)))
+        out.print(table)
+    else:
+        raise FootfallError(f"unknown format {fmt!r} (table, csv, json)")
+
+
 def main() -> None:
     try:
         app()

@@ -27,6 +27,7 @@ from footfall.spec import ZONES, relative_path
 STAGING = "_staging"
 VERSIONS = "_versions"
 JOURNAL = "PUBLISH"
+_HELD: dict[Path, int] = {}
 
 
 def new_run_id() -> str:
@@ -72,7 +73,14 @@ class Lake:
     @contextlib.contextmanager
     def lock(self, wait: float = 0.0) -> Iterator[None]:
         """Hold the lake for one writer. The kernel drops the lock with its holder, so a crashed
-        run never leaves a stale lock behind."""
+        run never leaves a stale lock behind. Re-entrant within a process."""
+        if _HELD.get(self.root):
+            _HELD[self.root] += 1
+            try:
+                yield
+            finally:
+                _HELD[self.root] -= 1
+            return
         self.ensure()
         path = self.root / ".lock"
         with path.open("a+") as handle:
@@ -92,9 +100,11 @@ class Lake:
             handle.truncate()
             handle.write(f"footfall pid {os.getpid()}")
             handle.flush()
+            _HELD[self.root] = 1
             try:
                 yield
             finally:
+                _HELD.pop(self.root, None)
                 handle.seek(0)
                 handle.truncate()
                 fcntl.flock(handle, fcntl.LOCK_UN)

@@ -96,8 +96,8 @@ class AcceptedValues(_Model):
 
 class Range(_Model):
     column: Ident
-    min: float | None = None
-    max: float | None = None
+    min: int | float | None = None
+    max: int | float | None = None
 
 
 class RowCount(_Model):
@@ -202,7 +202,7 @@ def load_spec(path: Path) -> PipelineSpec:
         raise SpecError(f"cannot read: {e}", path=path) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader builds no objects
+        data = yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         raise SpecError(f"invalid YAML: {e.problem or e.context}", path=path,

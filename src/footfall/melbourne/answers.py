@@ -1,0 +1,48 @@
+"""Reading answers back from the curated zone, for the CLI and the report."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import duckdb
+
+from footfall.errors import FootfallError, InputError
+from footfall.lake import Lake
+from footfall.sql import literal
+
+PERIOD = {"day": ("date", re.compile(r"^\d{4}-\d{2}-\d{2}$"), "YYYY-MM-DD"),
+          "month": ("month", re.compile(r"^\d{4}-\d{2}$"), "YYYY-MM")}
+
+
+def curated(lake: Lake, table: str) -> str:
+    """The Parquet file of a curated answer, or a clear error when the lake has none yet."""
+    path = lake.path("curated", f"{table}.parquet")
+    if not path.exists():
+        raise FootfallError(f"no {table} in this lake yet: run `footfall run` first", path=lake.root)
+    return literal(str(path))
+
+
+def top10(lake: Lake, by: str, period: str | None) -> tuple[list[str], list[tuple[Any, ...]], str]:
+    """The top-10 rows of one date or month (the latest when none is given)."""
+    if by not in PERIOD:
+        raise InputError(f"--by must be day or month, not {by!r}")
+    column, pattern, shape = PERIOD[by]
+    source = curated(lake, f"top10_by_{by}")
+    con = duckdb.connect()
+    if period is None:
+        latest = con.execute(f"SELECT CAST(MAX({column}) AS VARCHAR) FROM {source}").fetchone()
+        if not latest or latest[0] is None:
+            raise FootfallError(f"top10_by_{by} is empty", path=lake.root)
+        period = str(latest[0])
+    elif not pattern.match(period):
+        raise InputError(f"--{column} must look like {shape}, not {period!r}")
+    cursor = con.execute(f"SELECT {column}, rank, location_id, location, pedestrians FROM {source} "
+                         f"WHERE CAST({column} AS VARCHAR) = ? ORDER BY rank, location_id", [period])
+    rows = cursor.fetchall()
+    if not rows:
+        span = con.execute(f"SELECT CAST(MIN({column}) AS VARCHAR), CAST(MAX({column}) AS VARCHAR) "
+                           f"FROM {source}").fetchone()
+        raise FootfallError(f"no data for {period}; the lake covers {span[0]} .. {span[1]}" if span else
+                            f"no data for {period}")
+    return [d[0] for d in cursor.description], rows, period

@@ -1,0 +1,222 @@
+"""Landing and staging: raw files kept as given, then parsed once into canonical raw tables.
+
+``landing/<kind>/<file_id>.<ext>`` holds each publication byte for byte, named by its content
+hash so the same file never lands twice; a manifest beside it (written last, so its presence means
+the file is complete) records where it came from, when, its size, hash and rows.
+``transformed/raw_<kind>/<file_id>.parquet`` is that file parsed into the canonical columns of
+``formats.py``. Both steps skip what is already done, which makes re-runs incremental.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from footfall.errors import InputError
+from footfall.lake import Lake
+from footfall.melbourne.formats import (
+    COUNT_COLUMNS,
+    FORMATS,
+    MAX_HOURLY_COUNT,
+    SENSOR_COLUMNS,
+    Detected,
+    Format,
+    detect,
+)
+from footfall.sql import literal, quote
+
+KINDS = ("counts", "sensors")
+CONTAINER_SUFFIX = {"csv": ".csv", "json": ".json", "jsonl": ".jsonl"}
+
+
+@dataclass(frozen=True)
+class Landed:
+    """One file in the landing zone, as its manifest describes it."""
+
+    file_id: str
+    kind: str
+    format: str
+    container: str
+    delimiter: str
+    header: tuple[str, ...]
+    origin: str
+    landed_at: str
+    bytes: int
+    sha256: str
+    rows: int | None = None
+    rejected: int | None = None
+    fetch: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.file_id + CONTAINER_SUFFIX[self.container]
+
+    def detected(self) -> Detected:
+        fmt = next(f for f in FORMATS if f.name == self.format)
+        return Detected(fmt, self.container, self.delimiter, self.header)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def manifest_path(lake: Lake, kind: str, file_id: str) -> Path:
+    return lake.path("landing", kind, f"{file_id}.manifest.json")
+
+
+def land_file(lake: Lake, source: Path, kind: str, origin: str | None = None,
+              fetch: dict[str, Any] | None = None, move: bool = False) -> tuple[Landed, bool]:
+    """Put a file into the landing zone unless the same bytes are there; return it and whether it is new."""
+    detected = detect(source, kind)
+    digest = sha256_of(source)
+    file_id = digest[:20]
+    manifest = manifest_path(lake, kind, file_id)
+    if manifest.exists():
+        if move:
+            source.unlink()
+        return read_manifest(manifest), False
+    landed = Landed(file_id=file_id, kind=kind, format=detected.format.name, container=detected.container,
+                    delimiter=detected.delimiter, header=detected.header, origin=origin or str(source),
+                    landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                    bytes=source.stat().st_size, sha256=digest, fetch=fetch or {})
+    target = lake.path("landing", kind, landed.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if move:
+        os.replace(source, target)
+    else:
+        tmp = target.with_name(target.name + ".part")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    _write_json(manifest, asdict(landed))
+    return landed, True
+
+
+def read_manifest(path: Path) -> Landed:
+    data = json.loads(path.read_text())
+    data["header"] = tuple(data.get("header", ()))
+    return Landed(**data)
+
+
+def landed_files(lake: Lake, kind: str) -> list[Landed]:
+    """Every complete landed file of a kind, oldest first."""
+    folder = lake.path("landing", kind)
+    found = [read_manifest(p) for p in folder.glob("*.manifest.json")] if folder.is_dir() else []
+    return sorted(found, key=lambda f: (f.landed_at, f.file_id))
+
+
+def raw_path(lake: Lake, landed: Landed) -> Path:
+    return lake.path("transformed", f"raw_{landed.kind}", f"{landed.file_id}.parquet")
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> Landed:
+    """Parse one landed file into ``transformed/raw_<kind>/``; rows that cannot be read are kept
+    with a reason (structurally broken CSV lines included), so the file's every row is accounted for."""
+    target = raw_path(lake, landed)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = lake.path("landing", landed.kind, landed.name)
+    detected = landed.detected()
+    rejects = f"rejects_{landed.file_id}"
+    reader = _reader(source, detected, rejects)
+    select = _canonical_select(detected.format, landed, reader)
+    tmp = target.with_name(target.name + ".part")
+    try:
+        rows = con.execute(f"COPY ({select}) TO {literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)").fetchone()
+        rejected = 0
+        if detected.container == "csv":
+            rejected = _stage_rejects(con, landed, rejects, target)
+        os.replace(tmp, target)
+    except duckdb.Error as e:
+        tmp.unlink(missing_ok=True)
+        message = str(e).strip().splitlines()[0]
+        raise InputError(f"cannot read as {detected.format.label}: {message}", path=landed.origin) from None
+    staged = Landed(**{**asdict(landed), "rows": int(rows[0]) if rows else 0, "rejected": rejected})
+    _write_json(manifest_path(lake, landed.kind, landed.file_id), asdict(staged))
+    return staged
+
+
+def _reader(source: Path, detected: Detected, rejects: str) -> str:
+    """A table expression with every column the format knows, as text (absent ones as NULL)."""
+    fmt = detected.format
+    if detected.container == "csv":
+        columns = "{" + ", ".join(f"{literal(h)}: 'VARCHAR'" for h in detected.header) + "}"
+        relation = (f"read_csv({literal(str(source))}, columns = {columns}, auto_detect = false, skip = 1, "
+                    f"delim = {literal(detected.delimiter)}, quote = '\"', escape = '\"', header = false, "
+                    f"strict_mode = false, store_rejects = true, rejects_table = {literal(rejects)}, "
+                    f"rejects_scan = {literal(rejects + '_scan')})")
+        present = {h.lower() for h in detected.header}
+    else:
+        columns = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in fmt.columns) + "}"
+        layout = "array" if detected.container == "json" else "newline_delimited"
+        relation = f"read_json({literal(str(source))}, format = {literal(layout)}, columns = {columns})"
+        present = set(fmt.columns)
+    cols = ", ".join(quote(c) if c in present else f"CAST(NULL AS VARCHAR) AS {quote(c)}" for c in fmt.columns)
+    return f"(SELECT {cols} FROM {relation})"
+
+
+def _meta(fmt: Format, landed: Landed) -> str:
+    return (f"{literal(landed.file_id)} AS file_id, {literal(fmt.name)} AS source, "
+            f"{fmt.generation} AS generation, {literal(landed.landed_at)} AS published")
+
+
+def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
+    exprs = ", ".join(f"{sql} AS {quote(col)}" for col, sql in fmt.exprs)
+    if fmt.kind == "sensors":
+        reason = "CASE WHEN location_id IS NULL THEN 'missing or non-numeric location id' END"
+        cols = ", ".join(quote(c) for c in SENSOR_COLUMNS)
+    else:
+        reason = ("CASE WHEN location_id IS NULL THEN 'missing or non-numeric location id' "
+                  "WHEN ts IS NULL THEN 'unparseable time' "
+                  "WHEN pedestrians IS NULL THEN 'missing or non-numeric count' "
+                  "WHEN pedestrians < 0 THEN 'negative count' "
+                  f"WHEN pedestrians > {MAX_HOURLY_COUNT} THEN 'implausible count (over {MAX_HOURLY_COUNT:,} "
+                  "in an hour)' END")
+        cols = ", ".join(quote(c) for c in COUNT_COLUMNS)
+    return (f"SELECT {_meta(fmt, landed)}, {cols}, {reason} AS reason, CAST(NULL AS VARCHAR) AS raw_line "
+            f"FROM (SELECT {exprs} FROM {reader})")
+
+
+def _stage_rejects(con: duckdb.DuckDBPyConnection, landed: Landed, rejects: str, target: Path) -> int:
+    """CSV lines the reader could not split into the header's columns, kept as quarantined rows."""
+    count = con.execute(f"SELECT COUNT(DISTINCT line) FROM {quote(rejects)}").fetchone()
+    rejected = int(count[0]) if count else 0
+    path = target.with_name(f"{landed.file_id}-rejects.parquet")
+    if rejected:
+        fmt = landed.detected().format
+        nulls = ", ".join(f"CAST(NULL AS {_type(c)}) AS {quote(c)}" for c in COUNT_COLUMNS)
+        con.execute(f"""COPY (
+            SELECT {_meta(fmt, landed)}, {nulls},
+                   'malformed CSV line ' || line || ': ' || arg_min(error_message, column_idx) AS reason,
+                   arg_min(csv_line, column_idx) AS raw_line
+            FROM {quote(rejects)} GROUP BY line ORDER BY line
+        ) TO {literal(str(path))} (FORMAT parquet)""")
+    con.execute(f"DROP TABLE IF EXISTS {quote(rejects)}")
+    con.execute(f"DROP TABLE IF EXISTS {quote(rejects + '_scan')}")
+    return rejected
+
+
+def _type(column: str) -> str:
+    if column == "ts":
+        return "TIMESTAMP"
+    if column in ("location_id", "direction_1", "direction_2", "pedestrians"):
+        return "BIGINT"
+    if column in ("latitude", "longitude"):
+        return "DOUBLE"
+    return "VARCHAR"

@@ -1,0 +1,71 @@
+-- One row per location id. The display name is the description in the latest sensor-locations
+-- publication; without one, the most recent description seen in the counts, then the sensor code.
+WITH ids AS (
+    SELECT DISTINCT location_id FROM hourly_counts
+    UNION
+    SELECT DISTINCT location_id FROM raw_sensors WHERE reason IS NULL
+),
+sensor_rows AS (
+    SELECT *,
+           ROW_NUMBER() OVER (
+               PARTITION BY location_id
+               ORDER BY generation DESC, published DESC, file_id DESC, sensor_code, direction_1, direction_2
+           ) AS n
+    FROM raw_sensors
+    WHERE reason IS NULL
+),
+latest_sensor AS (
+    SELECT * FROM sensor_rows WHERE n = 1
+),
+count_names AS (
+    SELECT location_id, sensor_description, sensor_code,
+           ROW_NUMBER() OVER (
+               PARTITION BY location_id
+               ORDER BY CASE WHEN sensor_description IS NULL THEN 1 ELSE 0 END, ts DESC,
+                        generation DESC, published DESC, sensor_description, sensor_code
+           ) AS n
+    FROM raw_counts
+    WHERE reason IS NULL AND (sensor_description IS NOT NULL OR sensor_code IS NOT NULL)
+),
+latest_count_name AS (
+    SELECT * FROM count_names WHERE n = 1
+),
+count_codes AS (
+    SELECT location_id, sensor_code, latitude, longitude,
+           ROW_NUMBER() OVER (PARTITION BY location_id ORDER BY ts DESC, published DESC, sensor_code) AS n
+    FROM raw_counts
+    WHERE reason IS NULL AND sensor_code IS NOT NULL
+),
+latest_count_code AS (
+    SELECT * FROM count_codes WHERE n = 1
+),
+all_names AS (
+    SELECT location_id, sensor_description AS name FROM raw_sensors
+    WHERE reason IS NULL AND sensor_description IS NOT NULL
+    UNION
+    SELECT location_id, sensor_description AS name FROM raw_counts
+    WHERE reason IS NULL AND sensor_description IS NOT NULL
+),
+names AS (
+    SELECT location_id, STRING_AGG(name, ' | ' ORDER BY name) AS names, COUNT(*) AS name_count
+    FROM all_names
+    GROUP BY location_id
+)
+SELECT ids.location_id,
+       COALESCE(s.sensor_description, c.sensor_description, s.sensor_code, k.sensor_code,
+                'Location ' || CAST(ids.location_id AS VARCHAR)) AS location,
+       COALESCE(s.sensor_code, k.sensor_code) AS sensor_code,
+       s.sensor_description AS description,
+       COALESCE(s.latitude, k.latitude) AS latitude,
+       COALESCE(s.longitude, k.longitude) AS longitude,
+       s.installation_date,
+       s.status,
+       s.location_type,
+       s.note,
+       COALESCE(n.names, '') AS names,
+       COALESCE(n.name_count, 0) AS name_count
+FROM ids
+LEFT JOIN latest_sensor AS s ON s.location_id = ids.location_id
+LEFT JOIN latest_count_name AS c ON c.location_id = ids.location_id
+LEFT JOIN latest_count_code AS k ON k.location_id = ids.location_id
+LEFT JOIN names AS n ON n.location_id = ids.location_id

@@ -1,0 +1,131 @@
+"""The Melbourne job: land the given files, parse what is new, run the pipeline, publish.
+
+Business rules live in ``pipeline/`` (YAML + SQL); this module only moves files and calls the
+framework, so the same pipeline runs on any engine.
+"""
+
+from __future__ import annotations
+
+import glob
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from footfall.dag import Pipeline, load_pipeline
+from footfall.engines import get_engine
+from footfall.errors import InputError
+from footfall.lake import Lake
+from footfall.melbourne.landing import Landed, land_file, landed_files, raw_path, stage_file
+from footfall.runner import Event, RunResult, run_pipeline
+from footfall.sql import literal
+
+PIPELINE_DIR = Path(__file__).parent / "pipeline"
+
+
+def pipeline() -> Pipeline:
+    return load_pipeline(PIPELINE_DIR)
+
+
+@dataclass
+class JobResult:
+    landed: list[Landed] = field(default_factory=list)
+    unchanged: list[Landed] = field(default_factory=list)
+    staged: list[Landed] = field(default_factory=list)
+    run: RunResult = field(default_factory=RunResult)
+    quarantined: int = 0
+
+
+def expand(patterns: Iterable[str]) -> list[Path]:
+    """Paths, globs and directories as the user gave them, each one required to match something."""
+    found: list[Path] = []
+    for pattern in patterns:
+        path = Path(pattern).expanduser()
+        if path.is_dir():
+            matches = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        elif glob.has_magic(pattern):
+            matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+        else:
+            if not path.exists():
+                raise InputError("no such file", path=pattern)
+            matches = [path]
+        if not matches:
+            raise InputError("no files match", path=pattern)
+        found.extend(m for m in matches if m not in found)
+    return found
+
+
+def land(lake: Lake, counts: Sequence[Path], sensors: Sequence[Path], result: JobResult) -> None:
+    for kind, paths in (("counts", counts), ("sensors", sensors)):
+        for path in paths:
+            landed, new = land_file(lake, path, kind)
+            (result.landed if new else result.unchanged).append(landed)
+
+
+def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | None = None) -> None:
+    """Parse every landed file that has no raw table yet. A file the reader rejects as a whole is
+    moved aside to ``landing/<kind>/_rejected/`` so it cannot block later runs."""
+    con = duckdb.connect()
+    try:
+        for kind in ("counts", "sensors"):
+            for landed in landed_files(lake, kind):
+                if raw_path(lake, landed).exists():
+                    continue
+                started = time.perf_counter()
+                try:
+                    staged = stage_file(con, lake, landed)
+                except InputError:
+                    _reject(lake, landed)
+                    raise
+                result.staged.append(staged)
+                if listener:
+                    listener(Event("parse", f"{kind}/{landed.name}", staged.rows, time.perf_counter() - started,
+                                   f"{staged.format}; {staged.rejected or 0} malformed line(s)"))
+    finally:
+        con.close()
+
+
+def _reject(lake: Lake, landed: Landed) -> None:
+    folder = lake.path("landing", landed.kind, "_rejected")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (landed.name, f"{landed.file_id}.manifest.json"):
+        source = lake.path("landing", landed.kind, name)
+        if source.exists():
+            shutil.move(source, folder / name)
+
+
+def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, engine: str = "duckdb",
+        engine_options: dict | None = None, listener: Callable[[Event], None] | None = None) -> JobResult:
+    """Land ``counts`` and ``sensors`` (paths, globs, directories), then rebuild every answer."""
+    counts_paths, sensor_paths = expand(counts), expand(sensors)
+    the_pipeline = pipeline()
+    result = JobResult()
+    lake.ensure()
+    with lake.lock():
+        land(lake, counts_paths, sensor_paths, result)
+        stage(lake, result, listener)
+        if not landed_files(lake, "counts"):
+            raise InputError("the lake holds no counts yet: give files with --counts", path=lake.root)
+        with get_engine(engine, **(engine_options or {})) as eng:
+            result.run = run_pipeline(the_pipeline, lake, eng, listener=listener)
+    result.quarantined = sum(r.rows_quarantined for r in quarantine_summary(lake))
+    return result
+
+
+@dataclass(frozen=True)
+class QuarantineLine:
+    source: str
+    reason: str
+    rows_quarantined: int
+    files: int
+
+
+def quarantine_summary(lake: Lake) -> list[QuarantineLine]:
+    path = lake.path("curated", "quarantine_summary.csv")
+    if not path.exists():
+        return []
+    rows = duckdb.sql(f"SELECT * FROM read_csv({literal(str(path))}, header = true)").fetchall()
+    return [QuarantineLine(str(s), str(r), int(n), int(f)) for s, r, n, f in rows]

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+
+from footfall.checks import run_check
+from footfall.engines.duckdb import DuckDBEngine
+from footfall.spec import Check
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with DuckDBEngine(threads=1) as eng:
+        eng.create("t", "select * from (values (1, 'a', 5), (2, 'b', -1), (2, null, 7)) v(id, kind, n)", "table")
+        yield eng
+
+
+@pytest.mark.parametrize(("check", "failures"), [
+    (Check(not_null=["id"]), 0),
+    (Check(not_null=["id", "kind"]), 1),
+    (Check(unique=["kind"]), 0),
+    (Check(unique=["id"]), 1),
+    (Check(unique=["id", "kind"]), 0),
+    (Check(accepted_values={"column": "kind", "values": ["a", "b"]}), 0),
+    (Check(accepted_values={"column": "kind", "values": ["a"]}), 1),
+    (Check(range={"column": "n", "min": -1, "max": 7}), 0),
+    (Check(range={"column": "n", "min": 0}), 1),
+    (Check(range={"column": "n", "max": 6}), 1),
+    (Check(row_count={"min": 3, "max": 3}), 0),
+    (Check(row_count={"min": 4}), 1),
+    (Check(row_count={"max": 2}), 1),
+    (Check(sql="select * from t where n < id"), 1),
+    (Check(sql="select * from t where n > 100"), 0),
+])
+def test_each_check_kind_counts_offending_rows(engine, check: Check, failures: int) -> None:
+    result = run_check(engine, "t", check)
+    assert result.failures == failures
+    assert result.passed is (failures == 0)
+    assert len(result.sample) == min(failures, 5)
+
+
+def test_failed_check_summary_shows_offending_rows(engine) -> None:
+    result = run_check(engine, "t", Check(range={"column": "n", "min": 0}))
+    assert result.blocking
+    assert "1 offending row(s)" in result.summary()
+    assert "n=-1" in result.summary()
+
+
+def test_warn_severity_does_not_block(engine) -> None:
+    result = run_check(engine, "t", Check(range={"column": "n", "min": 0}, severity="warn"))
+    assert not result.passed and not result.blocking
+
+
+def test_values_are_literals_not_sql(engine) -> None:
+    check = Check(accepted_values={"column": "kind", "values": ["a') or ('1'='1"]})
+    assert run_check(engine, "t", check).failures == 2

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+
+from footfall.dag import load_pipeline
+from footfall.errors import SpecError, SqlError
+
+SPEC = "name: p\nsources:\n  raw: {path: data/raw.csv, root: pipeline, format: csv}\n"
+
+
+def test_steps_run_after_what_they_read(make_pipeline) -> None:
+    root = make_pipeline(SPEC, {
+        "c": "select * from b join a using (k)",
+        "b": "with x as (select * from a) select * from x",
+        "a": "select * from raw",
+    })
+    pipeline = load_pipeline(root)
+    assert pipeline.order == ("a", "b", "c")
+    assert pipeline.steps["c"].depends_on == {"a", "b"}
+
+
+def test_a_cycle_is_an_error_naming_the_steps(make_pipeline) -> None:
+    root = make_pipeline(SPEC, {"a": "select * from b", "b": "select * from a"})
+    with pytest.raises(SqlError, match=r"cycle: (a -> b -> a|b -> a -> b)"):
+        load_pipeline(root)
+
+
+def test_unknown_table_is_an_error_naming_the_step_file(make_pipeline) -> None:
+    root = make_pipeline(SPEC, {"a": "select * from raw join nowhere using (k)"})
+    with pytest.raises(SqlError, match=r"step .a. reads unknown table .nowhere.") as info:
+        load_pipeline(root)
+    assert info.value.path.endswith("sql/a.sql")
+
+
+def test_step_settings_without_sql_file_are_an_error(make_pipeline) -> None:
+    root = make_pipeline(SPEC + "steps:\n  ghost: {materialize: view}\n", {})
+    with pytest.raises(SpecError, match="no sql/ghost.sql"):
+        load_pipeline(root)
+
+
+def test_output_of_unknown_table_is_an_error(make_pipeline) -> None:
+    root = make_pipeline(SPEC + "outputs:\n  - {table: nope, zone: curated}\n", {})
+    with pytest.raises(SpecError, match="unknown table 'nope'"):
+        load_pipeline(root)
+
+
+def test_engine_override_file_replaces_the_transpiled_sql(make_pipeline) -> None:
+    root = make_pipeline(SPEC, {"a": "select 1 as x from raw", "a.spark": "SELECT 2 AS x FROM raw"})
+    step = load_pipeline(root).steps["a"]
+    assert step.sql("spark") == "SELECT 2 AS x FROM raw"
+    assert "1 AS x" in step.sql("duckdb")
+
+
+def test_upstream_collects_only_what_targets_need(make_pipeline) -> None:
+    root = make_pipeline(SPEC, {"a": "select * from raw", "b": "select * from a", "c": "select * from raw"})
+    assert load_pipeline(root).upstream({"b"}) == {"a", "b"}

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from footfall.errors import LakeError
+from footfall.lake import JOURNAL, Lake
+
+
+def test_paths_from_config_cannot_escape_the_lake(tmp_path: Path) -> None:
+    lake = Lake.at(tmp_path)
+    for bad in ("../x", "/etc/passwd", "a/../../b", "s3://bucket/x"):
+        with pytest.raises(LakeError):
+            lake.path("curated", bad)
+    with pytest.raises(LakeError, match="unknown zone"):
+        lake.path("attic", "x")
+
+
+def _hold_lock(root: str, ready, release) -> None:
+    with Lake.at(root).lock():
+        ready.set()
+        release.wait(30)
+
+
+def test_a_second_writer_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(str(tmp_path), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(LakeError, match=rf"in use by footfall pid {holder.pid}"), Lake.at(tmp_path).lock():
+            pass
+    finally:
+        release.set()
+        holder.join(10)
+    with Lake.at(tmp_path).lock():
+        pass
+
+
+def test_the_lock_is_reentrant_within_a_process(tmp_path: Path) -> None:
+    lake = Lake.at(tmp_path)
+    with lake.lock(), Lake.at(tmp_path).lock():
+        pass
+
+
+def _hold_lock_forever(root: str) -> None:
+    with Lake.at(root).lock():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_crashed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
+    proc = multiprocessing.get_context("fork").Process(target=_hold_lock_forever, args=(str(tmp_path),))
+    proc.start()
+    proc.join(10)
+    assert proc.exitcode == -signal.SIGKILL
+    with Lake.at(tmp_path).lock():
+        pass
+
+
+def test_unjournaled_staging_is_dropped_and_journaled_staging_rolls_forward(tmp_path: Path) -> None:
+    lake = Lake.at(tmp_path)
+    lake.ensure()
+    (lake.root / "curated/a.csv").write_text("old\n")
+    abandoned = lake.stage("run-1")
+    abandoned.path("curated", "a.csv").write_text("abandoned\n")
+    committed = lake.stage("run-2")
+    assert not abandoned.folder.exists()
+    committed.path("curated", "a.csv").write_text("new\n")
+    part = committed.path("transformed", "t/m=1/part-0.parquet")
+    part.write_text("x")
+    committed.mark_directory("transformed", "t")
+    entries = committed.staged()
+    assert entries == [("transformed", "t"), ("curated", "a.csv")]
+    (committed.folder / JOURNAL).write_text('[["curated", "a.csv"], ["transformed", "t"]]')
+    assert (lake.root / "curated/a.csv").read_text() == "old\n"
+    assert lake.recover() == ["run-2"]
+    assert (lake.root / "curated/a.csv").read_text() == "new\n"
+    assert (lake.root / "transformed/t/m=1/part-0.parquet").read_text() == "x"
+    assert (lake.root / "transformed/t").is_symlink()
+
+
+def test_publishing_a_directory_twice_keeps_one_version(tmp_path: Path) -> None:
+    lake = Lake.at(tmp_path)
+    lake.ensure()
+    for run_id, value in (("r1", "one"), ("r2", "two")):
+        staging = lake.stage(run_id)
+        staging.path("transformed", "t/part.txt").write_text(value)
+        staging.mark_directory("transformed", "t")
+        staging.publish()
+    assert (lake.root / "transformed/t/part.txt").read_text() == "two"
+    assert [p.name for p in (lake.root / "transformed/_versions/t").iterdir()] == ["r2"]
