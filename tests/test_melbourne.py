@@ -1,0 +1,278 @@
+"""The Melbourne answers, checked against an independent plain-Python computation."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from footfall.lake import Lake
+from footfall.melbourne.run import run
+
+LOCATIONS = range(1, 13)
+HOURS = (8, 12, 17, 23)
+FULL_DAYS = {date(2021, 4, 4), date(2021, 10, 3), date(2020, 6, 15)}  # DST end, DST start, an ordinary day
+TIE_DAY = date(2020, 2, 3)
+PARTIAL = (5, date(2021, 3, 1))  # location 5 reports only one hour that day
+RENAMED = (3, date(2020, 1, 1), "Pelham St (S)", "Pelham St (South)")
+LOCKDOWNS = [(date(2020, 3, 31), date(2020, 5, 12)), (date(2020, 7, 9), date(2020, 10, 27)),
+             (date(2021, 2, 13), date(2021, 2, 17)), (date(2021, 5, 28), date(2021, 6, 10)),
+             (date(2021, 7, 16), date(2021, 7, 27)), (date(2021, 8, 5), date(2021, 10, 21))]
+
+
+def in_lockdown(day: date) -> bool:
+    return any(start <= day <= end for start, end in LOCKDOWNS)
+
+
+def hours_of(day: date) -> list[int]:
+    if day == date(2021, 10, 3):
+        return [h for h in range(24) if h != 2]
+    if day in FULL_DAYS:
+        return list(range(24))
+    return list(HOURS)
+
+
+def make_rows() -> list[dict]:
+    """Archive-shaped rows: (id, location, ts, count, name)."""
+    rng = random.Random(7)
+    rows: list[dict] = []
+    day = date(2019, 1, 1)
+    while day <= date(2021, 12, 31):
+        for loc in LOCATIONS:
+            base = 100 * loc + (40 if day.weekday() < 5 else -30)
+            factor = (0.2 + 0.05 * loc) if in_lockdown(day) else (1.0 + 0.03 * loc * (day.year - 2019))
+            hours = [12] if (loc, day) == PARTIAL else hours_of(day)
+            for hour in hours:
+                count = int(base * factor) + rng.randrange(0, 60)
+                if day == TIE_DAY and loc == 3:
+                    count = int(100 * 2 + 40) + 7  # same totals as location 2 on that day
+                if day == TIE_DAY and loc == 2:
+                    count = int(100 * 2 + 40) + 7
+                name = f"Sensor {loc}"
+                if loc == RENAMED[0]:
+                    name = RENAMED[2] if day < RENAMED[1] else RENAMED[3]
+                rows.append({"loc": loc, "ts": datetime(day.year, day.month, day.day, hour), "count": count,
+                             "name": name})
+        day += timedelta(days=1)
+    # the repeated hour when daylight saving ends, published as a second row
+    rows.append({"loc": 2, "ts": datetime(2021, 4, 4, 2), "count": 33, "name": "Sensor 2"})
+    for i, row in enumerate(rows, 1):
+        row["id"] = str(i)
+    return rows
+
+
+def write_archive(rows: list[dict], path: Path) -> None:
+    with path.open("w", newline="") as handle:
+        w = csv.writer(handle)
+        w.writerow(["ID", "Date_Time", "Year", "Month", "Mdate", "Day", "Time", "Sensor_ID", "Sensor_Name",
+                    "Hourly_Counts"])
+        for r in rows:
+            ts = r["ts"]
+            w.writerow([r["id"], ts.strftime("%B %d, %Y %I:%M:%S %p"), ts.year, ts.strftime("%B"), ts.day,
+                        ts.strftime("%A"), ts.hour, r["loc"], r["name"], f"{r['count']:,}"])
+        w.writerow([rows[0]["id"], rows[0]["ts"].strftime("%B %d, %Y %I:%M:%S %p"), 2019, "January", 1,
+                    "Tuesday", rows[0]["ts"].hour, rows[0]["loc"], rows[0]["name"], rows[0]["count"]])
+        w.writerow(["999999", "garbage", 2019, "January", 1, "Tuesday", 0, 1, "Sensor 1", 5])
+
+
+def write_revision(rows: list[dict], path: Path) -> list[dict]:
+    """A newer (Opendatasoft) publication revising December 2021 at location 1."""
+    revised = [dict(r, count=r["count"] + 5) for r in rows if r["loc"] == 1 and r["ts"] >= datetime(2021, 12, 1)]
+    with path.open("w", newline="") as handle:
+        w = csv.writer(handle, delimiter=";")
+        w.writerow(["id", "location_id", "sensing_date", "hourday", "direction_1", "direction_2",
+                    "pedestriancount", "sensor_name", "location"])
+        for r in revised:
+            ts = r["ts"]
+            w.writerow([f"{r['loc']}{ts.hour}{ts:%Y%m%d}", r["loc"], f"{ts:%Y-%m-%d}", ts.hour, r["count"] - 2, 2,
+                        r["count"], "Sen1_T", "-37.81, 144.96"])
+    return revised
+
+
+# ---- the independent computation -------------------------------------------------------------
+
+def reference_hourly(rows: list[dict], revised: list[dict]) -> dict[tuple[int, datetime], int]:
+    hourly: dict[tuple[int, datetime], int] = defaultdict(int)
+    newer = {(r["loc"], r["ts"]) for r in revised}
+    for r in rows:
+        if (r["loc"], r["ts"]) not in newer:
+            hourly[(r["loc"], r["ts"])] += r["count"]
+    for r in revised:
+        hourly[(r["loc"], r["ts"])] += r["count"]
+    return hourly
+
+
+def ranked(totals: dict[tuple, int]) -> list[tuple]:
+    """(period, rank, location, total) for RANK() by total descending, rank <= 10."""
+    by_period: dict = defaultdict(list)
+    for (loc, period), total in totals.items():
+        by_period[period].append((loc, total))
+    out = []
+    for period in sorted(by_period):
+        values = by_period[period]
+        for loc, total in values:
+            rank = 1 + sum(1 for _, other in values if other > total)
+            if rank <= 10:
+                out.append((str(period), rank, loc, total))
+    return sorted(out, key=lambda t: (t[0], t[1], t[2]))
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("melbourne")
+    rows = make_rows()
+    write_archive(rows, folder / "archive.csv")
+    revised = write_revision(rows, folder / "live.csv")
+    lake = Lake.at(folder / "lake")
+    result = run(lake, [str(folder / "archive.csv"), str(folder / "live.csv")])
+    hourly = reference_hourly(rows, revised)
+    daily: dict[tuple[int, date], int] = defaultdict(int)
+    for (loc, ts), n in hourly.items():
+        daily[(loc, ts.date())] += n
+    return {"folder": folder, "lake": lake, "result": result, "rows": rows, "hourly": hourly, "daily": daily}
+
+
+def read_csv(lake: Lake, name: str) -> list[dict]:
+    with (lake.root / "curated" / f"{name}.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_top10_by_day_matches_an_independent_computation(scenario: dict) -> None:
+    expected = ranked(scenario["daily"])
+    got = [(r["date"], int(r["rank"]), int(r["location_id"]), int(r["pedestrians"]))
+           for r in read_csv(scenario["lake"], "top10_by_day")]
+    assert got == expected
+
+
+def test_ties_at_rank_10_share_the_rank_and_give_more_rows(scenario: dict) -> None:
+    rows = [r for r in read_csv(scenario["lake"], "top10_by_day") if r["date"] == str(TIE_DAY)]
+    assert [int(r["rank"]) for r in rows][-2:] == [10, 10]
+    assert len(rows) == 11
+
+
+def test_top10_by_month_matches_an_independent_computation(scenario: dict) -> None:
+    monthly: dict[tuple[int, str], int] = defaultdict(int)
+    for (loc, day), n in scenario["daily"].items():
+        monthly[(loc, f"{day:%Y-%m}")] += n
+    got = [(r["month"], int(r["rank"]), int(r["location_id"]), int(r["pedestrians"]))
+           for r in read_csv(scenario["lake"], "top10_by_month")]
+    assert got == ranked(monthly)
+    assert list(read_csv(scenario["lake"], "top10_by_month")[0]) == [
+        "month", "rank", "location_id", "location", "pedestrians"]
+
+
+def test_dst_days_partial_days_revisions_and_duplicates(scenario: dict) -> None:
+    daily = {(int(r["location_id"]), r["date"]): r for r in read_csv(scenario["lake"], "daily_counts")}
+    assert daily[(1, "2021-10-03")]["hours_reported"] == "23"
+    assert daily[(1, "2021-04-04")]["hours_reported"] == "24"
+    repeated = scenario["hourly"][(2, datetime(2021, 4, 4, 2))]
+    assert repeated == 33 + next(r["count"] for r in scenario["rows"]
+                                 if r["loc"] == 2 and r["ts"] == datetime(2021, 4, 4, 2) and r["count"] != 33)
+    assert daily[(5, "2021-03-01")]["hours_reported"] == "1"
+    assert int(daily[(1, "2021-12-15")]["pedestrians"]) == scenario["daily"][(1, date(2021, 12, 15))]
+    first = scenario["rows"][0]
+    assert int(daily[(first["loc"], str(first["ts"].date()))]["pedestrians"]) == scenario["daily"][
+        (first["loc"], first["ts"].date())], "the exact duplicate row counts once"
+
+
+def test_renamed_location_shows_its_latest_name_and_keeps_both(scenario: dict) -> None:
+    import duckdb
+
+    loc = duckdb.sql(f"select location, names from '{scenario['lake'].root}/transformed/locations.parquet' "
+                     f"where location_id = {RENAMED[0]}").fetchall()[0]
+    assert loc == (RENAMED[3], f"{RENAMED[2]} | {RENAMED[3]}")
+    assert {r["location"] for r in read_csv(scenario["lake"], "top10_by_day") if r["location_id"] == "3"} == {
+        RENAMED[3]}
+
+
+def test_bad_rows_are_quarantined_and_counted(scenario: dict) -> None:
+    assert scenario["result"].quarantined == 1
+    (line,) = read_csv(scenario["lake"], "quarantine_summary")
+    assert (line["reason"], line["rows_quarantined"]) == ("unparseable time", "1")
+
+
+def test_lockdown_impact_matches_an_independent_computation(scenario: dict) -> None:
+    lockdown_days = sum((end - start).days + 1 for start, end in LOCKDOWNS)
+    assert lockdown_days == 263
+    expected = {}
+    for loc in LOCATIONS:
+        base = [n for (lc, d), n in scenario["daily"].items() if lc == loc and d.year == 2019]
+        during = [n for (lc, d), n in scenario["daily"].items() if lc == loc and in_lockdown(d)]
+        if len(base) * 2 >= 365 and len(during) * 2 >= lockdown_days:
+            b, w = sum(base) / len(base), sum(during) / len(during)
+            expected[loc] = (w - b) * 100 / b
+    got = read_csv(scenario["lake"], "lockdown_impact")
+    assert {int(r["location_id"]) for r in got} == set(expected)
+    for r in got:
+        assert float(r["change_pct"]) == pytest.approx(expected[int(r["location_id"])], abs=0.006)
+    order = sorted(expected, key=lambda loc: expected[loc])
+    assert [int(r["location_id"]) for r in got] == order
+    assert got[0]["rank"] == "1"
+
+
+def test_growth_last_year_matches_an_independent_computation(scenario: dict) -> None:
+    # data runs to 2021-12-31 23:00, so December 2021 is complete: 2021 against 2020
+    expected = {}
+    for loc in LOCATIONS:
+        last = [n for (lc, d), n in scenario["daily"].items() if lc == loc and d.year == 2021]
+        prior = [n for (lc, d), n in scenario["daily"].items() if lc == loc and d.year == 2020]
+        expected[loc] = (sum(last) / len(last) - sum(prior) / len(prior)) * 100 / (sum(prior) / len(prior))
+    got = read_csv(scenario["lake"], "growth_last_year")
+    assert {(r["period_start"], r["period_end"]) for r in got} == {("2021-01-01", "2021-12-31")}
+    for r in got:
+        assert float(r["growth_pct"]) == pytest.approx(expected[int(r["location_id"])], abs=0.006)
+    assert [int(r["location_id"]) for r in got] == sorted(expected, key=lambda loc: -expected[loc])
+
+
+def test_peak_hours_match_an_independent_computation(scenario: dict) -> None:
+    sums: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for (loc, ts), n in scenario["hourly"].items():
+        sums[(loc, ts.hour)].append(n)
+    for r in read_csv(scenario["lake"], "peak_hours"):
+        loc = int(r["location_id"])
+        averages = {h: round(sum(v) / len(v), 2) for (lc, h), v in sums.items() if lc == loc}
+        best = max(averages.values())
+        assert int(r["peak_hour"]) == min(h for h, a in averages.items() if a == best)
+
+
+def test_weekday_reading_averages_daily_totals_per_weekday(scenario: dict) -> None:
+    per: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for (loc, day), n in scenario["daily"].items():
+        per[(loc, day.isoweekday())].append(n)
+    monday = [r for r in read_csv(scenario["lake"], "top10_by_weekday") if r["weekday"] == "1"]
+    assert monday[0]["weekday_name"] == "Monday"
+    best = max((sum(v) / len(v), loc) for (loc, wd), v in per.items() if wd == 1)
+    assert (int(monday[0]["location_id"]), float(monday[0]["avg_daily_pedestrians"])) == (
+        best[1], pytest.approx(best[0], abs=0.006))
+
+
+def test_a_second_run_gives_byte_identical_csvs(scenario: dict) -> None:
+    lake: Lake = scenario["lake"]
+    before = {p.name: p.read_bytes() for p in (lake.root / "curated").glob("*.csv")}
+    again = run(lake, [str(scenario["folder"] / "archive.csv")])
+    assert again.landed == [] and len(again.unchanged) == 1 and again.staged == []
+    after = {p.name: p.read_bytes() for p in (lake.root / "curated").glob("*.csv")}
+    assert after == before
+
+
+def test_real_soda_sample_top10_matches_plain_python(real: Path, tmp_path: Path) -> None:
+    records = json.loads((real / "socrata_counts_soda_2019-11_5000.json").read_text())
+    daily: dict[tuple[int, str], int] = defaultdict(int)
+    for rec in records:
+        daily[(int(rec["sensor_id"]), rec["date_time"][:10])] += int(rec["hourly_counts"])
+    lake = Lake.at(tmp_path / "lake")
+    run(lake, [str(real / "socrata_counts_soda_2019-11_5000.json")],
+        [str(real / "ods_sensor_locations_export_2026-06.csv")])
+    got = read_csv(lake, "top10_by_day")
+    assert [(r["date"], int(r["rank"]), int(r["location_id"]), int(r["pedestrians"])) for r in got] == ranked(daily)
+    with (real / "ods_sensor_locations_export_2026-06.csv").open() as handle:
+        described = {int(r["location_id"]): r["sensor_description"] for r in csv.DictReader(handle, delimiter=";")}
+    names = {int(r["location_id"]): r["location"] for r in got}
+    for loc, name in names.items():
+        if loc in described:
+            assert name == described[loc]
