@@ -34,7 +34,7 @@ def test_unknown_table_is_an_error_naming_the_step_file(make_pipeline) -> None:
 
 def test_step_settings_without_sql_file_are_an_error(make_pipeline) -> None:
     root = make_pipeline(SPEC + "steps:\n  ghost: {materialize: view}\n", {})
-    with pytest.raises(SpecError, match="no sql/ghost.sql"):
+    with pytest.raises(SpecError, match=r"no sql/ghost\.sql"):
         load_pipeline(root)
 
 

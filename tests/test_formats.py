@@ -153,7 +153,7 @@ def test_unknown_content_is_a_clear_error_naming_the_file(tmp_path: Path, conten
 
 
 def test_sensor_file_given_as_counts_says_which_flag_to_use(real: Path) -> None:
-    with pytest.raises(InputError, match="this is a sensors file .* given as counts; pass it with --sensors"):
+    with pytest.raises(InputError, match=r"this is a sensors file .* given as counts; pass it with --sensors"):
         detect(real / "socrata_sensor_locations_2021-10.csv", "counts")
     with pytest.raises(InputError, match="pass it with --counts"):
         detect(real / "socrata_counts_soda_2019-11_5000.json", "sensors")

@@ -50,9 +50,9 @@ def make_rows() -> list[dict]:
             for hour in hours:
                 count = int(base * factor) + rng.randrange(0, 60)
                 if day == TIE_DAY and loc == 3:
-                    count = int(100 * 2 + 40) + 7  # same totals as location 2 on that day
+                    count = 247  # the same totals as location 2 on that day
                 if day == TIE_DAY and loc == 2:
-                    count = int(100 * 2 + 40) + 7
+                    count = 247
                 name = f"Sensor {loc}"
                 if loc == RENAMED[0]:
                     name = RENAMED[2] if day < RENAMED[1] else RENAMED[3]
