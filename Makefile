@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CHECKOV_VENV := .tools/checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: run test demo bench dist lint clean
+.PHONY: run test demo bench dist lint clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ $(CHECKOV):
 run: $(STAMP)
 	$(BIN)/footfall run $(ARGS)
 
-test: $(STAMP) $(CHECKOV)
+# The report's test opens it in Debian's Chromium; install it when missing (root on Debian).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq chromium >/dev/null; } || echo "chromium unavailable: the browser test will skip"
+
+test: $(STAMP) $(CHECKOV) browser
 	FOOTFALL_CHECKOV=$(abspath $(CHECKOV)) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

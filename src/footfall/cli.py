@@ -140,6 +140,19 @@ def top_command(
     render(columns, rows, fmt, title=f"Top 10 locations by pedestrians, {period}")
 
 
+@app.command("report")
+def report_command(
+    lake: LakeOpt = "lake",
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the HTML file.")] = Path("report.html"),
+) -> None:
+    """Write one self-contained HTML report of the answers (opens offline)."""
+    from footfall.lake import Lake
+    from footfall.melbourne.report import write
+
+    path = write(Lake.at(lake), out_path)
+    err.print(f"[green]wrote[/] {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
 def render(columns: list[str], rows: list[tuple], fmt: str, title: str = "") -> None:
     """Rows as a rich table for people, or CSV / JSON for scripts."""
     if fmt == "csv":

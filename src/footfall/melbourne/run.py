@@ -124,8 +124,9 @@ class QuarantineLine:
 
 
 def quarantine_summary(lake: Lake) -> list[QuarantineLine]:
-    path = lake.path("curated", "quarantine_summary.csv")
+    path = lake.path("curated", "quarantine_summary.parquet")
     if not path.exists():
         return []
-    rows = duckdb.sql(f"SELECT * FROM read_csv({literal(str(path))}, header = true)").fetchall()
+    rows = duckdb.sql(f"SELECT source, reason, rows_quarantined, files FROM read_parquet({literal(str(path))}) "
+                      "ORDER BY source, reason").fetchall()
     return [QuarantineLine(str(s), str(r), int(n), int(f)) for s, r, n, f in rows]
