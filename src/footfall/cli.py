@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from footfall import __version__
 from footfall.errors import FootfallError
-from footfall.runner import Event
+from footfall.runner import Event, RunResult
 
 app = typer.Typer(help="Turn city pedestrian-counter data into answers.", no_args_is_help=True,
                   pretty_exceptions_enable=False, rich_markup_mode="rich")
@@ -49,14 +49,23 @@ def root(
 
 
 def print_event(event: Event) -> None:
-    """One progress line per source, step, check and output."""
-    rows = "" if event.rows is None else f"{event.rows:>12,} rows"
+    """One progress line per parsed file, source and step; checks only when they do not pass, outputs
+    and passed checks in the closing summary."""
     if event.kind == "check":
-        colour = {"passed": "green", "failed": "red", "warning": "yellow"}[event.detail]
-        err.print(f"  [{colour}]{event.detail:<7}[/] {event.name}"
-                  + (f" ({event.rows} offending)" if event.rows else ""))
+        if event.detail != "passed":
+            colour = "red" if event.detail == "failed" else "yellow"
+            err.print(f"  [{colour}]{event.detail:<7}[/] {event.name} ({event.rows} offending)")
         return
+    if event.kind == "output":
+        return
+    rows = "" if event.rows is None else f"{event.rows:>12,} rows"
     err.print(f"  {event.kind:<7} {event.name:<40} {rows:>18} {event.seconds:>7.2f}s  [dim]{event.detail}[/]")
+
+
+def summary(result: RunResult) -> str:
+    passed = sum(1 for c in result.checks if c.passed)
+    return (f"{len(result.published)} output(s) published, {passed}/{len(result.checks)} check(s) passed, "
+            f"{len(result.warnings)} warning(s)")
 
 
 @pipeline_app.command("validate")
@@ -100,8 +109,7 @@ def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = 
     err.print(f"[bold]{pipeline.name}[/] -> {the_lake}")
     with get_engine(engine) as eng:
         result = run_pipeline(pipeline, the_lake, eng, listener=print_event)
-    err.print(f"[green]done[/]: {len(result.published)} output(s) published, "
-              f"{len(result.warnings)} warning(s)")
+    err.print(f"[green]done[/]: {summary(result)}")
 
 
 @app.command("run")
@@ -110,8 +118,12 @@ def run_command(
     sensors: Annotated[list[str], typer.Option("--sensors", help="Sensor-locations file, glob or directory.")] = [],  # noqa: B006
     lake: LakeOpt = "lake",
     engine: EngineOpt = "duckdb",
+    strict: Annotated[bool, typer.Option("--strict", help="Exit with 4 when any row was quarantined.")] = False,
 ) -> None:
-    """Run the Melbourne pipeline: land the files, parse what is new, rebuild every answer."""
+    """Run the Melbourne pipeline: land the files, parse what is new, rebuild every answer.
+
+    Exit codes: 0 answers published; 1 an error (nothing published); 3 a data check failed (nothing
+    published); 4 with --strict, answers published but some rows were quarantined."""
     from footfall.lake import Lake
     from footfall.melbourne.run import run
 
@@ -119,9 +131,10 @@ def run_command(
     err.print(f"[bold]melbourne[/] -> {the_lake}")
     result = run(the_lake, counts, sensors, engine=engine, listener=print_event)
     err.print(f"[green]done[/]: {len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged, "
-              f"{len(result.staged)} parsed; {len(result.run.published)} output(s) published; "
-              f"{result.quarantined:,} row(s) quarantined"
+              f"{len(result.staged)} parsed; {summary(result.run)}; {result.quarantined:,} row(s) quarantined"
               + (" (see curated/quarantine_summary.csv)" if result.quarantined else ""))
+    if strict and result.quarantined:
+        raise typer.Exit(4)
 
 
 @app.command("top")
@@ -187,6 +200,12 @@ def main() -> None:
             raise
         err.print(f"[red]error:[/] {escape(str(e))}", highlight=False)
         sys.exit(e.exit_code)
+    except OSError as e:
+        if state["debug"]:
+            raise
+        where = f": {e.filename}" if e.filename else ""
+        err.print(f"[red]error:[/] {escape(e.strerror or str(e))}{escape(where)}", highlight=False)
+        sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)

@@ -124,7 +124,8 @@ def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
             if publish:
                 started = time.perf_counter()
                 result.published = staging.publish()
-                emit(Event("publish", lake.root.name, len(result.published), time.perf_counter() - started))
+                emit(Event("publish", str(lake.root), None, time.perf_counter() - started,
+                           f"{len(result.published)} output(s)"))
             else:
                 staging.discard()
         except BaseException:
