@@ -190,10 +190,10 @@ def test_renamed_location_shows_its_latest_name_and_keeps_both(scenario: dict) -
         RENAMED[3]}
 
 
-def test_bad_rows_are_quarantined_and_counted(scenario: dict) -> None:
-    assert scenario["result"].quarantined == 1
-    (line,) = read_csv(scenario["lake"], "quarantine_summary")
-    assert (line["reason"], line["rows_quarantined"]) == ("unparseable time", "1")
+def test_bad_rows_and_duplicate_copies_are_quarantined_and_counted(scenario: dict) -> None:
+    assert scenario["result"].quarantined == 2
+    lines = [(r["reason"], r["rows_quarantined"]) for r in read_csv(scenario["lake"], "quarantine_summary")]
+    assert lines == [("exact duplicate of another row", "1"), ("unparseable time", "1")]
 
 
 def test_lockdown_impact_matches_an_independent_computation(scenario: dict) -> None:

@@ -147,7 +147,11 @@ def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> La
         tmp.unlink(missing_ok=True)
         message = str(e).strip().splitlines()[0]
         raise InputError(f"cannot read as {detected.format.label}: {message}", path=landed.origin) from None
-    staged = Landed(**{**asdict(landed), "rows": int(rows[0]) if rows else 0, "rejected": rejected})
+    count = int(rows[0]) if rows else 0
+    if count == 0 and rejected == 0:
+        target.unlink(missing_ok=True)
+        raise InputError("has no data rows (a header or an empty list only)", path=landed.origin)
+    staged = Landed(**{**asdict(landed), "rows": count, "rejected": rejected})
     _write_json(manifest_path(lake, landed.kind, landed.file_id), asdict(staged))
     return staged
 
