@@ -172,7 +172,8 @@ def test_unusable_files_fail_with_one_line_and_publish_nothing(tmp_path: Path, n
 def test_bad_rows_are_quarantined_with_reasons_and_good_rows_kept(tmp_path: Path) -> None:
     path = tmp_path / "mixed.csv"
     path.write_text(LEGACY_HEADER + GOOD
-                    + "2,\"November 01, 2019 06:00:00 PM\",2019,November,1,Friday,18,34,Flinders St-Spark La,\"1,200\"\n"
+                    + '2,"November 01, 2019 06:00:00 PM",2019,November,1,Friday,18,34,Flinders St-Spark La,'
+                    + '"1,200"\n'
                     + "3,01-Nov-2019 19:00,2019,November,1,Friday,19,34,Flinders St-Spark La,-5\n"
                     + "4,01-Nov-2019 20:00,2019,November,1,Friday,20,34,Flinders St-Spark La,many\n"
                     + "5,01-Nov-2019 21:00,2019,November,1,Friday,21,34,Flinders St-Spark La,99999999999999999999\n"
