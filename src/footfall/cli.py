@@ -166,6 +166,23 @@ def report_command(
     err.print(f"[green]wrote[/] {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
+@app.command("doctor")
+def doctor_command(
+    lake: LakeOpt = "lake",
+    portal: Annotated[str | None, typer.Option("--portal", help="Portal base URL to probe.",
+                                               envvar="FOOTFALL_PORTAL_URL")] = None,
+) -> None:
+    """Check the environment: Python, engines, the lake, the portal. Exits 1 when something required is missing."""
+    from footfall.doctor import examine
+
+    findings = examine(lake, portal)
+    for f in findings:
+        mark = "[green]ok[/]     " if f.ok else ("[red]missing[/]" if f.required else "[yellow]optional[/]")
+        out.print(f"{mark} {f.name:<8} {escape(f.detail)}")
+    if any(f.required and not f.ok for f in findings):
+        raise typer.Exit(1)
+
+
 def render(columns: list[str], rows: list[tuple], fmt: str, title: str = "") -> None:
     """Rows as a rich table for people, or CSV / JSON for scripts."""
     if fmt == "csv":

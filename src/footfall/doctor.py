@@ -1,0 +1,88 @@
+"""``footfall doctor``: what this machine has, what is missing, in plain words."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+DEFAULT_PORTAL = "https://data.melbourne.vic.gov.au"
+PORTAL_PROBE = "/api/explore/v2.1/catalog/datasets/pedestrian-counting-system-monthly-counts-per-hour"
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+    required: bool = True
+
+
+def python() -> Finding:
+    version = ".".join(map(str, sys.version_info[:3]))
+    return Finding("Python", sys.version_info >= (3, 11), f"{version} (3.11 or newer needed)")
+
+
+def package(name: str, required: bool, purpose: str) -> Finding:
+    try:
+        return Finding(name, True, f"{importlib.metadata.version(name)} ({purpose})", required)
+    except importlib.metadata.PackageNotFoundError:
+        extra = {"pyspark": "spark", "boto3": "aws", "plotly": "report"}.get(name, "")
+        hint = f"pip install 'footfall[{extra}]'" if extra else f"pip install {name}"
+        return Finding(name, False, f"not installed, needed for {purpose}: {hint}", required)
+
+
+def java() -> Finding:
+    found = shutil.which("java")
+    if not found:
+        return Finding("Java", False, "not found: the Spark engine needs Java 17 (e.g. apt-get install "
+                       "openjdk-17-jre-headless)", required=False)
+    done = subprocess.run([found, "-version"], capture_output=True, text=True, timeout=30)
+    first = (done.stderr or done.stdout).strip().splitlines()[:1]
+    return Finding("Java", done.returncode == 0, first[0] if first else found, required=False)
+
+
+def lake_writable(location: str) -> Finding:
+    if "://" in location:
+        return Finding("Lake", True, f"{location} (remote; checked when used)")
+    root = Path(location).expanduser().resolve()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".doctor-"):
+            pass
+    except OSError as e:
+        return Finding("Lake", False, f"{root} is not writable: {e.strerror}")
+    free = shutil.disk_usage(root).free / 1e9
+    return Finding("Lake", True, f"{root} is writable, {free:,.1f} GB free")
+
+
+def portal(url: str) -> Finding:
+    try:
+        response = httpx.get(url.rstrip("/") + PORTAL_PROBE, timeout=5.0, follow_redirects=True)
+    except httpx.HTTPError as e:
+        return Finding("Portal", False, f"{url} cannot be reached ({type(e).__name__}); `footfall run` needs it, "
+                       "or give files with --counts", required=False)
+    if response.status_code >= 400:
+        return Finding("Portal", False, f"{url} answered HTTP {response.status_code}", required=False)
+    return Finding("Portal", True, f"{url} answers", required=False)
+
+
+def examine(lake: str, portal_url: str | None = None) -> list[Finding]:
+    return [
+        python(),
+        package("duckdb", True, "the embedded engine"),
+        package("pyarrow", True, "Parquet"),
+        package("pyspark", False, "the Spark engine"),
+        java(),
+        package("boto3", False, "S3 lakes and the Glue catalog"),
+        package("plotly", False, "the HTML report"),
+        lake_writable(lake),
+        portal(portal_url or os.environ.get("FOOTFALL_PORTAL_URL") or DEFAULT_PORTAL),
+    ]

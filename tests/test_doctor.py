@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from footfall.doctor import PORTAL_PROBE, examine
+
+
+class Portal(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        self.send_response(200 if self.path == PORTAL_PROBE else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def portal() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_doctor_finds_a_healthy_machine(tmp_path: Path, portal: str) -> None:
+    findings = {f.name: f for f in examine(str(tmp_path / "lake"), portal)}
+    assert findings["Python"].ok and findings["duckdb"].ok and findings["Lake"].ok
+    assert findings["Portal"].ok and findings["Portal"].detail == f"{portal} answers"
+
+
+def test_doctor_says_what_is_missing_in_plain_words(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    findings = {f.name: f for f in examine(str(blocker / "lake"), "http://127.0.0.1:9")}
+    assert not findings["Lake"].ok and findings["Lake"].required
+    assert "is not writable" in findings["Lake"].detail
+    assert not findings["Portal"].ok and not findings["Portal"].required
+    assert "cannot be reached" in findings["Portal"].detail
