@@ -11,7 +11,7 @@ from footfall.doctor import PORTAL_PROBE, examine
 
 
 class Portal(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         self.send_response(200 if self.path == PORTAL_PROBE else 404)
         self.end_headers()
 
