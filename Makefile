@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 # checkov pins its own dependency tree, so it lives in a venv of its own.
 CHECKOV_VENV := .tools/checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
+# Mermaid (from npm) parses the diagrams in the docs, inside the same headless Chromium.
+MERMAID      := .tools/mermaid/node_modules/mermaid/dist/mermaid.min.js
 
 .PHONY: run test demo bench dist lint clean browser
 
@@ -21,6 +23,10 @@ $(CHECKOV):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet "checkov>=3.2"
 
+$(MERMAID):
+	@command -v npm >/dev/null 2>&1 && npm install --prefix .tools/mermaid --no-audit --no-fund --silent \
+		"mermaid@11" || echo "npm unavailable: the Mermaid test will skip"
+
 run: $(STAMP)
 	$(BIN)/footfall run $(ARGS)
 
@@ -29,7 +35,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq chromium >/dev/null; } || echo "chromium unavailable: the browser test will skip"
 
-test: $(STAMP) $(CHECKOV) browser
+test: $(STAMP) $(CHECKOV) $(MERMAID) browser
 	FOOTFALL_CHECKOV=$(abspath $(CHECKOV)) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
