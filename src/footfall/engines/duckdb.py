@@ -24,6 +24,7 @@ class DuckDBEngine(Engine):
     def __init__(self, threads: int | None = None, memory_limit: str | None = None,
                  temp_dir: str | Path | None = None) -> None:
         self.con = duckdb.connect(config={"preserve_insertion_order": False})
+        self.con.execute("SET enable_progress_bar = false")
         self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
         if memory_limit:
             self.con.execute(f"SET memory_limit = {literal(memory_limit)}")

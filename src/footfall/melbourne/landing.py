@@ -138,7 +138,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> La
     select = _canonical_select(detected.format, landed, reader)
     tmp = target.with_name(target.name + ".part")
     try:
-        rows = con.execute(f"COPY ({select}) TO {literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)").fetchone()
+        rows = con.execute(f"COPY ({select}) TO {literal(str(tmp))} (FORMAT parquet)").fetchone()
         rejected = 0
         if detected.container == "csv":
             rejected = _stage_rejects(con, landed, rejects, target)
@@ -181,6 +181,8 @@ def _meta(fmt: Format, landed: Landed) -> str:
 
 
 def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
+    """Canonical columns plus a reason; the raw text is kept only where a row is bad (it is what the
+    quarantine shows), which keeps the parsed files small."""
     exprs = ", ".join(f"{sql} AS {quote(col)}" for col, sql in fmt.exprs)
     if fmt.kind == "sensors":
         reason = "CASE WHEN location_id IS NULL THEN 'missing or non-numeric location id' END"
@@ -192,9 +194,11 @@ def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
                   "WHEN pedestrians < 0 THEN 'negative count' "
                   f"WHEN pedestrians > {MAX_HOURLY_COUNT} THEN 'implausible count (over {MAX_HOURLY_COUNT:,} "
                   "in an hour)' END")
-        cols = ", ".join(quote(c) for c in COUNT_COLUMNS)
-    return (f"SELECT {_meta(fmt, landed)}, {cols}, {reason} AS reason, CAST(NULL AS VARCHAR) AS raw_line "
-            f"FROM (SELECT {exprs} FROM {reader})")
+        raw_text = {"raw_location_id", "raw_time", "raw_count"}
+        cols = ", ".join(f"CASE WHEN reason IS NULL THEN NULL ELSE {quote(c)} END AS {quote(c)}" if c in raw_text
+                         else quote(c) for c in COUNT_COLUMNS)
+    return (f"SELECT {_meta(fmt, landed)}, {cols}, reason, CAST(NULL AS VARCHAR) AS raw_line "
+            f"FROM (SELECT *, {reason} AS reason FROM (SELECT {exprs} FROM {reader}))")
 
 
 def _stage_rejects(con: duckdb.DuckDBPyConnection, landed: Landed, rejects: str, target: Path) -> int:

@@ -69,6 +69,7 @@ def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | Non
     """Parse every landed file that has no raw table yet. A file the reader rejects as a whole is
     moved aside to ``landing/<kind>/_rejected/`` so it cannot block later runs."""
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     try:
         for kind in ("counts", "sensors"):
             for landed in landed_files(lake, kind):

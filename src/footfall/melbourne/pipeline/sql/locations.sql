@@ -17,24 +17,30 @@ sensor_rows AS (
 latest_sensor AS (
     SELECT * FROM sensor_rows WHERE n = 1
 ),
+names_seen AS (
+    SELECT location_id, sensor_description, sensor_code, MAX(ts) AS last_ts, MAX(published) AS published,
+           MAX(latitude) AS latitude, MAX(longitude) AS longitude
+    FROM raw_counts
+    WHERE reason IS NULL AND (sensor_description IS NOT NULL OR sensor_code IS NOT NULL)
+    GROUP BY location_id, sensor_description, sensor_code
+),
 count_names AS (
     SELECT location_id, sensor_description, sensor_code,
            ROW_NUMBER() OVER (
                PARTITION BY location_id
-               ORDER BY CASE WHEN sensor_description IS NULL THEN 1 ELSE 0 END, ts DESC,
-                        generation DESC, published DESC, sensor_description, sensor_code
+               ORDER BY CASE WHEN sensor_description IS NULL THEN 1 ELSE 0 END, last_ts DESC,
+                        published DESC, sensor_description, sensor_code
            ) AS n
-    FROM raw_counts
-    WHERE reason IS NULL AND (sensor_description IS NOT NULL OR sensor_code IS NOT NULL)
+    FROM names_seen
 ),
 latest_count_name AS (
     SELECT * FROM count_names WHERE n = 1
 ),
 count_codes AS (
     SELECT location_id, sensor_code, latitude, longitude,
-           ROW_NUMBER() OVER (PARTITION BY location_id ORDER BY ts DESC, published DESC, sensor_code) AS n
-    FROM raw_counts
-    WHERE reason IS NULL AND sensor_code IS NOT NULL
+           ROW_NUMBER() OVER (PARTITION BY location_id ORDER BY last_ts DESC, published DESC, sensor_code) AS n
+    FROM names_seen
+    WHERE sensor_code IS NOT NULL
 ),
 latest_count_code AS (
     SELECT * FROM count_codes WHERE n = 1
@@ -43,8 +49,8 @@ all_names AS (
     SELECT location_id, sensor_description AS name FROM raw_sensors
     WHERE reason IS NULL AND sensor_description IS NOT NULL
     UNION
-    SELECT location_id, sensor_description AS name FROM raw_counts
-    WHERE reason IS NULL AND sensor_description IS NOT NULL
+    SELECT location_id, sensor_description AS name FROM names_seen
+    WHERE sensor_description IS NOT NULL
 ),
 names AS (
     SELECT location_id, STRING_AGG(name, ' | ' ORDER BY name) AS names, COUNT(*) AS name_count
