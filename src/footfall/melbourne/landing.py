@@ -59,6 +59,11 @@ class Landed:
     def name(self) -> str:
         return self.file_id + CONTAINER_SUFFIX[self.container]
 
+    @property
+    def file_key(self) -> int:
+        """The file id as a number: parsed rows carry this instead of strings, which are costly per row."""
+        return int(self.file_id[:15], 16)
+
     def detected(self) -> Detected:
         fmt = next(f for f in FORMATS if f.name == self.format)
         return Detected(fmt, self.container, self.delimiter, self.header)
@@ -73,9 +78,15 @@ def sha256_of(path: Path) -> str:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """One line of JSON (so any JSON-lines reader, DuckDB's or Spark's, reads manifests as a table)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    tmp.write_text(json.dumps(data, sort_keys=True) + "\n")
     os.replace(tmp, path)
+
+
+def _manifest(landed: Landed) -> dict[str, Any]:
+    generation = next(f.generation for f in FORMATS if f.name == landed.format)
+    return {**asdict(landed), "file_key": landed.file_key, "generation": generation}
 
 
 def manifest_path(lake: Lake, kind: str, file_id: str) -> Path:
@@ -105,14 +116,14 @@ def land_file(lake: Lake, source: Path, kind: str, origin: str | None = None,
         tmp = target.with_name(target.name + ".part")
         shutil.copyfile(source, tmp)
         os.replace(tmp, target)
-    _write_json(manifest, asdict(landed))
+    _write_json(manifest, _manifest(landed))
     return landed, True
 
 
 def read_manifest(path: Path) -> Landed:
     data = json.loads(path.read_text())
     data["header"] = tuple(data.get("header", ()))
-    return Landed(**data)
+    return Landed(**{k: v for k, v in data.items() if k in Landed.__dataclass_fields__})
 
 
 def landed_files(lake: Lake, kind: str) -> list[Landed]:
@@ -152,7 +163,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> La
         target.unlink(missing_ok=True)
         raise InputError("has no data rows (a header or an empty list only)", path=landed.origin)
     staged = Landed(**{**asdict(landed), "rows": count, "rejected": rejected})
-    _write_json(manifest_path(lake, landed.kind, landed.file_id), asdict(staged))
+    _write_json(manifest_path(lake, landed.kind, landed.file_id), _manifest(staged))
     return staged
 
 
@@ -176,6 +187,10 @@ def _reader(source: Path, detected: Detected, rejects: str) -> str:
 
 
 def _meta(fmt: Format, landed: Landed) -> str:
+    """Where a row came from: a numeric file key for counts (the manifest says the rest), the full
+    provenance for the small sensor-location files."""
+    if fmt.kind == "counts":
+        return f"CAST({landed.file_key} AS BIGINT) AS file_key"
     return (f"{literal(landed.file_id)} AS file_id, {literal(fmt.name)} AS source, "
             f"{fmt.generation} AS generation, {literal(landed.landed_at)} AS published")
 

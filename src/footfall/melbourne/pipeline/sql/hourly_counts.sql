@@ -9,7 +9,7 @@ WITH per_publication AS (
                direction_1 := CAST(SUM(direction_1) AS BIGINT),
                direction_2 := CAST(SUM(direction_2) AS BIGINT),
                pedestrians := CAST(SUM(pedestrians) AS BIGINT),
-               source := MIN(source)
+               file_rank := file_rank
            ) AS hour_counts
     FROM counts_distinct
     GROUP BY location_id, ts, file_rank
@@ -19,14 +19,15 @@ newest AS (
     FROM per_publication
     GROUP BY location_id, ts
 )
-SELECT location_id,
-       ts,
-       CAST(ts AS DATE) AS date,
-       CAST(EXTRACT(HOUR FROM ts) AS INTEGER) AS hour,
-       hour_counts.direction_1 AS direction_1,
-       hour_counts.direction_2 AS direction_2,
-       hour_counts.pedestrians AS pedestrians,
-       hour_counts.source AS source,
-       CAST(EXTRACT(YEAR FROM ts) AS INTEGER) AS year,
-       CAST(EXTRACT(MONTH FROM ts) AS INTEGER) AS month
-FROM newest
+SELECT n.location_id,
+       n.ts,
+       CAST(n.ts AS DATE) AS date,
+       CAST(EXTRACT(HOUR FROM n.ts) AS INTEGER) AS hour,
+       n.hour_counts.direction_1 AS direction_1,
+       n.hour_counts.direction_2 AS direction_2,
+       n.hour_counts.pedestrians AS pedestrians,
+       f.source,
+       CAST(EXTRACT(YEAR FROM n.ts) AS INTEGER) AS year,
+       CAST(EXTRACT(MONTH FROM n.ts) AS INTEGER) AS month
+FROM newest AS n
+JOIN counts_files AS f ON f.file_rank = n.hour_counts.file_rank

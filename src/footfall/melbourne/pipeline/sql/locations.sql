@@ -18,18 +18,19 @@ latest_sensor AS (
     SELECT * FROM sensor_rows WHERE n = 1
 ),
 names_seen AS (
-    SELECT location_id, sensor_description, sensor_code, MAX(ts) AS last_ts, MAX(published) AS published,
-           MAX(latitude) AS latitude, MAX(longitude) AS longitude
-    FROM raw_counts
-    WHERE reason IS NULL AND (sensor_description IS NOT NULL OR sensor_code IS NOT NULL)
-    GROUP BY location_id, sensor_description, sensor_code
+    SELECT r.location_id, r.sensor_description, r.sensor_code, MAX(r.ts) AS last_ts, MAX(f.file_rank) AS file_rank,
+           MAX(r.latitude) AS latitude, MAX(r.longitude) AS longitude
+    FROM raw_counts AS r
+    JOIN counts_files AS f ON f.file_key = r.file_key
+    WHERE r.reason IS NULL AND (r.sensor_description IS NOT NULL OR r.sensor_code IS NOT NULL)
+    GROUP BY r.location_id, r.sensor_description, r.sensor_code
 ),
 count_names AS (
     SELECT location_id, sensor_description, sensor_code,
            ROW_NUMBER() OVER (
                PARTITION BY location_id
                ORDER BY CASE WHEN sensor_description IS NULL THEN 1 ELSE 0 END, last_ts DESC,
-                        published DESC, sensor_description, sensor_code
+                        file_rank DESC, sensor_description, sensor_code
            ) AS n
     FROM names_seen
 ),
@@ -38,7 +39,7 @@ latest_count_name AS (
 ),
 count_codes AS (
     SELECT location_id, sensor_code, latitude, longitude,
-           ROW_NUMBER() OVER (PARTITION BY location_id ORDER BY last_ts DESC, published DESC, sensor_code) AS n
+           ROW_NUMBER() OVER (PARTITION BY location_id ORDER BY last_ts DESC, file_rank DESC, sensor_code) AS n
     FROM names_seen
     WHERE sensor_code IS NOT NULL
 ),

@@ -1,0 +1,193 @@
+"""`make bench`: footfall against the typical pandas solution and a single-query DuckDB lower bound.
+
+Every approach runs as its own process on the same generated input; wall time and peak RSS are read
+for that process alone (os.wait4), and each figure is the median of several runs. Results go to
+BENCHMARKS.md beside this folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PY = sys.executable
+
+
+@dataclass(frozen=True)
+class Measure:
+    seconds: float
+    peak_mb: float
+
+
+def measure(cmd: list[str], cwd: Path | None = None) -> Measure:
+    """Run one process to completion; its own wall time and peak resident memory."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
+    return Measure(seconds, usage.ru_maxrss / 1024)
+
+
+def median(runs: list[Measure]) -> Measure:
+    return Measure(statistics.median(m.seconds for m in runs), statistics.median(m.peak_mb for m in runs))
+
+
+def footfall(*args: str) -> list[str]:
+    return [PY, "-m", "footfall", *args]
+
+
+def generate(path: Path, rows: int, seed: int = 1) -> Measure:
+    if path.exists():
+        path.unlink()
+    return measure(footfall("generate", "--rows", str(rows), "--format", "archive", "--seed", str(seed), str(path)))
+
+
+def split_last_month(source: Path, history: Path, month: Path) -> str:
+    """History without its last calendar month, and that month alone, both in the archive format."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    rel = ("read_csv(?, all_varchar = true, header = true)", [str(source)])
+    last = con.execute(f"SELECT max(strftime(strptime(Date_Time, '%B %d, %Y %I:%M:%S %p'), '%Y-%m')) FROM {rel[0]}",
+                       rel[1]).fetchone()[0]
+    for target, op in ((history, "<>"), (month, "=")):
+        con.execute(f"COPY (SELECT * FROM {rel[0]} WHERE strftime(strptime(Date_Time, '%B %d, %Y %I:%M:%S %p'), "
+                    f"'%Y-%m') {op} ?) TO '{target}' (HEADER, FORMAT csv)", [*rel[1], last])
+    return str(last)
+
+
+def run_all(work: Path, rows: int, repeat: int, huge_rows: int) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / "archive.csv"
+    results: dict = {"rows": rows, "generate": generate(data, rows), "bytes": data.stat().st_size}
+    approaches = {
+        "footfall run (end to end, every answer)": lambda i: footfall("run", "--counts", str(data), "--lake",
+                                                                       str(work / f"lake-{i}")),
+        "pandas read_csv + groupby + nlargest (two top-10s)": lambda i: [PY, str(HERE / "pandas_top10.py"),
+                                                                          str(data), str(_fresh(work / f"pd-{i}"))],
+        "DuckDB single query (two top-10s, lower bound)": lambda i: [PY, str(HERE / "duckdb_top10.py"), str(data),
+                                                                      str(_fresh(work / f"db-{i}"))],
+    }
+    results["approaches"] = {}
+    for name, cmd in approaches.items():
+        runs = []
+        for i in range(repeat):
+            shutil.rmtree(work / f"lake-{i}", ignore_errors=True)
+            runs.append(measure(cmd(i)))
+            print(f"{name}: run {i + 1}: {runs[-1].seconds:.2f} s, {runs[-1].peak_mb:.0f} MB", flush=True)
+        results["approaches"][name] = median(runs)
+
+    history, month = work / "history.csv", work / "month.csv"
+    results["month"] = split_last_month(data, history, month)
+    base = work / "lake-history"
+    shutil.rmtree(base, ignore_errors=True)
+    measure(footfall("run", "--counts", str(history), "--lake", str(base)))
+    runs = []
+    for i in range(repeat):
+        lake = work / f"lake-incr-{i}"
+        shutil.rmtree(lake, ignore_errors=True)
+        shutil.copytree(base, lake, symlinks=True)
+        runs.append(measure(footfall("run", "--counts", str(month), "--lake", str(lake))))
+        print(f"incremental month: run {i + 1}: {runs[-1].seconds:.2f} s, {runs[-1].peak_mb:.0f} MB", flush=True)
+    results["incremental"] = median(runs)
+
+    if huge_rows:
+        big = work / "huge.csv"
+        results["huge_generate"] = generate(big, huge_rows, seed=2)
+        results["huge_bytes"] = big.stat().st_size
+        shutil.rmtree(work / "lake-huge", ignore_errors=True)
+        results["huge"] = measure(footfall("run", "--counts", str(big), "--lake", str(work / "lake-huge")))
+        results["huge_rows"] = huge_rows
+        print(f"huge: {results['huge'].seconds:.1f} s, {results['huge'].peak_mb:.0f} MB", flush=True)
+        big.unlink()
+        shutil.rmtree(work / "lake-huge", ignore_errors=True)
+    return results
+
+
+def _fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
+
+
+def report(results: dict, repeat: int) -> str:
+    footfall_m, pandas_m, lower_m = results["approaches"].values()
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` on {datetime.now(UTC):%Y-%m-%d}: {machine()}.",
+        f"Python {platform.python_version()}, footfall {version('footfall')}, DuckDB {version('duckdb')}, "
+        f"pandas {version('pandas')}, pyarrow {version('pyarrow')}.",
+        "",
+        f"Input: {results['rows']:,} rows of the 2009–2022 archive format (`footfall generate --format archive`), "
+        f"{results['bytes'] / 1e6:,.0f} MB of CSV. Each figure is the median of {repeat} runs; time is the whole "
+        "process's wall time, memory its peak resident set (os.wait4).",
+        "",
+        "| approach | wall time (s) | peak RSS (MB) | time vs lower bound | footfall speed-up |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, m in results["approaches"].items():
+        lines.append(f"| {name} | {m.seconds:.2f} | {m.peak_mb:,.0f} | {m.seconds / lower_m.seconds:.2f}x | "
+                     f"{m.seconds / footfall_m.seconds:.2f}x |")
+    incr = results["incremental"]
+    lines += [
+        "",
+        f"Incremental: adding one month ({results['month']}) to the lake holding the rest of that history: "
+        f"{incr.seconds:.2f} s, {incr.peak_mb:,.0f} MB peak, {100 * incr.seconds / footfall_m.seconds:.0f}% of the "
+        "full run.",
+    ]
+    if "huge" in results:
+        huge = results["huge"]
+        lines += ["", f"Scale: {results['huge_rows']:,} rows ({results['huge_bytes'] / 1e9:,.1f} GB of CSV): "
+                  f"footfall end to end {huge.seconds:,.0f} s, peak RSS {huge.peak_mb:,.0f} MB (generating the "
+                  f"file: {results['huge_generate'].seconds:,.0f} s, {results['huge_generate'].peak_mb:,.0f} MB)."]
+    lines += ["", "Targets: end to end within 1.5x of the lower bound, at least 5x faster than pandas, peak RSS under "
+              "1 GB; one new month under 10% of the full run; 100 M rows under 4 GB.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=6_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--huge-rows", type=int, default=100_000_000, help="0 to skip the scale run")
+    parser.add_argument("--work", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args()
+    results = run_all(args.work, args.rows, args.repeat, args.huge_rows)
+    text = report(results, args.repeat)
+    measured = args.out.with_name("BENCHMARKS.measured.md")
+    measured.write_text(text)
+    print(text)
+    print(f"wrote {measured}; BENCHMARKS.md keeps the analysis around these figures")
+
+
+if __name__ == "__main__":
+    main()
