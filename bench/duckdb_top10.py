@@ -17,10 +17,10 @@ def main(path: str, out: str) -> None:
                SUM(CAST(replace(Hourly_Counts, ',', '') AS BIGINT)) AS pedestrians
         FROM read_csv(?, all_varchar = true)
         GROUP BY ALL""", [path])
-    con.execute(f"""COPY (SELECT * FROM (SELECT date, RANK() OVER (PARTITION BY date ORDER BY pedestrians DESC) AS rank,
-        location_id, pedestrians FROM daily) WHERE rank <= 10 ORDER BY ALL) TO '{out}/top10_by_day.csv'""")
-    con.execute(f"""COPY (SELECT * FROM (SELECT month, RANK() OVER (PARTITION BY month ORDER BY pedestrians DESC) AS rank,
-        location_id, pedestrians FROM (SELECT strftime(date, '%Y-%m') AS month, location_id,
+    con.execute(f"""COPY (SELECT * FROM (SELECT date, RANK() OVER (PARTITION BY date ORDER BY pedestrians DESC)
+        AS rank, location_id, pedestrians FROM daily) WHERE rank <= 10 ORDER BY ALL) TO '{out}/top10_by_day.csv'""")
+    con.execute(f"""COPY (SELECT * FROM (SELECT month, RANK() OVER (PARTITION BY month ORDER BY pedestrians DESC)
+        AS rank, location_id, pedestrians FROM (SELECT strftime(date, '%Y-%m') AS month, location_id,
         SUM(pedestrians) AS pedestrians FROM daily GROUP BY ALL)) WHERE rank <= 10 ORDER BY ALL)
         TO '{out}/top10_by_month.csv'""")
 

@@ -8,6 +8,7 @@ BENCHMARKS.md beside this folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
@@ -128,17 +129,15 @@ def _fresh(path: Path) -> Path:
 
 def machine() -> str:
     cpu = "unknown CPU"
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                    if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
 
 
 def report(results: dict, repeat: int) -> str:
-    footfall_m, pandas_m, lower_m = results["approaches"].values()
+    footfall_m, _, lower_m = results["approaches"].values()
     lines = [
         "# Benchmarks",
         "",
