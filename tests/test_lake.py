@@ -94,3 +94,24 @@ def test_publishing_a_directory_twice_keeps_one_version(tmp_path: Path) -> None:
         staging.publish()
     assert (lake.root / "transformed/t/part.txt").read_text() == "two"
     assert [p.name for p in (lake.root / "transformed/_versions/t").iterdir()] == ["r2"]
+
+
+def test_a_merge_publish_replaces_only_the_partitions_it_holds(tmp_path: Path) -> None:
+    lake = Lake.at(tmp_path)
+    lake.ensure()
+    first = lake.stage("r1")
+    for part, value in (("m=1", "one"), ("m=2", "two")):
+        first.path("transformed", f"t/{part}/part-0.parquet").write_text(value)
+    first.mark_directory("transformed", "t")
+    first.publish()
+    kept = (lake.root / "transformed/t/m=1/part-0.parquet").stat().st_ino
+    second = lake.stage("r2")
+    second.path("transformed", "t/m=2/part-0.parquet").write_text("TWO")
+    second.path("transformed", "t/m=3/part-0.parquet").write_text("three")
+    second.mark_directory("transformed", "t", merge=True)
+    second.publish()
+    root = lake.root / "transformed/t"
+    assert {p.parent.name: p.read_text() for p in root.rglob("part-0.parquet")} == {
+        "m=1": "one", "m=2": "TWO", "m=3": "three"}
+    assert (root / "m=1/part-0.parquet").stat().st_ino == kept, "carried over as a hard link"
+    assert not (root / "_MERGE").exists()

@@ -276,3 +276,16 @@ def test_real_soda_sample_top10_matches_plain_python(real: Path, tmp_path: Path)
     for loc, name in names.items():
         if loc in described:
             assert name == described[loc]
+
+
+def test_adding_a_publication_rebuilds_only_the_months_it_touches(scenario: dict, tmp_path: Path) -> None:
+    lake = Lake.at(tmp_path / "lake")
+    run(lake, [str(scenario["folder"] / "archive.csv")])
+    untouched = lake.root / "transformed/hourly_counts/year=2020/month=6"
+    before = {p.name: p.stat().st_ino for p in untouched.iterdir()}
+    second = run(lake, [str(scenario["folder"] / "live.csv")])
+    rebuilt = next(e for e in second.run.events if e.name == "hourly_changes")
+    assert rebuilt.rows == sum(1 for loc, ts in scenario["hourly"] if ts >= datetime(2021, 12, 1))
+    assert {p.name: p.stat().st_ino for p in untouched.iterdir()} == before, "untouched months are carried over"
+    one_shot = {p.name: p.read_bytes() for p in (scenario["lake"].root / "curated").glob("*.csv")}
+    assert {p.name: p.read_bytes() for p in (lake.root / "curated").glob("*.csv")} == one_shot

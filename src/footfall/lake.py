@@ -27,6 +27,7 @@ from footfall.spec import ZONES, relative_path
 STAGING = "_staging"
 VERSIONS = "_versions"
 JOURNAL = "PUBLISH"
+MERGE = "_MERGE"
 _HELD: dict[Path, int] = {}
 
 
@@ -157,9 +158,17 @@ class Staging:
                     found.append((zone, path.relative_to(top).as_posix()))
         return found
 
-    def mark_directory(self, zone: str, relpath: str) -> None:
-        """A partitioned output is complete only once marked, so publish never moves half of one."""
-        (self.folder / zone / relpath / "_SUCCESS").touch()
+    def mark_directory(self, zone: str, relpath: str, merge: bool = False) -> None:
+        """A partitioned output is complete only once marked, so publish never moves half of one.
+
+        With ``merge``, the output replaces only the partitions it holds: publishing carries every other
+        partition of the current version over (hard links, no copies)."""
+        folder = self.folder / zone / relpath
+        folder.mkdir(parents=True, exist_ok=True)
+        if merge:
+            partitions = sorted({p.parent.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()})
+            (folder / MERGE).write_text(json.dumps(partitions))
+        (folder / "_SUCCESS").touch()
 
     def publish(self) -> list[str]:
         """Journal, then move every staged output into place. Safe to repeat after a crash."""
@@ -191,6 +200,8 @@ class Staging:
         versions = self.lake.path(zone, VERSIONS, rel)
         version = versions / self.folder.name
         if staged.is_dir():
+            if (staged / MERGE).exists():
+                _carry_over(final, staged)
             versions.mkdir(parents=True, exist_ok=True)
             os.replace(staged, version)
         if not version.is_dir():
@@ -205,3 +216,24 @@ class Staging:
         for old in versions.iterdir():
             if old != version:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def _carry_over(current: Path, staged: Path) -> None:
+    """Link the current version's partitions that the staged output does not replace into it.
+    Idempotent (files already there are skipped), so a publish interrupted here can run again."""
+    replaced = set(json.loads((staged / MERGE).read_text()))
+    if current.is_dir():
+        for path in current.rglob("*"):
+            if not path.is_file() or path.parent == current:
+                continue
+            rel = path.relative_to(current)
+            if rel.parent.as_posix() in replaced:
+                continue
+            target = staged / rel
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(path, target)
+                except OSError:
+                    shutil.copy2(path, target)
+    (staged / MERGE).unlink()

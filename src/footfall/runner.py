@@ -118,7 +118,7 @@ def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
                 dest = staging.path(out.zone, out.relpath)
                 rows = engine.write(out.table, str(dest), out)
                 if out.partition_by:
-                    staging.mark_directory(out.zone, out.relpath)
+                    staging.mark_directory(out.zone, out.relpath, merge=out.overwrite == "partitions")
                 result.outputs[f"{out.zone}/{out.relpath}"] = rows
                 emit(Event("output", f"{out.zone}/{out.relpath}", rows, time.perf_counter() - started, out.format))
             if publish:

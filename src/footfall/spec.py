@@ -158,11 +158,14 @@ class Output(_Model):
     path: RelPath | None = None
     partition_by: list[Ident] = Field(default_factory=list)
     order_by: list[Ident] = Field(default_factory=list)
+    overwrite: Literal["all", "partitions"] = "all"
 
     @model_validator(mode="after")
     def _csv_is_flat(self) -> Output:
         if self.format == "csv" and self.partition_by:
             raise ValueError("CSV outputs are single files: partition_by needs format parquet")
+        if self.overwrite == "partitions" and not self.partition_by:
+            raise ValueError("overwrite: partitions needs partition_by")
         return self
 
     @property

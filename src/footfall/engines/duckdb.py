@@ -73,6 +73,8 @@ class DuckDBEngine(Engine):
         else:
             options = "FORMAT parquet, COMPRESSION zstd"
         rows = self.count(table)
+        if rows == 0 and output.overwrite == "partitions":
+            return 0
         if rows == 0 and output.partition_by:
             dest = str(Path(dest) / "part-empty.parquet")
             options = "FORMAT parquet, COMPRESSION zstd"
