@@ -230,3 +230,33 @@ def test_a_config_path_cannot_escape_the_lake(make_pipeline, tmp_path: Path) -> 
     done = footfall("pipeline", "run", str(root), "--lake", str(tmp_path / "lake"))
     assert done.returncode == 1
     assert "must stay inside its root" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 2, 5, 14, 27])
+def test_a_run_dying_midway_through_publishing_is_finished_by_the_next(inputs: dict[str, Path], tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       crash_after: int) -> None:
+    """The journal is written and `crash_after` outputs are in place when the process dies; the next run
+    must first finish that publish, then compute from it."""
+    from footfall.lake import Staging
+    from footfall.melbourne.run import run
+
+    lake = tmp_path / "lake"
+    shutil.copytree(inputs["baseline"], lake, symlinks=True)
+    real = Staging._publish_one
+    calls = {"n": 0}
+
+    def dying(self: Staging, zone: str, rel: str) -> None:
+        if calls["n"] == crash_after:
+            raise KeyboardInterrupt("killed while publishing")
+        calls["n"] += 1
+        real(self, zone, rel)
+
+    monkeypatch.setattr(Staging, "_publish_one", dying)
+    with pytest.raises(KeyboardInterrupt):
+        run(Lake.at(lake), [str(inputs["live"])])
+    assert any((lake / "_staging").glob("*/PUBLISH")), "the journal survives the crash"
+    monkeypatch.setattr(Staging, "_publish_one", real)
+    run(Lake.at(lake), [str(inputs["live"])])
+    assert answers(lake) == answers(inputs["reference"])
+    assert hourly_rows(lake) == hourly_rows(inputs["reference"])

@@ -48,9 +48,31 @@ def root(
     state["debug"] = debug
 
 
+class Progress:
+    """A spinner naming the work under way (on a terminal), over one line per finished piece of work."""
+
+    def __init__(self) -> None:
+        self.status = err.status("starting", spinner="dots")
+
+    def __enter__(self) -> Progress:
+        self.status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.status.stop()
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "begin":
+            self.status.update(f"{event.detail} {event.name}")
+        else:
+            print_event(event)
+
+
 def print_event(event: Event) -> None:
     """One progress line per parsed file, source and step; checks only when they do not pass, outputs
     and passed checks in the closing summary."""
+    if event.kind == "begin":
+        return
     if event.kind == "check":
         if event.detail != "passed":
             colour = "red" if event.detail == "failed" else "yellow"
@@ -107,8 +129,8 @@ def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = 
     the_lake = Lake.at(lake)
     the_lake.ensure()
     err.print(f"[bold]{pipeline.name}[/] -> {the_lake}")
-    with get_engine(engine) as eng:
-        result = run_pipeline(pipeline, the_lake, eng, listener=print_event)
+    with get_engine(engine) as eng, Progress() as progress:
+        result = run_pipeline(pipeline, the_lake, eng, listener=progress)
     err.print(f"[green]done[/]: {summary(result)}")
 
 
@@ -129,7 +151,8 @@ def run_command(
 
     the_lake = Lake.at(lake)
     err.print(f"[bold]melbourne[/] -> {the_lake}")
-    result = run(the_lake, counts, sensors, engine=engine, listener=print_event)
+    with Progress() as progress:
+        result = run(the_lake, counts, sensors, engine=engine, listener=progress)
     err.print(f"[green]done[/]: {len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged, "
               f"{len(result.staged)} parsed; {summary(result.run)}; {result.quarantined:,} row(s) quarantined"
               + (" (see curated/quarantine_summary.csv)" if result.quarantined else ""))

@@ -24,7 +24,7 @@ from footfall.spec import Source
 class Event:
     """One line of progress: what happened to which table, how many rows, how long."""
 
-    kind: str  # "source" | "step" | "check" | "output" | "publish"
+    kind: str  # "begin" (work starts) | "source" | "step" | "check" | "output" | "publish"
     name: str
     rows: int | None = None
     seconds: float = 0.0
@@ -93,27 +93,30 @@ def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
             if res.blocking:
                 raise CheckFailed(res.summary() + "; nothing was published")
 
-    for name, source in pipeline.spec.sources.items():
-        started = time.perf_counter()
-        chosen = list(files[name]) if files and name in files else source_files(pipeline, lake, name, source)
-        engine.register_source(name, chosen, source)
-        emit(Event("source", name, None, time.perf_counter() - started, f"{len(chosen)} file(s)"))
-        run_checks(name)
-
-    for name in pipeline.order:
-        if name not in needed:
-            continue
-        step = pipeline.steps[name]
-        started = time.perf_counter()
-        rows = engine.create(name, step.sql(engine.dialect), step.settings.materialize)
-        emit(Event("step", name, rows, time.perf_counter() - started, step.settings.materialize))
-        run_checks(name)
-
     with lake.lock():
+        lake.recover()
+        for name, source in pipeline.spec.sources.items():
+            started = time.perf_counter()
+            chosen = list(files[name]) if files and name in files else source_files(pipeline, lake, name, source)
+            engine.register_source(name, chosen, source)
+            emit(Event("source", name, None, time.perf_counter() - started, f"{len(chosen)} file(s)"))
+            run_checks(name)
+
+        for name in pipeline.order:
+            if name not in needed:
+                continue
+            step = pipeline.steps[name]
+            emit(Event("begin", name, detail="building"))
+            started = time.perf_counter()
+            rows = engine.create(name, step.sql(engine.dialect), step.settings.materialize)
+            emit(Event("step", name, rows, time.perf_counter() - started, step.settings.materialize))
+            run_checks(name)
+
         staging = lake.stage()
         result.run_id = staging.folder.name
         try:
             for out in outputs:
+                emit(Event("begin", f"{out.zone}/{out.relpath}", detail="writing"))
                 started = time.perf_counter()
                 dest = staging.path(out.zone, out.relpath)
                 rows = engine.write(out.table, str(dest), out)

@@ -75,6 +75,8 @@ def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | Non
             for landed in landed_files(lake, kind):
                 if raw_path(lake, landed).exists():
                     continue
+                if listener:
+                    listener(Event("begin", f"{kind}/{landed.name}", detail=f"parsing {landed.bytes / 1e6:,.0f} MB of"))
                 started = time.perf_counter()
                 try:
                     staged = stage_file(con, lake, landed)
@@ -106,6 +108,7 @@ def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, 
     result = JobResult()
     lake.ensure()
     with lake.lock():
+        lake.recover()
         land(lake, counts_paths, sensor_paths, result)
         stage(lake, result, listener)
         if not landed_files(lake, "counts"):
