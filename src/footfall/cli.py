@@ -7,6 +7,7 @@ traceback. Progress goes to stderr, answers to stdout, so output can be piped.
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -84,7 +85,7 @@ def print_event(event: Event) -> None:
     err.print(f"  {event.kind:<7} {event.name:<40} {rows:>18} {event.seconds:>7.2f}s  [dim]{event.detail}[/]")
 
 
-def summary(result: RunResult) -> str:
+def summary_line(result: RunResult) -> str:
     passed = sum(1 for c in result.checks if c.passed)
     return (f"{len(result.published)} output(s) published, {passed}/{len(result.checks)} check(s) passed, "
             f"{len(result.warnings)} warning(s)")
@@ -131,7 +132,7 @@ def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = 
     err.print(f"[bold]{pipeline.name}[/] -> {the_lake}")
     with get_engine(engine) as eng, Progress() as progress:
         result = run_pipeline(pipeline, the_lake, eng, listener=progress)
-    err.print(f"[green]done[/]: {summary(result)}")
+    err.print(f"[green]done[/]: {summary_line(result)}")
 
 
 @app.command("run")
@@ -154,7 +155,7 @@ def run_command(
     with Progress() as progress:
         result = run(the_lake, counts, sensors, engine=engine, listener=progress)
     err.print(f"[green]done[/]: {len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged, "
-              f"{len(result.staged)} parsed; {summary(result.run)}; {result.quarantined:,} row(s) quarantined"
+              f"{len(result.staged)} parsed; {summary_line(result.run)}; {result.quarantined:,} row(s) quarantined"
               + (" (see curated/quarantine_summary.csv)" if result.quarantined else ""))
     if strict and result.quarantined:
         raise typer.Exit(4)
@@ -163,7 +164,7 @@ def run_command(
 @app.command("top")
 def top_command(
     by: Annotated[str, typer.Option("--by", help="day or month.")] = "day",
-    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: the latest day).")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: the latest day).")] = None,
     month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (default: the latest month).")] = None,
     lake: LakeOpt = "lake",
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
@@ -172,7 +173,7 @@ def top_command(
     from footfall.lake import Lake
     from footfall.melbourne.answers import top10
 
-    columns, rows, period = top10(Lake.at(lake), by, date if by == "day" else month)
+    columns, rows, period = top10(Lake.at(lake), by, day if by == "day" else month)
     render(columns, rows, fmt, title=f"Top 10 locations by pedestrians, {period}")
 
 
@@ -187,6 +188,61 @@ def report_command(
 
     path = write(Lake.at(lake), out_path)
     err.print(f"[green]wrote[/] {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@app.command("generate")
+def generate_command(
+    out_path: Annotated[Path, typer.Argument(help="File to write.")],
+    rows: Annotated[int | None, typer.Option("--rows", help="About this many rows (sets --end).")] = None,
+    sensors: Annotated[int, typer.Option("--sensors", help="Number of sensors.")] = 60,
+    start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")] = "2019-01-01",
+    end: Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD.")] = "2019-12-31",
+    fmt: Annotated[str, typer.Option("--format", help="archive, rows-csv, soda-json or ods-csv.")] = "archive",
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 0,
+    locations: Annotated[Path | None, typer.Option("--locations", help="Also write a sensor-locations file.")] = None,
+) -> None:
+    """Write deterministic synthetic counts shaped like the real data, in any published format."""
+    from footfall.generate import generate
+
+    try:
+        summary = generate(out_path, fmt=fmt, seed=seed, sensors=sensors, start=_day(start, "--start"),
+                           end=_day(end, "--end"), rows=rows, locations=locations)
+    except ValueError as e:
+        raise FootfallError(str(e)) from None
+    err.print(f"[green]wrote[/] {summary.path}: {summary.rows:,} rows, {summary.sensors} sensors, "
+              f"{summary.start} .. {summary.end}, {summary.bytes / 1e6:,.1f} MB ({summary.format})")
+
+
+def _day(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FootfallError(f"{flag} must look like YYYY-MM-DD, not {text!r}") from None
+
+
+@app.command("demo")
+def demo_command(
+    folder: Annotated[Path, typer.Option("--dir", help="Where the demo data, lake and report go.")] = Path("demo"),
+) -> None:
+    """Generate three realistic years of data and run everything on it, offline: the answers and the report."""
+    from footfall.generate import generate
+    from footfall.lake import Lake
+    from footfall.melbourne.report import write
+    from footfall.melbourne.run import run
+
+    counts, sensors = folder / "counts-2019-2021.csv", folder / "sensor-locations.csv"
+    if not counts.exists() or not sensors.exists():
+        summary = generate(counts, fmt="archive", seed=2019, sensors=40, start=date(2019, 1, 1),
+                           end=date(2021, 12, 31), locations=sensors)
+        err.print(f"[green]generated[/] {summary.rows:,} rows for {summary.sensors} sensors, "
+                  f"{summary.start} .. {summary.end}")
+    lake = Lake.at(folder / "lake")
+    with Progress() as progress:
+        result = run(lake, [str(counts)], [str(sensors)], listener=progress)
+    err.print(f"[green]done[/]: {summary_line(result.run)}")
+    report = write(lake, folder / "report.html")
+    err.print(f"[green]report[/] {report}")
+    top_command(by="month", day=None, month=None, lake=str(lake.root), fmt="table")
 
 
 @app.command("doctor")

@@ -84,8 +84,8 @@ def selector_data(a: Answers) -> dict[str, Any]:
 def history_chart(a: Answers) -> Chart:
     rows = a.rows(f"""WITH busiest AS (SELECT location_id FROM {{t}} GROUP BY location_id
                        ORDER BY SUM(pedestrians) DESC, location_id LIMIT {BUSIEST})
-                     SELECT m.location, m.month, m.pedestrians FROM {{t}} m JOIN busiest USING (location_id)
-                     ORDER BY m.location, m.month""", "monthly_counts")
+                     SELECT m.location || ' (' || m.location_id || ')', m.month, m.pedestrians
+                     FROM {{t}} m JOIN busiest USING (location_id) ORDER BY 1, m.month""", "monthly_counts")
     series: dict[str, tuple[list, list]] = {}
     for name, month, n in rows:
         xs, ys = series.setdefault(name, ([], []))
@@ -103,7 +103,8 @@ def history_chart(a: Answers) -> Chart:
 
 
 def ranked_bar(a: Answers, table: str, value: str, title: str, caption: str, axis: str) -> Chart:
-    rows = a.rows(f"SELECT location, {value} FROM {{t}} ORDER BY rank, location_id", table)
+    rows = a.rows(f"SELECT location || ' (' || location_id || ')', {value} FROM {{t}} ORDER BY rank, location_id",
+                  table)
     if not rows:
         return Chart(table, title, caption + " No location meets the coverage rule in this data.", None)
     names = [r[0] for r in rows]
@@ -118,8 +119,8 @@ def ranked_bar(a: Answers, table: str, value: str, title: str, caption: str, axi
 def heatmap_chart(a: Answers) -> Chart:
     rows = a.rows(f"""WITH busiest AS (SELECT location_id FROM {{t}} GROUP BY location_id
                        ORDER BY SUM(avg_pedestrians) DESC, location_id LIMIT {HEATMAP_LOCATIONS})
-                     SELECT p.location, p.hour, p.avg_pedestrians FROM {{t}} p JOIN busiest USING (location_id)
-                     ORDER BY p.location, p.hour""", "hourly_profile")
+                     SELECT p.location || ' (' || p.location_id || ')', p.hour, p.avg_pedestrians
+                     FROM {{t}} p JOIN busiest USING (location_id) ORDER BY 1, p.hour""", "hourly_profile")
     names = sorted({r[0] for r in rows})
     grid = {(r[0], r[1]): r[2] for r in rows}
     z = [[grid.get((n, h)) for h in range(24)] for n in names]

@@ -1,0 +1,198 @@
+"""Synthetic pedestrian counts shaped like the City of Melbourne's, in any format it has published.
+
+One DuckDB ``COPY`` streams every row from ``range()`` to disk, so 100 M rows need no more memory
+than 1 M, and pseudo-randomness comes from ``hash(seed, sensor, hour)`` rather than a random
+generator, so the same seed gives the same bytes on any number of threads.
+
+Shape: sensor ids 1..S (the legacy Sensor_ID is the location id), each with its own level (tens to a
+few thousand an hour at peak) and leaning to commuters or to leisure; a daily cycle (quiet nights,
+peaks at the morning and evening commute and at lunch) and a weekly one; one sensor in ten installed
+during the first tenth of the period; counts down to 20-40% during Melbourne's six lockdowns; about
+0.5% of hours missing (absent rows, not zeros); sensor 3 renamed halfway (``Pelham St (S)`` to
+``Pelham St (South)``); sensor 2 reporting exactly sensor 1's counts for two weeks (ties); zero counts
+at night; local time with daylight saving: no 2 o'clock on the first Sunday of October.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from footfall.sql import literal
+
+FORMATS = ("archive", "rows-csv", "soda-json", "ods-csv")
+MISSING_PER_MILLE = 5
+LOCKDOWNS = (("2020-03-31", "2020-05-12"), ("2020-07-09", "2020-10-27"), ("2021-02-13", "2021-02-17"),
+             ("2021-05-28", "2021-06-10"), ("2021-07-16", "2021-07-27"), ("2021-08-05", "2021-10-21"))
+HOURLY_SHAPE = (0.05, 0.03, 0.02, 0.015, 0.02, 0.06, 0.2, 0.55, 0.95, 0.7, 0.6, 0.75, 1.0, 0.95, 0.75, 0.7, 0.8,
+                1.0, 0.85, 0.6, 0.45, 0.35, 0.25, 0.12)
+NAMES = ("Bourke Street Mall (North)", "Bourke Street Mall (South)", "Pelham St (S)", "Town Hall (West)",
+         "Princes Bridge", "Flinders Street Station Underpass", "Birrarung Marr", "Sandridge Bridge",
+         "Webb Bridge", "Southern Cross Station", "Victoria Point", "Waterfront City", "Lonsdale St (South)",
+         "Lygon St (West)", "Flinders St-Elizabeth St (East)", "Flinders St-Spark La", "Collins Place (South)",
+         "Collins Place (North)", "Chinatown-Swanston St (North)", "QV Market-Elizabeth St (West)",
+         "Melbourne Central", "State Library", "Little Collins St-Swanston St (East)", "Southbank",
+         "Spencer St-Collins St (North)", "Alfred Place", "Queen St (West)", "Lonsdale St-Spring St (West)",
+         "Swanston St-Little Lonsdale St (West)", "Flinders Ln-Degraves St (South)", "The Arts Centre",
+         "Tin Alley-Swanston St (West)", "Elizabeth St-La Trobe St (East)", "Faraday St-Lygon St (West)",
+         "Grattan St-Swanston St (West)", "Monash Rd-Swanston St (West)", "Bourke St-Russell St (West)",
+         "Melbourne Convention Exhibition Centre", "Lincoln-Swanston (West)", "City Square")
+
+
+@dataclass(frozen=True)
+class GenerateSummary:
+    path: Path
+    format: str
+    rows: int
+    sensors: int
+    start: date
+    end: date
+    bytes: int
+
+
+def end_for_rows(rows: int, sensors: int, start: date) -> date:
+    """The last day that makes the sensors x hours grid about ``rows`` (before ~1.5% lost to missing hours
+    and late installations)."""
+    hours = math.ceil(rows / sensors / 0.985)
+    return start + timedelta(days=max(0, math.ceil(hours / 24) - 1))
+
+
+def _grid_sql(seed: int, sensors: int, start: date, end: date) -> str:
+    """Every (sensor, local hour) row with its count, sensor-major so the file is not in time order."""
+    hours = ((end - start).days + 1) * 24
+    shape = "[" + ", ".join(str(x) for x in HOURLY_SHAPE) + "]"
+    lockdown = " OR ".join(f"(ts >= TIMESTAMP '{a}' AND ts < TIMESTAMP '{b}' + INTERVAL 1 DAY)" for a, b in LOCKDOWNS)
+    return f"""
+    WITH grid AS (
+        SELECT i,
+               CAST(i // {hours} AS BIGINT) + 1 AS sensor_id,
+               TIMESTAMP '{start.isoformat()}' + to_hours(CAST(i % {hours} AS BIGINT)) AS ts
+        FROM range(0, {sensors * hours}) AS r(i)
+    ),
+    shaped AS (
+        SELECT i, sensor_id, ts,
+               -- sensor 2 copies sensor 1 for two weeks: ties in the daily totals
+               CASE WHEN sensor_id = 2 AND ts >= TIMESTAMP '{start.isoformat()}' + INTERVAL 30 DAY
+                         AND ts < TIMESTAMP '{start.isoformat()}' + INTERVAL 44 DAY THEN 1 ELSE sensor_id END AS twin
+        FROM grid
+        WHERE hash({seed}, sensor_id, ts, 'missing') % 1000 >= {MISSING_PER_MILLE}
+          AND NOT (month(ts) = 10 AND dayofweek(ts) = 0 AND day(ts) <= 7 AND hour(ts) = 2)
+          AND (sensor_id % 10 <> 7 OR ts >= TIMESTAMP '{start.isoformat()}'
+               + to_hours(CAST(hash({seed}, sensor_id, 'install') % {max(1, hours // 10)} AS BIGINT)))
+    )
+    SELECT i, sensor_id, ts,
+           CAST(round(
+               (20 + hash({seed}, twin, 'level') % 2500)
+               * {shape}[hour(ts) + 1]
+               * CASE WHEN dayofweek(ts) IN (0, 6)
+                      THEN (CASE WHEN hash({seed}, twin, 'leisure') % 3 = 0 THEN 1.25 ELSE 0.6 END) ELSE 1.0 END
+               * CASE WHEN {lockdown} THEN 0.2 + (hash({seed}, twin, 'lockdown') % 200) / 1000.0 ELSE 1.0 END
+               * (0.85 + (hash({seed}, twin, ts, 'noise') % 300) / 1000.0)
+           ) AS BIGINT) AS n,
+           (hash({seed}, sensor_id, 'split') % 60 + 20) / 100.0 AS split
+    FROM shaped
+    """
+
+
+def _name_sql(sensors: int, start: date, end: date) -> str:
+    """The legacy Sensor_Name of a row: a description, with sensor 3 renamed halfway through."""
+    names = "[" + ", ".join(literal(n) for n in NAMES) + "]"
+    middle = start + (end - start) / 2
+    return (f"CASE WHEN sensor_id = 3 AND ts >= TIMESTAMP '{middle.isoformat()}' THEN 'Pelham St (South)' "
+            f"WHEN sensor_id <= {len(NAMES)} THEN {names}[sensor_id] "
+            f"ELSE 'Sensor ' || CAST(sensor_id AS VARCHAR) END")
+
+
+def _code_sql() -> str:
+    letters = "regexp_replace(name, '[^A-Za-z]', '', 'g')"
+    return f"upper(left({letters}, 1)) || lower(substr({letters}, 2, 2)) || CAST(sensor_id AS VARCHAR) || '_T'"
+
+
+def _select(fmt: str, seed: int, sensors: int, start: date, end: date) -> tuple[str, str]:
+    """The SELECT producing the file and the COPY options that write it."""
+    rows = f"(SELECT *, {_name_sql(sensors, start, end)} AS name FROM ({_grid_sql(seed, sensors, start, end)}))"
+    if fmt in ("archive", "rows-csv"):
+        stamp = "'%B %d, %Y %I:%M:%S %p'" if fmt == "archive" else "'%m/%d/%Y %I:%M:%S %p'"
+        count = ("CASE WHEN n >= 1000 THEN format('{:,}', n) ELSE CAST(n AS VARCHAR) END" if fmt == "archive"
+                 else "CAST(n AS VARCHAR)")
+        return (f"""SELECT i + 1 AS "ID", strftime(ts, {stamp}) AS "Date_Time", year(ts) AS "Year",
+                   monthname(ts) AS "Month", day(ts) AS "Mdate", dayname(ts) AS "Day", hour(ts) AS "Time",
+                   sensor_id AS "Sensor_ID", name AS "Sensor_Name", {count} AS "Hourly_Counts" FROM {rows}""",
+                "FORMAT csv, HEADER true")
+    if fmt == "soda-json":
+        return (f"""SELECT CAST(i + 1 AS VARCHAR) AS id, strftime(ts, '%Y-%m-%dT%H:%M:%S.000') AS date_time,
+                   CAST(year(ts) AS VARCHAR) AS year, monthname(ts) AS month, CAST(day(ts) AS VARCHAR) AS mdate,
+                   dayname(ts) AS day, CAST(hour(ts) AS VARCHAR) AS time, CAST(sensor_id AS VARCHAR) AS sensor_id,
+                   name AS sensor_name, CAST(n AS VARCHAR) AS hourly_counts FROM {rows}""",
+                "FORMAT json, ARRAY true")
+    if fmt == "ods-csv":
+        return (f"""SELECT CAST(sensor_id AS VARCHAR) || CAST(hour(ts) AS VARCHAR) || strftime(ts, '%Y%m%d') AS id,
+                   sensor_id AS location_id, strftime(ts, '%Y-%m-%d') AS sensing_date, hour(ts) AS hourday,
+                   CAST(round(n * split) AS BIGINT) AS direction_1, n - CAST(round(n * split) AS BIGINT) AS direction_2,
+                   n AS pedestriancount, {_code_sql()} AS sensor_name,
+                   {_coordinate('lat')} || ', ' || {_coordinate('lon')} AS location FROM {rows}""",
+                "FORMAT csv, HEADER true, DELIMITER ';'")
+    raise ValueError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
+
+
+def _coordinate(axis: str) -> str:
+    base, spread = ("-37.83", 0.03) if axis == "lat" else ("144.95", 0.03)
+    return (f"CAST(round({base} + (hash(sensor_id, '{axis}') % 10000) / 10000.0 * {spread}, 8) AS VARCHAR)")
+
+
+def generate(out: Path, *, fmt: str = "archive", seed: int = 0, sensors: int = 60, start: date = date(2019, 1, 1),
+             end: date = date(2019, 12, 31), rows: int | None = None, locations: Path | None = None,
+             threads: int | None = None) -> GenerateSummary:
+    """Write one synthetic publication to ``out`` (and a sensor-locations file to ``locations``)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
+    if sensors < 1:
+        raise ValueError("--sensors must be at least 1")
+    if rows is not None:
+        if rows < 1:
+            raise ValueError("--rows must be at least 1")
+        end = end_for_rows(rows, sensors, start)
+    if end < start:
+        raise ValueError(f"the end ({end}) is before the start ({start})")
+    select, options = _select(fmt, seed, sensors, start, end)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        written = con.execute(f"COPY ({select}) TO {literal(str(tmp))} ({options})").fetchone()
+        os.replace(tmp, out)
+        if locations is not None:
+            _write_locations(con, locations, seed, sensors, start, end)
+    finally:
+        tmp.unlink(missing_ok=True)
+        con.close()
+    return GenerateSummary(out, fmt, int(written[0]) if written else 0, sensors, start, end, out.stat().st_size)
+
+
+def _write_locations(con: duckdb.DuckDBPyConnection, path: Path, seed: int, sensors: int, start: date,
+                     end: date) -> None:
+    """The latest description of every sensor, as the Opendatasoft sensor-locations export writes it."""
+    rows = con.execute(f"""
+        SELECT sensor_id, name, {_code_sql()} AS code, {_coordinate('lat')} AS lat, {_coordinate('lon')} AS lon
+        FROM (SELECT sensor_id, {_name_sql(sensors, start, end)} AS name
+              FROM (SELECT CAST(s AS BIGINT) AS sensor_id, TIMESTAMP '{end.isoformat()}' AS ts
+                    FROM range(1, {sensors + 1}) AS r(s)))
+        ORDER BY sensor_id""").fetchall()
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(["location_id", "sensor_description", "sensor_name", "installation_date", "note",
+                         "location_type", "status", "direction_1", "direction_2", "latitude", "longitude",
+                         "location"])
+        for sensor_id, name, code, lat, lon in rows:
+            writer.writerow([sensor_id, name, code, start.isoformat(), "", "Outdoor", "A", "North", "South", lat, lon,
+                             f"{lat}, {lon}"])
+    os.replace(tmp, path)
