@@ -52,10 +52,12 @@ def footfall(*args: str) -> list[str]:
     return [PY, "-m", "footfall", *args]
 
 
-def generate(path: Path, rows: int, seed: int = 1) -> Measure:
+def generate(path: Path, rows: int, seed: int = 1, sensors: int = 52) -> Measure:
+    """Melbourne-shaped: about 52 sensors from June 2009, as long as ``rows`` needs."""
     if path.exists():
         path.unlink()
-    return measure(footfall("generate", "--rows", str(rows), "--format", "archive", "--seed", str(seed), str(path)))
+    return measure(footfall("generate", "--rows", str(rows), "--sensors", str(sensors), "--start", "2009-06-01",
+                            "--format", "archive", "--seed", str(seed), str(path)))
 
 
 def split_last_month(source: Path, history: Path, month: Path) -> str:
@@ -110,7 +112,7 @@ def run_all(work: Path, rows: int, repeat: int, huge_rows: int) -> dict:
 
     if huge_rows:
         big = work / "huge.csv"
-        results["huge_generate"] = generate(big, huge_rows, seed=2)
+        results["huge_generate"] = generate(big, huge_rows, seed=2, sensors=500)
         results["huge_bytes"] = big.stat().st_size
         shutil.rmtree(work / "lake-huge", ignore_errors=True)
         results["huge"] = measure(footfall("run", "--counts", str(big), "--lake", str(work / "lake-huge")))

@@ -15,6 +15,29 @@ from footfall.spec import Output, Source
 from footfall.sql import literal, quote
 
 READERS = {"csv": "read_csv", "json": "read_json", "parquet": "read_parquet"}
+MEMORY_CAP = 3 * 2**30
+
+
+def default_memory_limit() -> str:
+    """Half the machine's memory, at most 3 GiB: past that DuckDB spills to disk instead of growing, which
+    keeps a 100 M-row run within a few GB (FOOTFALL_MEMORY_LIMIT overrides)."""
+    configured = os.environ.get("FOOTFALL_MEMORY_LIMIT")
+    if configured:
+        return configured
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{min(MEMORY_CAP, total // 2) // 2**20}MB"
+
+
+def connect(threads: int | None = None, memory_limit: str | None = None,
+            temp_dir: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection set up for batch work: all cores, bounded memory, no progress bar, any row order."""
+    con = duckdb.connect(config={"preserve_insertion_order": False})
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+    con.execute(f"SET memory_limit = {literal(memory_limit or default_memory_limit())}")
+    if temp_dir:
+        con.execute(f"SET temp_directory = {literal(str(temp_dir))}")
+    return con
 
 
 class DuckDBEngine(Engine):
@@ -23,13 +46,7 @@ class DuckDBEngine(Engine):
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None,
                  temp_dir: str | Path | None = None) -> None:
-        self.con = duckdb.connect(config={"preserve_insertion_order": False})
-        self.con.execute("SET enable_progress_bar = false")
-        self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
-        if temp_dir:
-            self.con.execute(f"SET temp_directory = {literal(str(temp_dir))}")
+        self.con = connect(threads, memory_limit, temp_dir)
 
     def register_source(self, name: str, files: Sequence[str], source: Source) -> None:
         if files:

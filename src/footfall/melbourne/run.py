@@ -17,6 +17,7 @@ import duckdb
 
 from footfall.dag import Pipeline, load_pipeline
 from footfall.engines import get_engine
+from footfall.engines.duckdb import connect
 from footfall.errors import InputError
 from footfall.lake import Lake
 from footfall.melbourne.landing import Landed, land_file, landed_files, raw_path, stage_file
@@ -68,8 +69,7 @@ def land(lake: Lake, counts: Sequence[Path], sensors: Sequence[Path], result: Jo
 def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | None = None) -> None:
     """Parse every landed file that has no raw table yet. A file the reader rejects as a whole is
     moved aside to ``landing/<kind>/_rejected/`` so it cannot block later runs."""
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    con = connect(temp_dir=lake.root / "_spill")
     try:
         for kind in ("counts", "sensors"):
             for landed in landed_files(lake, kind):
@@ -113,7 +113,10 @@ def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, 
         stage(lake, result, listener)
         if not landed_files(lake, "counts"):
             raise InputError("the lake holds no counts yet: give files with --counts", path=lake.root)
-        with get_engine(engine, **(engine_options or {})) as eng:
+        options = dict(engine_options or {})
+        if engine == "duckdb":
+            options.setdefault("temp_dir", str(lake.root / "_spill"))
+        with get_engine(engine, **options) as eng:
             result.run = run_pipeline(the_pipeline, lake, eng, listener=listener)
     result.quarantined = sum(r.rows_quarantined for r in quarantine_summary(lake))
     return result
