@@ -6,10 +6,14 @@ traceback. Progress goes to stderr, answers to stdout, so output can be piped.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +22,9 @@ from rich.markup import escape
 from footfall import __version__
 from footfall.errors import FootfallError
 from footfall.runner import Event, RunResult
+
+if TYPE_CHECKING:
+    from footfall.lake import Lake
 
 app = typer.Typer(help="Turn city pedestrian-counter data into answers.", no_args_is_help=True,
                   pretty_exceptions_enable=False, rich_markup_mode="rich")
@@ -135,15 +142,140 @@ def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = 
     err.print(f"[green]done[/]: {summary_line(result)}")
 
 
+CountsOpt = Annotated[list[str], typer.Option("--counts", help="Counts file, glob, directory or http(s) URL "
+                                               "(repeatable). Without any, the portal is fetched.")]
+SensorsOpt = Annotated[list[str], typer.Option("--sensors", help="Sensor-locations file, glob, directory or URL.")]
+SourceOpt = Annotated[str, typer.Option("--source", help="melbourne (the Opendatasoft portal) or socrata.")]
+PortalOpt = Annotated[str | None, typer.Option("--portal", envvar="FOOTFALL_PORTAL_URL",
+                                               help="Portal base URL (default https://data.melbourne.vic.gov.au).")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="First day to fetch, YYYY-MM-DD.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Last day to fetch, YYYY-MM-DD.")]
+RefreshOpt = Annotated[bool, typer.Option("--full-refresh", help="Fetch everything again, ignoring what landed.")]
+SocrataUrlOpt = Annotated[str | None, typer.Option("--socrata-url", help="Socrata domain, e.g. https://data.x.gov.")]
+DatasetOpt = Annotated[str, typer.Option("--dataset", help="Socrata counts dataset id.")]
+SensorsDatasetOpt = Annotated[str | None, typer.Option("--sensors-dataset", help="Socrata sensors dataset id.")]
+BulkOpt = Annotated[bool, typer.Option("--bulk-csv", help="Socrata: the bulk rows.csv instead of SODA JSON pages.")]
+WorkersOpt = Annotated[int, typer.Option("--workers", help="Socrata: pages fetched at once.")]
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """Where the counts come from, as the user said."""
+
+    source: str = "melbourne"
+    portal: str | None = None
+    since: str | None = None
+    until: str | None = None
+    full_refresh: bool = False
+    socrata_url: str | None = None
+    dataset: str = "b2ak-trbp"
+    sensors_dataset: str | None = "h57g-5234"
+    bulk_csv: bool = False
+    workers: int = 4
+
+
+def fetch(lake: Lake, counts: list[str], sensors: list[str], how: Fetch) -> tuple[list[str], list[str]]:
+    """Download what is remote into the landing zone; return the local paths still to land."""
+    from footfall.melbourne import ingest
+    from footfall.sources.opendatasoft import DEFAULT_PORTAL
+
+    results = []
+    with download_bars() as bars:
+        for kind, items in (("counts", counts), ("sensors", sensors)):
+            urls = [i for i in items if i.startswith(("http://", "https://"))]
+            if urls:
+                results.append(ingest.ingest_urls(lake, urls, kind, progress=bars))
+        if not counts and not sensors:
+            if how.source == "socrata":
+                if not how.socrata_url:
+                    raise FootfallError("--source socrata needs --socrata-url https://DOMAIN")
+                results.append(ingest.ingest_socrata(
+                    lake, how.socrata_url, how.dataset, how.sensors_dataset, bulk_csv=how.bulk_csv,
+                    workers=how.workers, app_token=os.environ.get("SOCRATA_APP_TOKEN"), progress=bars))
+            elif how.source == "melbourne":
+                results.append(ingest.ingest_melbourne(
+                    lake, how.portal or DEFAULT_PORTAL, since=_day(how.since, "--since") if how.since else None,
+                    until=_day(how.until, "--until") if how.until else None, full_refresh=how.full_refresh,
+                    progress=bars))
+            else:
+                raise FootfallError(f"unknown source {how.source!r} (melbourne, socrata)")
+    for result in results:
+        for landed in result.landed:
+            err.print(f"  fetched {landed.kind}/{landed.name} ({landed.bytes / 1e6:,.1f} MB, {landed.format}) "
+                      f"from {landed.origin}")
+        for what in result.unchanged:
+            err.print(f"  [dim]unchanged {what}[/]")
+    local = [[i for i in items if not i.startswith(("http://", "https://"))] for items in (counts, sensors)]
+    return local[0], local[1]
+
+
+@contextmanager
+def download_bars() -> Iterator[Callable[[str], Callable[[int, int | None], None]]]:
+    """A rich progress bar per download: bytes, rate, time left."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    with Progress(TextColumn("  {task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  TimeRemainingColumn(), console=err, transient=True) as bars:
+        def factory(label: str) -> Callable[[int, int | None], None]:
+            task = bars.add_task(label, total=None)
+
+            def update(done: int, total: int | None) -> None:
+                bars.update(task, completed=done, total=total)
+
+            return update
+
+        yield factory
+
+
+@app.command("ingest")
+def ingest_command(
+    counts: CountsOpt = [],  # noqa: B006
+    sensors: SensorsOpt = [],  # noqa: B006
+    lake: LakeOpt = "lake",
+    source: SourceOpt = "melbourne",
+    portal: PortalOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    full_refresh: RefreshOpt = False,
+    socrata_url: SocrataUrlOpt = None,
+    dataset: DatasetOpt = "b2ak-trbp",
+    sensors_dataset: SensorsDatasetOpt = "h57g-5234",
+    bulk_csv: BulkOpt = False,
+    workers: WorkersOpt = 4,
+) -> None:
+    """Fetch into the landing zone only: the portal (incrementally), a Socrata dataset, URLs or files."""
+    from footfall.lake import Lake
+    from footfall.melbourne.run import JobResult, expand, land
+
+    the_lake = Lake.at(lake)
+    how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers)
+    with the_lake.lock():
+        local_counts, local_sensors = fetch(the_lake, counts, sensors, how)
+        result = JobResult()
+        land(the_lake, expand(local_counts), expand(local_sensors), result)
+    err.print(f"[green]done[/]: {len(result.landed)} local file(s) landed, {len(result.unchanged)} unchanged")
+
+
 @app.command("run")
 def run_command(
-    counts: Annotated[list[str], typer.Option("--counts", help="Counts file, glob or directory (repeatable).")] = [],  # noqa: B006
-    sensors: Annotated[list[str], typer.Option("--sensors", help="Sensor-locations file, glob or directory.")] = [],  # noqa: B006
+    counts: CountsOpt = [],  # noqa: B006
+    sensors: SensorsOpt = [],  # noqa: B006
     lake: LakeOpt = "lake",
     engine: EngineOpt = "duckdb",
     strict: Annotated[bool, typer.Option("--strict", help="Exit with 4 when any row was quarantined.")] = False,
+    source: SourceOpt = "melbourne",
+    portal: PortalOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    full_refresh: RefreshOpt = False,
+    socrata_url: SocrataUrlOpt = None,
+    dataset: DatasetOpt = "b2ak-trbp",
+    sensors_dataset: SensorsDatasetOpt = "h57g-5234",
+    bulk_csv: BulkOpt = False,
+    workers: WorkersOpt = 4,
 ) -> None:
-    """Run the Melbourne pipeline: land the files, parse what is new, rebuild every answer.
+    """Run the Melbourne pipeline: fetch (the portal unless files are given), land, parse what is new,
+    rebuild every answer.
 
     Exit codes: 0 answers published; 1 an error (nothing published); 3 a data check failed (nothing
     published); 4 with --strict, answers published but some rows were quarantined."""
@@ -152,8 +284,12 @@ def run_command(
 
     the_lake = Lake.at(lake)
     err.print(f"[bold]melbourne[/] -> {the_lake}")
-    with Progress() as progress:
-        result = run(the_lake, counts, sensors, engine=engine, listener=progress)
+    how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers)
+    the_lake.ensure()
+    with the_lake.lock():
+        local_counts, local_sensors = fetch(the_lake, counts, sensors, how)
+        with Progress() as progress:
+            result = run(the_lake, local_counts, local_sensors, engine=engine, listener=progress)
     err.print(f"[green]done[/]: {len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged, "
               f"{len(result.staged)} parsed; {summary_line(result.run)}; {result.quarantined:,} row(s) quarantined"
               + (" (see curated/quarantine_summary.csv)" if result.quarantined else ""))

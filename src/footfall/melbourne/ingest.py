@@ -1,0 +1,166 @@
+"""Fetching into the landing zone: the Opendatasoft portal, the legacy Socrata API, or any URL.
+
+Downloads go to ``landing/_incoming/`` (the lake's own disk, so landing is a rename) as ``.part``
+files that become real only when complete and verified; then each is landed like a local file (named by
+content, so an unchanged publication is never landed twice). A second ingest from the portal asks only
+for the days after the last one landed, minus an overlap window the portal may still revise.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from footfall.errors import InputError
+from footfall.lake import Lake
+from footfall.melbourne.landing import Landed, land_file, landed_files, raw_path
+from footfall.sources import opendatasoft, socrata
+from footfall.sources.http import DEFAULT_POLICY, Fetched, Policy, Progress, client, download, redact
+from footfall.sql import literal
+
+OVERLAP_DAYS = 7
+ProgressFactory = Callable[[str], Progress]
+
+
+@dataclass
+class IngestResult:
+    landed: list[Landed] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def add(self, landed: Landed, new: bool, what: str) -> None:
+        if new:
+            self.landed.append(landed)
+        else:
+            self.unchanged.append(what)
+
+
+def incoming(lake: Lake) -> Path:
+    """A clean folder for downloads in progress, on the lake's disk."""
+    folder = lake.path("landing", "_incoming")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _land(lake: Lake, result: IngestResult, fetched: Fetched, path: Path, kind: str, source: str,
+          extra: dict[str, Any] | None = None) -> None:
+    with path.open("rb") as handle:
+        if len(handle.read(1 << 16).splitlines()) <= 1 and path.suffix == ".csv":
+            result.unchanged.append(f"{source}: no rows in {fetched.url}")
+            return
+    try:
+        landed, new = land_file(lake, path, kind, origin=fetched.url, move=True,
+                                fetch={**fetched.to_dict(), "source": source, **(extra or {})})
+    except InputError as e:
+        raise InputError(e.message, path=fetched.url) from None
+    result.add(landed, new, f"{source}: {fetched.url}")
+
+
+def last_live_date(lake: Lake) -> date | None:
+    """The last date of Opendatasoft counts already parsed into the lake."""
+    files = [raw_path(lake, f) for f in landed_files(lake, "counts") if f.format.startswith("ods_")]
+    files = [p for p in files if p.exists()]
+    if not files:
+        return None
+    sources = ", ".join(literal(str(p)) for p in files)
+    found = duckdb.sql(f"SELECT MAX(CAST(ts AS DATE)) FROM read_parquet([{sources}]) WHERE reason IS NULL").fetchall()
+    return found[0][0] if found and found[0][0] else None
+
+
+def archive_validators(lake: Lake) -> dict[str, str]:
+    """ETag / Last-Modified of the archive as last fetched, for a conditional GET."""
+    fetched = [f.fetch for f in landed_files(lake, "counts") if f.fetch.get("source") == "archive"]
+    if not fetched:
+        return {}
+    last = fetched[-1]
+    return {k: last[k] for k in ("etag", "last_modified") if last.get(k)}
+
+
+def ingest_melbourne(lake: Lake, portal: str, *, since: date | None = None, until: date | None = None,
+                     full_refresh: bool = False, archive: bool = True, overlap_days: int = OVERLAP_DAYS,
+                     progress: ProgressFactory | None = None, policy: Policy = DEFAULT_POLICY) -> IngestResult:
+    """The current portal: sensor locations, the 2009-2022 archive (when changed), and the live counts
+    from the last landed date minus ``overlap_days`` (or ``since``/``until``; everything on a full refresh)."""
+    lake.ensure()
+    result = IngestResult()
+    folder = incoming(lake)
+    try:
+        with client(policy) as http:
+            sensors = opendatasoft.fetch_sensors(http, portal, folder, progress=_bar(progress, "sensor locations"),
+                                                 policy=policy)
+            _land(lake, result, sensors, sensors.path, "sensors", "sensors")
+            if archive:
+                validators = {} if full_refresh else archive_validators(lake)
+                got = opendatasoft.fetch_archive(http, portal, folder, validators=validators,
+                                                 progress=_bar(progress, "2009-2022 archive"), policy=policy)
+                if got is None:
+                    result.unchanged.append("archive: not modified since the last fetch")
+                else:
+                    fetched, members = got
+                    for member in members:
+                        _land(lake, result, fetched, member, "counts", "archive", {"member": member.name})
+            if since is None and not full_refresh:
+                last = last_live_date(lake)
+                since = last - timedelta(days=overlap_days) if last else None
+            counts = opendatasoft.fetch_counts(http, portal, folder, since=since, until=until,
+                                               progress=_bar(progress, "hourly counts"), policy=policy)
+            _land(lake, result, counts, counts.path, "counts", "live",
+                  {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None})
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def ingest_socrata(lake: Lake, base_url: str, dataset: str, sensors_dataset: str | None = None, *,
+                   bulk_csv: bool = False, workers: int = 4, page_size: int = 50_000, app_token: str | None = None,
+                   progress: ProgressFactory | None = None, policy: Policy = DEFAULT_POLICY) -> IngestResult:
+    """A Socrata dataset of counts (and optionally of sensor locations): bulk CSV or paged SODA JSON."""
+    lake.ensure()
+    result = IngestResult()
+    folder = incoming(lake)
+    try:
+        with client(policy) as http:
+            for kind, ds in (("counts", dataset), ("sensors", sensors_dataset)):
+                if not ds:
+                    continue
+                bar = _bar(progress, f"{ds} ({kind})")
+                if bulk_csv:
+                    fetched = socrata.fetch_rows_csv(http, base_url, ds, folder, app_token=app_token, progress=bar,
+                                                     policy=policy)
+                else:
+                    fetched = socrata.fetch_soda_json(http, base_url, ds, folder, workers=workers, page_size=page_size,
+                                                      app_token=app_token, progress=bar, policy=policy)
+                _land(lake, result, fetched, fetched.path, kind, f"socrata {ds}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def ingest_urls(lake: Lake, urls: list[str], kind: str, *, progress: ProgressFactory | None = None,
+                policy: Policy = DEFAULT_POLICY) -> IngestResult:
+    """Any http(s) URL of a published file; its format is recognised from the content once downloaded."""
+    lake.ensure()
+    result = IngestResult()
+    folder = incoming(lake)
+    try:
+        with client(policy) as http:
+            for i, url in enumerate(urls):
+                name = Path(url.split("?")[0].rstrip("/")).name or f"download-{i}"
+                fetched = download(http, url, folder / f"{i}-{name}", progress=_bar(progress, redact(url)),
+                                   policy=policy)
+                if fetched is None:
+                    raise InputError("the server answered 304 Not Modified to a plain GET", path=redact(url))
+                _land(lake, result, fetched, fetched.path, kind, "url")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def _bar(progress: ProgressFactory | None, label: str) -> Progress | None:
+    return progress(label) if progress else None

@@ -1,0 +1,129 @@
+"""The City of Melbourne's current portal: Opendatasoft's Explore API v2.1.
+
+Everything comes through the exports endpoint (the records endpoint cannot page past 10,000 rows),
+as semicolon CSV with field names, in Melbourne's local time; the 2009-2022 history comes from the zip
+attached to the hourly dataset.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+from footfall.sources.http import DEFAULT_POLICY, Fetched, FetchError, Policy, Progress, download, get_json, redact
+
+DEFAULT_PORTAL = "https://data.melbourne.vic.gov.au"
+COUNTS = "pedestrian-counting-system-monthly-counts-per-hour"
+SENSORS = "pedestrian-counting-system-sensor-locations"
+ARCHIVE_ID = "pedestrian_counting_system_monthly_counts_per_hour_may_2009_to_14_dec_2022_csv_zip"
+
+
+def export_url(portal: str, dataset: str, fmt: str = "csv") -> str:
+    """
+    >>> export_url("https://data.melbourne.vic.gov.au/", "x")
+    'https://data.melbourne.vic.gov.au/api/explore/v2.1/catalog/datasets/x/exports/csv'
+    """
+    return f"{portal.rstrip('/')}/api/explore/v2.1/catalog/datasets/{dataset}/exports/{fmt}"
+
+
+def date_filter(since: date | None, until: date | None) -> str | None:
+    """An ODSQL ``where`` on sensing_date, both bounds inclusive.
+
+    >>> date_filter(date(2026, 8, 1), date(2026, 8, 31))
+    "sensing_date >= date'2026-08-01' and sensing_date <= date'2026-08-31'"
+    """
+    parts = []
+    if since:
+        parts.append(f"sensing_date >= date'{since.isoformat()}'")
+    if until:
+        parts.append(f"sensing_date <= date'{until.isoformat()}'")
+    return " and ".join(parts) or None
+
+
+def csv_params(where: str | None = None, order_by: str | None = None) -> dict[str, str]:
+    params = {"limit": "-1", "timezone": "Australia/Melbourne", "delimiter": ";", "use_labels": "false"}
+    if where:
+        params["where"] = where
+    if order_by:
+        params["order_by"] = order_by
+    return params
+
+
+def fetch_counts(http: httpx.Client, portal: str, dest_dir: Path, *, since: date | None = None,
+                 until: date | None = None, progress: Progress | None = None,
+                 policy: Policy = DEFAULT_POLICY) -> Fetched:
+    """The hourly counts for [since, until] (everything when both are None), one CSV file."""
+    name = f"counts-{since or 'start'}-{until or 'latest'}.csv"
+    params = csv_params(date_filter(since, until), "sensing_date,hourday,location_id")
+    fetched = download(http, export_url(portal, COUNTS), dest_dir / name, params=params, expect="csv",
+                       progress=progress, policy=policy)
+    assert fetched is not None, "no validators were sent"
+    return fetched
+
+
+def fetch_sensors(http: httpx.Client, portal: str, dest_dir: Path, *, progress: Progress | None = None,
+                  policy: Policy = DEFAULT_POLICY) -> Fetched:
+    fetched = download(http, export_url(portal, SENSORS), dest_dir / "sensor-locations.csv", params=csv_params(),
+                       expect="csv", progress=progress, policy=policy)
+    assert fetched is not None, "no validators were sent"
+    return fetched
+
+
+def archive_url(http: httpx.Client, portal: str, policy: Policy = DEFAULT_POLICY) -> str:
+    """The archive's address from the dataset's attachment list, or the known one when the list has none."""
+    known = f"{portal.rstrip('/')}/api/datasets/1.0/{COUNTS}/attachments/{ARCHIVE_ID}/"
+    try:
+        listing = get_json(http, f"{portal.rstrip('/')}/api/v2/catalog/datasets/{COUNTS}/attachments", {},
+                           policy=policy)
+    except FetchError:
+        return known
+    for attachment in listing.get("attachments", []) if isinstance(listing, dict) else []:
+        href = next((link.get("href") for link in attachment.get("links", []) if link.get("href")), None)
+        if href and "2009" in (attachment.get("metas", {}).get("id", "") + href):
+            return str(href)
+    return known
+
+
+def fetch_archive(http: httpx.Client, portal: str, dest_dir: Path, *, validators: dict[str, str] | None = None,
+                  progress: Progress | None = None,
+                  policy: Policy = DEFAULT_POLICY) -> tuple[Fetched, list[Path]] | None:
+    """Download the 2009-2022 zip (None when unchanged since ``validators``), check it, extract its CSVs."""
+    url = archive_url(http, portal, policy)
+    zipped = dest_dir / "archive.zip"
+    fetched = download(http, url, zipped, expect="zip", validators=validators, progress=progress, policy=policy)
+    if fetched is None:
+        return None
+    try:
+        members = _extract(zipped, dest_dir)
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise FetchError(f"{redact(url)}: the archive is not a complete zip ({e})") from None
+    finally:
+        zipped.unlink(missing_ok=True)
+    return fetched, members
+
+
+def _extract(zipped: Path, dest_dir: Path) -> list[Path]:
+    out: list[Path] = []
+    with zipfile.ZipFile(zipped) as archive:
+        bad = archive.testzip()
+        if bad:
+            raise zipfile.BadZipFile(f"member {bad} is corrupt")
+        members = [m for m in archive.infolist() if m.filename.lower().endswith(".csv") and not m.is_dir()]
+        if not members:
+            raise zipfile.BadZipFile("no CSV inside")
+        for member in members:
+            target = dest_dir / Path(member.filename).name
+            part = target.with_name(target.name + ".part")
+            try:
+                with archive.open(member) as source, part.open("wb") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+                os.replace(part, target)
+            finally:
+                part.unlink(missing_ok=True)
+            out.append(target)
+    return out

@@ -1,0 +1,226 @@
+"""Ingestion against a real HTTP server on loopback replaying the portals' formats, limits and faults."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from portal import ARCHIVE_ID, COUNTS, Portal, PortalData
+
+from footfall.generate import generate
+from footfall.lake import Lake
+from footfall.melbourne.ingest import ingest_melbourne, ingest_socrata
+from footfall.sources import opendatasoft, socrata
+from footfall.sources.http import FetchError, Policy, client, download, get_json
+
+FAST = Policy(attempts=4, backoff=0.01, max_wait=0.05, connect_timeout=2.0, read_timeout=0.5)
+SENTINEL = "sentinel-token-7f3a9c"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("portal-data")
+    generate(folder / "archive.csv", fmt="archive", seed=5, sensors=6, start=date(2021, 1, 1), end=date(2021, 2, 28))
+    generate(folder / "live.csv", fmt="ods-csv", seed=6, sensors=6, start=date(2024, 1, 1), end=date(2024, 3, 31),
+             locations=folder / "sensors.csv")
+    generate(folder / "soda.json", fmt="soda-json", seed=7, sensors=3, start=date(2019, 1, 1), end=date(2019, 1, 2))
+    return {"archive": folder / "archive.csv", "live": folder / "live.csv", "sensors": folder / "sensors.csv",
+            "soda": folder / "soda.json"}
+
+
+def portal_data(files: dict[str, Path]) -> PortalData:
+    with files["live"].open() as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    import json
+
+    soda_rows = json.loads(files["soda"].read_text())
+    return PortalData(counts=rows, sensors_csv=files["sensors"].read_bytes(), archive_csv=files["archive"].read_bytes(),
+                      soda={"b2ak-trbp": soda_rows, "h57g-5234": [
+                          {"sensor_id": str(i), "sensor_description": f"Sensor {i}", "sensor_name": f"S{i}_T"}
+                          for i in range(1, 4)]})
+
+
+@pytest.fixture
+def portal(files: dict[str, Path]) -> Iterator[Portal]:
+    with Portal(portal_data(files)) as p:
+        yield p
+
+
+def footfall(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def answers(lake: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
+
+
+def test_a_portal_run_gives_the_answers_of_a_run_on_the_same_files(portal: Portal, files: dict[str, Path],
+                                                                   tmp_path: Path) -> None:
+    fetched = footfall("run", "--lake", str(tmp_path / "portal"), env={"FOOTFALL_PORTAL_URL": portal.url})
+    assert fetched.returncode == 0, fetched.stderr
+    local = footfall("run", "--counts", str(files["archive"]), "--counts", str(files["live"]), "--sensors",
+                     str(files["sensors"]), "--lake", str(tmp_path / "files"))
+    assert local.returncode == 0, local.stderr
+    assert answers(tmp_path / "portal") == answers(tmp_path / "files")
+    exports = [r for r in portal.requests if r["path"].endswith(f"{COUNTS}/exports/csv")]
+    assert exports and "where" not in exports[0]["query"], "a first run asks for everything"
+
+
+def test_a_second_run_fetches_only_the_overlap_window_and_changes_nothing(portal: Portal, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    env = {"FOOTFALL_PORTAL_URL": portal.url}
+    assert footfall("run", "--lake", str(lake), env=env).returncode == 0
+    first = answers(lake)
+    portal.requests.clear()
+    again = footfall("run", "--lake", str(lake), env=env)
+    assert again.returncode == 0, again.stderr
+    export = next(r for r in portal.requests if r["path"].endswith(f"{COUNTS}/exports/csv"))
+    since = date(2024, 3, 31) - timedelta(days=7)
+    assert export["query"]["where"] == f"sensing_date >= date'{since.isoformat()}'"
+    archive = next(r for r in portal.requests if r["path"].endswith(f"{ARCHIVE_ID}/"))
+    assert archive["headers"].get("If-None-Match"), "the archive is asked for only if changed"
+    assert "unchanged archive: not modified since the last fetch" in again.stderr
+    assert answers(lake) == first
+
+
+def test_the_portal_default_is_overridable_and_unreachable_portal_is_one_line(tmp_path: Path) -> None:
+    done = footfall("run", "--lake", str(tmp_path / "lake"), "--portal", "http://127.0.0.1:9",
+                    env={"FOOTFALL_PORTAL_URL": ""})
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: http://127.0.0.1:9/api/explore/v2.1/catalog/datasets/")
+    assert "ConnectError" in last and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("fault", ["429", "429-ods", "500", "503", "cut", "stall"])
+def test_transient_faults_recover_to_the_complete_archive(portal: Portal, tmp_path: Path, fault: str) -> None:
+    portal.fail(f"/api/datasets/1.0/{COUNTS}/attachments", fault, times=2)
+    with client(FAST) as http:
+        fetched = download(http, portal.url + portal.archive_path(), tmp_path / "archive.zip", expect="zip",
+                           policy=FAST)
+    assert fetched is not None
+    assert (tmp_path / "archive.zip").read_bytes() == portal._archive_zip
+    assert list(tmp_path.iterdir()) == [tmp_path / "archive.zip"]
+
+
+def test_a_cut_body_is_resumed_with_range(portal: Portal, tmp_path: Path) -> None:
+    portal.fail(portal.archive_path(), "cut")
+    with client(FAST) as http:
+        download(http, portal.url + portal.archive_path(), tmp_path / "a.zip", expect="zip", policy=FAST)
+    ranged = [r for r in portal.requests if r["path"] == portal.archive_path() and "Range" in r["headers"]]
+    assert ranged and ranged[0]["headers"]["Range"].startswith("bytes=")
+    assert int(ranged[0]["headers"]["Range"][6:-1]) > 0
+    assert (tmp_path / "a.zip").read_bytes() == portal._archive_zip
+
+
+@pytest.mark.parametrize(("fault", "message"), [
+    ("truncated-zip", "the archive is not a complete zip"),
+    ("html", "answered an HTML page where ZIP was expected"),
+])
+def test_broken_bodies_fail_clearly_and_leave_no_partial_files(portal: Portal, tmp_path: Path, fault: str,
+                                                               message: str) -> None:
+    portal.fail(portal.archive_path(), fault, times=10)
+    lake = Lake.at(tmp_path / "lake")
+    with pytest.raises(FetchError, match=message):
+        ingest_melbourne(lake, portal.url, policy=FAST)
+    leftovers = [p for p in (tmp_path / "lake" / "landing").rglob("*") if p.is_file() and "sensors" not in p.parts]
+    assert leftovers == []
+
+
+def test_persistent_server_errors_give_up_with_a_clear_message(portal: Portal, tmp_path: Path) -> None:
+    portal.fail(f"/api/explore/v2.1/catalog/datasets/{COUNTS}/exports", "503", times=100)
+    with client(FAST) as http, pytest.raises(FetchError, match=r"HTTP 503 after 4 attempts"):
+        opendatasoft.fetch_counts(http, portal.url, tmp_path, policy=FAST)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_4xx_is_not_retried_and_carries_the_portal_message(portal: Portal) -> None:
+    url = f"{portal.url}/api/explore/v2.1/catalog/datasets/{COUNTS}/records"
+    with client(FAST) as http:
+        with pytest.raises(FetchError, match=r"HTTP 400: InvalidRESTParameterError: Invalid value for limit"):
+            get_json(http, url, {"limit": "1000"}, policy=FAST)
+        with pytest.raises(FetchError, match=r"offset \+ limit should be lower than 10000"):
+            get_json(http, url, {"limit": "100", "offset": "9950"}, policy=FAST)
+        with pytest.raises(FetchError, match=r"ODSQLError: ODSQL query is malformed"):
+            get_json(http, url, {"limit": "10", "where": "sensing_date ~ 3"}, policy=FAST)
+    assert sum(1 for r in portal.requests if r["path"].endswith("/records")) == 3
+
+
+def test_the_records_endpoint_pages_within_its_limits(portal: Portal) -> None:
+    url = f"{portal.url}/api/explore/v2.1/catalog/datasets/{COUNTS}/records"
+    with client(FAST) as http:
+        page = get_json(http, url, {"limit": "100", "offset": "0", "where": "sensing_date = date'2024-01-01'"},
+                        policy=FAST)
+    assert page["total_count"] == sum(1 for r in portal.data.counts if r["sensing_date"] == "2024-01-01")
+    assert len(page["results"]) == min(100, page["total_count"])
+
+
+def test_export_where_bounds_are_exact(portal: Portal, tmp_path: Path) -> None:
+    with client(FAST) as http:
+        fetched = opendatasoft.fetch_counts(http, portal.url, tmp_path, since=date(2024, 2, 1),
+                                            until=date(2024, 2, 29), policy=FAST)
+    with fetched.path.open() as handle:
+        days = {r["sensing_date"] for r in csv.DictReader(handle, delimiter=";")}
+    assert min(days) == "2024-02-01" and max(days) == "2024-02-29"
+
+
+def test_concurrent_soda_paging_returns_exactly_the_sequential_rows(portal: Portal, tmp_path: Path) -> None:
+    import json
+
+    with client(FAST) as http:
+        one = socrata.fetch_soda_json(http, portal.url, "b2ak-trbp", tmp_path / "one", workers=1, page_size=7,
+                                      policy=FAST) if (tmp_path / "one").mkdir() is None else None
+        four = socrata.fetch_soda_json(http, portal.url, "b2ak-trbp", tmp_path / "four", workers=4, page_size=7,
+                                       policy=FAST) if (tmp_path / "four").mkdir() is None else None
+    assert one and four
+    sequential, concurrent = json.loads(one.path.read_text()), json.loads(four.path.read_text())
+    assert concurrent == sequential
+    assert len(sequential) == len(portal.data.soda["b2ak-trbp"])
+    assert len({r["id"] for r in sequential}) == len(sequential)
+    assert one.sha256 == four.sha256
+
+
+def test_the_app_token_is_sent_but_never_logged_stored_or_shown(portal: Portal, tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    portal.data.socrata_token = SENTINEL
+    caplog.set_level(logging.DEBUG)
+    lake = Lake.at(tmp_path / "lake")
+    result = ingest_socrata(lake, portal.url, "b2ak-trbp", "h57g-5234", workers=2, page_size=10, app_token=SENTINEL,
+                            policy=FAST)
+    assert len(result.landed) == 2
+    assert all(r["headers"].get("X-App-Token") == SENTINEL for r in portal.requests if "/resource/" in r["path"])
+    for path in (tmp_path / "lake").rglob("*"):
+        if path.is_file():
+            assert SENTINEL.encode() not in path.read_bytes(), path
+    assert SENTINEL not in caplog.text
+    with pytest.raises(FetchError) as refused:
+        ingest_socrata(lake, portal.url, "b2ak-trbp", None, app_token="wrong-" + SENTINEL, policy=FAST)
+    assert "You must provide a valid app token" in str(refused.value)
+    assert SENTINEL not in str(refused.value)
+    done = footfall("ingest", "--source", "socrata", "--socrata-url", portal.url, "--lake", str(tmp_path / "cli"),
+                    env={"SOCRATA_APP_TOKEN": SENTINEL})
+    assert done.returncode == 0, done.stderr
+    assert SENTINEL not in done.stderr + done.stdout
+
+
+def test_socrata_soda_and_bulk_csv_land_the_same_rows(portal: Portal, tmp_path: Path) -> None:
+    soda = footfall("run", "--source", "socrata", "--socrata-url", portal.url, "--lake", str(tmp_path / "soda"))
+    bulk = footfall("run", "--source", "socrata", "--socrata-url", portal.url, "--bulk-csv", "--lake",
+                    str(tmp_path / "bulk"))
+    assert soda.returncode == 0 and bulk.returncode == 0, soda.stderr + bulk.stderr
+    assert answers(tmp_path / "soda")["top10_by_day.csv"] == answers(tmp_path / "bulk")["top10_by_day.csv"]
+
+
+def test_a_url_given_to_counts_is_downloaded_and_recognised(portal: Portal, tmp_path: Path) -> None:
+    url = f"{portal.url}/api/explore/v2.1/catalog/datasets/{COUNTS}/exports/csv?delimiter=%3B&use_labels=true"
+    done = footfall("run", "--counts", url, "--lake", str(tmp_path / "lake"))
+    assert done.returncode == 0, done.stderr
+    assert "ods_counts_labels" in done.stderr, done.stderr
