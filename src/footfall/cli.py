@@ -174,8 +174,9 @@ class Fetch:
     workers: int = 4
 
 
-def fetch(lake: Lake, counts: list[str], sensors: list[str], how: Fetch) -> tuple[list[str], list[str]]:
-    """Download what is remote into the landing zone; return the local paths still to land."""
+def fetch(lake: Lake, counts: list[str], sensors: list[str], how: Fetch) -> tuple[list[str], list[str], int]:
+    """Download what is remote into the landing zone; return the local paths still to land and how many
+    downloads landed as new files."""
     from footfall.melbourne import ingest
     from footfall.sources.opendatasoft import DEFAULT_PORTAL
 
@@ -206,7 +207,7 @@ def fetch(lake: Lake, counts: list[str], sensors: list[str], how: Fetch) -> tupl
         for what in result.unchanged:
             err.print(f"  [dim]unchanged {what}[/]")
     local = [[i for i in items if not i.startswith(("http://", "https://"))] for items in (counts, sensors)]
-    return local[0], local[1]
+    return local[0], local[1], sum(len(r.landed) for r in results)
 
 
 @contextmanager
@@ -250,10 +251,11 @@ def ingest_command(
     the_lake = Lake.at(lake)
     how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers)
     with the_lake.lock():
-        local_counts, local_sensors = fetch(the_lake, counts, sensors, how)
+        local_counts, local_sensors, fetched = fetch(the_lake, counts, sensors, how)
         result = JobResult()
         land(the_lake, expand(local_counts), expand(local_sensors), result)
-    err.print(f"[green]done[/]: {len(result.landed)} local file(s) landed, {len(result.unchanged)} unchanged")
+    err.print(f"[green]done[/]: {fetched} download(s) landed, {len(result.landed)} local file(s) landed, "
+              f"{len(result.unchanged)} unchanged")
 
 
 @app.command("run")
@@ -287,10 +289,10 @@ def run_command(
     how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers)
     the_lake.ensure()
     with the_lake.lock():
-        local_counts, local_sensors = fetch(the_lake, counts, sensors, how)
+        local_counts, local_sensors, fetched = fetch(the_lake, counts, sensors, how)
         with Progress() as progress:
             result = run(the_lake, local_counts, local_sensors, engine=engine, listener=progress)
-    err.print(f"[green]done[/]: {len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged, "
+    err.print(f"[green]done[/]: {fetched + len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged, "
               f"{len(result.staged)} parsed; {summary_line(result.run)}; {result.quarantined:,} row(s) quarantined"
               + (" (see curated/quarantine_summary.csv)" if result.quarantined else ""))
     if strict and result.quarantined:
