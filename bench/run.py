@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import platform
 import shutil
@@ -110,6 +111,8 @@ def run_all(work: Path, rows: int, repeat: int, huge_rows: int) -> dict:
         print(f"incremental month: run {i + 1}: {runs[-1].seconds:.2f} s, {runs[-1].peak_mb:.0f} MB", flush=True)
     results["incremental"] = median(runs)
 
+    results["profile"] = profile(data, work / "lake-profile")
+
     if huge_rows:
         big = work / "huge.csv"
         results["huge_generate"] = generate(big, huge_rows, seed=2, sensors=500)
@@ -121,6 +124,29 @@ def run_all(work: Path, rows: int, repeat: int, huge_rows: int) -> dict:
         big.unlink()
         shutil.rmtree(work / "lake-huge", ignore_errors=True)
     return results
+
+
+def profile(data: Path, lake: Path) -> dict[str, float]:
+    """Where the time of one full run goes, from the pipeline's own events (in-process, so no startup)."""
+    code = f"""
+import json, time
+from footfall.lake import Lake
+from footfall.melbourne.run import run
+events = []
+started = time.perf_counter()
+run(Lake.at({str(lake)!r}), [{str(data)!r}], listener=events.append)
+total = time.perf_counter() - started
+phases = {{}}
+for e in events:
+    key = e.name if e.kind == "step" and e.seconds > 0.5 else e.kind
+    phases[key] = phases.get(key, 0.0) + e.seconds
+phases["landing (copy + sha256) and the rest"] = total - sum(phases.values())
+phases["total in process"] = total
+print(json.dumps(phases))
+"""
+    shutil.rmtree(lake, ignore_errors=True)
+    done = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _fresh(path: Path) -> Path:
@@ -169,9 +195,49 @@ def report(results: dict, repeat: int) -> str:
         lines += ["", f"Scale: {results['huge_rows']:,} rows ({results['huge_bytes'] / 1e9:,.1f} GB of CSV): "
                   f"footfall end to end {huge.seconds:,.0f} s, peak RSS {huge.peak_mb:,.0f} MB (generating the "
                   f"file: {results['huge_generate'].seconds:,.0f} s, {results['huge_generate'].peak_mb:,.0f} MB)."]
-    lines += ["", "Targets: end to end within 1.5x of the lower bound, at least 5x faster than pandas, peak RSS under "
-              "1 GB; one new month under 10% of the full run; 100 M rows under 4 GB.", ""]
+    pandas_m = list(results["approaches"].values())[1]
+    checks = [
+        ("end to end within 1.5x of the lower bound", footfall_m.seconds <= 1.5 * lower_m.seconds,
+         f"{footfall_m.seconds / lower_m.seconds:.1f}x"),
+        ("at least 5x faster than pandas", pandas_m.seconds >= 5 * footfall_m.seconds,
+         f"{pandas_m.seconds / footfall_m.seconds:.1f}x faster"),
+        ("peak RSS under 1 GB", footfall_m.peak_mb < 1024, f"{footfall_m.peak_mb:,.0f} MB"),
+        ("one new month under 10% of the full run", incr.seconds < 0.1 * footfall_m.seconds,
+         f"{100 * incr.seconds / footfall_m.seconds:.0f}%"),
+    ]
+    if "huge" in results:
+        checks.append(("100 M rows with peak RSS under 4 GB", results["huge"].peak_mb < 4096,
+                       f"{results['huge'].peak_mb:,.0f} MB"))
+    lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {name} | {value} | {'yes' if ok else 'no'} |" for name, ok, value in checks]
+    lines += ["", "## Where the time goes", "",
+              "One full run in process (no interpreter start-up), from the pipeline's own timings:", "",
+              "| phase | seconds |", "|---|---:|"]
+    lines += [f"| {name} | {seconds:.2f} |" for name, seconds in results["profile"].items()]
+    lines += ["", ANALYSIS]
     return "\n".join(lines)
+
+
+ANALYSIS = """## Why, and what it would take
+
+The lower bound reads the CSV once and keeps two small aggregates; footfall does more by design: it copies
+the publication into the landing zone and hashes it (so it is kept byte for byte and never landed twice),
+parses every row into typed Parquet with the raw text kept for bad rows (so nothing is lost and the next
+run does not parse again), folds exact duplicates and resolves publications that disagree (newest wins)
+with two aggregations over every row, writes the hourly table partitioned by month, and computes a dozen
+answers besides the two top-10s, each checked before anything is published. The parse and the two
+aggregations are most of the time; each is already one DuckDB pass with no Python loop over rows.
+
+Memory: DuckDB is given half the machine's memory, at most 3 GiB, and spills to the lake's `_spill/`
+folder beyond it; that is what keeps 100 M rows under 4 GB. The full-history run peaks at about 1.4 GB
+because the hourly table of the months being rebuilt is held in memory for the answers; a lower
+`FOOTFALL_MEMORY_LIMIT` trades time for memory (1 GB: about 30% slower).
+
+Incremental runs pay for what did not change only in reading it back: the new month is parsed and
+resolved alone, but the answers (daily totals, profiles, coverage) are computed again from the whole
+hourly table, and the interpreter and DuckDB start-up alone are about half a second. Closing the rest of
+the gap means maintaining the daily and monthly aggregates incrementally too.
+"""
 
 
 def main() -> None:
@@ -184,10 +250,8 @@ def main() -> None:
     args = parser.parse_args()
     results = run_all(args.work, args.rows, args.repeat, args.huge_rows)
     text = report(results, args.repeat)
-    measured = args.out.with_name("BENCHMARKS.measured.md")
-    measured.write_text(text)
+    args.out.write_text(text)
     print(text)
-    print(f"wrote {measured}; BENCHMARKS.md keeps the analysis around these figures")
 
 
 if __name__ == "__main__":

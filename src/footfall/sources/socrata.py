@@ -54,7 +54,8 @@ def row_count(http: httpx.Client, url: str, headers: dict[str, str], policy: Pol
 def fetch_soda_json(http: httpx.Client, base_url: str, dataset: str, dest_dir: Path, *, workers: int = 4,
                     page_size: int = 50_000, app_token: str | None = None, progress: Progress | None = None,
                     policy: Policy = DEFAULT_POLICY) -> Fetched:
-    """Every row of a dataset as one JSON array, exactly the rows of a sequential ``$order=:id`` fetch."""
+    """Every row of a dataset as one JSON array, exactly the rows of a sequential ``$order=:id`` fetch.
+    ``progress`` gets bytes written and the size expected from the rows still to come."""
     url = f"{base_url.rstrip('/')}/resource/{dataset}.json"
     headers = _headers(app_token)
     total = row_count(http, url, headers, policy)
@@ -74,6 +75,7 @@ def fetch_soda_json(http: httpx.Client, base_url: str, dataset: str, dest_dir: P
         return rows
 
     written = 0
+    size = 1
     try:
         with part.open("w", encoding="utf-8") as sink, ThreadPoolExecutor(max(1, workers)) as pool:
             sink.write("[")
@@ -90,11 +92,11 @@ def fetch_soda_json(http: httpx.Client, base_url: str, dataset: str, dest_dir: P
                 if offset is not None:
                     pending.append(pool.submit(page, offset))
                 for row in rows:
-                    sink.write(("" if first else ",\n") + json.dumps(row, separators=(",", ":")))
+                    size += sink.write(("" if first else ",\n") + json.dumps(row, separators=(",", ":")))
                     first = False
                 written += len(rows)
                 if progress:
-                    progress(written, total)
+                    progress(size, round(size * total / written) if written else None)
             sink.write("]\n")
         os.replace(part, dest)
     finally:
