@@ -224,3 +224,20 @@ def test_a_url_given_to_counts_is_downloaded_and_recognised(portal: Portal, tmp_
     done = footfall("run", "--counts", url, "--lake", str(tmp_path / "lake"))
     assert done.returncode == 0, done.stderr
     assert "ods_counts_labels" in done.stderr, done.stderr
+
+
+def test_the_glue_entry_points_run_with_arguments_as_glue_passes_them(portal: Portal, tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1] / "glue"
+    lake = tmp_path / "lake"
+    glue_args = ["--JOB_NAME", "footfall-dev-ingest", "--lake", str(lake), "--portal", portal.url,
+                 "--job-bookmark-option", "job-bookmark-disable", "--TempDir", "s3://bucket/_glue-temp/",
+                 "--enable-continuous-cloudwatch-log", "true"]
+    ingest = subprocess.run([sys.executable, str(root / "footfall_ingest.py"), *glue_args], capture_output=True,
+                            text=True, timeout=300)
+    assert ingest.returncode == 0, ingest.stderr
+    assert "footfall-dev-ingest: 3 file(s) landed" in ingest.stdout
+    transform = subprocess.run([sys.executable, str(root / "footfall_transform.py"), *glue_args, "--pipeline",
+                                "melbourne", "--database", "pedestrian_counting_system"], capture_output=True,
+                               text=True, timeout=300)
+    assert transform.returncode == 0, transform.stderr
+    assert (lake / "curated" / "top10_by_day.csv").exists()

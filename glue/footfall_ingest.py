@@ -1,0 +1,35 @@
+"""AWS Glue job: fetch the portal into the lake's landing zone.
+
+Glue passes `--JOB_NAME`, `--lake`, `--portal` and more as `--key value` pairs; keys it adds itself
+(`--job-bookmark-option`, `--TempDir`, ...) are ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="footfall_ingest")
+    parser.add_argument("--JOB_NAME", default="footfall-ingest")
+    parser.add_argument("--lake", required=True)
+    parser.add_argument("--portal", default="https://data.melbourne.vic.gov.au")
+    parser.add_argument("--full-refresh", default="false")
+    known, _ = parser.parse_known_args(argv)
+    return known
+
+
+def main(argv: list[str]) -> None:
+    from footfall.lake import Lake
+    from footfall.melbourne.ingest import ingest_melbourne
+
+    args = arguments(argv)
+    lake = Lake.at(args.lake)
+    with lake.lock():
+        result = ingest_melbourne(lake, args.portal, full_refresh=args.full_refresh.lower() == "true")
+    print(f"{args.JOB_NAME}: {len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
