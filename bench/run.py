@@ -62,18 +62,14 @@ def generate(path: Path, rows: int, seed: int = 1, sensors: int = 52) -> Measure
 
 
 def split_last_month(source: Path, history: Path, month: Path) -> str:
-    """History without its last calendar month, and that month alone, both in the archive format."""
-    import duckdb
+    """History without its last calendar month, and that month alone, both in the archive format.
 
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    rel = ("read_csv(?, all_varchar = true, header = true)", [str(source)])
-    last = con.execute(f"SELECT max(strftime(strptime(Date_Time, '%B %d, %Y %I:%M:%S %p'), '%Y-%m')) FROM {rel[0]}",
-                       rel[1]).fetchone()[0]
-    for target, op in ((history, "<>"), (month, "=")):
-        con.execute(f"COPY (SELECT * FROM {rel[0]} WHERE strftime(strptime(Date_Time, '%B %d, %Y %I:%M:%S %p'), "
-                    f"'%Y-%m') {op} ?) TO '{target}' (HEADER, FORMAT csv)", [*rel[1], last])
-    return str(last)
+    Runs in a child process: a child's peak RSS starts at its parent's size when it forks, so the
+    measuring process must stay small."""
+    code = f"from bench_split import split; print(split({str(source)!r}, {str(history)!r}, {str(month)!r}))"
+    done = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True, cwd=HERE,
+                          env={**os.environ, "PYTHONPATH": str(HERE)})
+    return done.stdout.strip()
 
 
 def run_all(work: Path, rows: int, repeat: int, huge_rows: int) -> dict:
