@@ -134,7 +134,9 @@ run(Lake.at({str(lake)!r}), [{str(data)!r}], listener=events.append)
 total = time.perf_counter() - started
 phases = {{}}
 for e in events:
-    key = e.name if e.kind == "step" and e.seconds > 0.5 else e.kind
+    if e.kind == "begin":
+        continue
+    key = e.name if e.kind == "step" and e.seconds > 0.5 else ("other steps" if e.kind == "step" else e.kind)
     phases[key] = phases.get(key, 0.0) + e.seconds
 phases["landing (copy + sha256) and the rest"] = total - sum(phases.values())
 phases["total in process"] = total
