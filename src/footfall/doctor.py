@@ -51,7 +51,7 @@ def java() -> Finding:
 
 def lake_writable(location: str) -> Finding:
     if "://" in location:
-        return Finding("Lake", True, f"{location} (remote; checked when used)")
+        return Finding("Lake", False, f"{location}: only local lake directories are supported")
     root = Path(location).expanduser().resolve()
     try:
         root.mkdir(parents=True, exist_ok=True)

@@ -77,8 +77,8 @@ class Fetched:
 class Policy:
     """How hard to try: attempts, the backoff base, and the longest single wait."""
 
-    attempts: int = 6
-    backoff: float = 1.0
+    attempts: int = 5
+    backoff: float = 0.5
     max_wait: float = 60.0
     connect_timeout: float = 15.0
     read_timeout: float = 60.0
