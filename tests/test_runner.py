@@ -90,3 +90,24 @@ outputs:
     result = run(root, lake)
     assert result.outputs == {"curated/extra.csv": 0}
     assert (lake.root / "curated/extra.csv").read_text() == "k,v\n"
+
+
+def test_the_runner_refuses_what_the_engine_cannot_do(make_pipeline, tmp_path: Path) -> None:
+    class NoCsv(DuckDBEngine):
+        SUPPORTS_CSV_OUTPUT = False
+
+    root = make_pipeline(SPEC % {"min": 0}, {"monthly": MONTHLY}, {"data/sales.csv": SALES})
+    with NoCsv(threads=1) as engine, pytest.raises(SpecError, match=r"cannot write CSV \(monthly\)"):
+        run_pipeline(load_pipeline(root), Lake.at(tmp_path / "lake"), engine)
+    assert not (tmp_path / "lake" / "curated").exists()
+
+
+def test_views_become_tables_on_an_engine_without_views(make_pipeline, tmp_path: Path) -> None:
+    class NoViews(DuckDBEngine):
+        SUPPORTS_VIEWS = False
+
+    root = make_pipeline("name: v\nsteps:\n  a: {materialize: view}\n", {"a": "select 1 as x"})
+    with NoViews(threads=1) as engine:
+        result = run_pipeline(load_pipeline(root), Lake.at(tmp_path / "lake"), engine)
+    (step,) = [e for e in result.events if e.kind == "step"]
+    assert (step.detail, step.rows) == ("table", 1)

@@ -61,9 +61,6 @@ class Lake:
                 raise LakeError(str(e)) from None
         return self.root.joinpath(zone, *parts)
 
-    def exists(self, zone: str, relpath: str) -> bool:
-        return self.path(zone, relpath).exists()
-
     def ensure(self) -> None:
         try:
             for zone in ZONES:

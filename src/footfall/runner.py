@@ -60,6 +60,21 @@ def source_files(pipeline: Pipeline, lake: Lake, name: str, source: Source) -> l
     return files
 
 
+def check_support(pipeline: Pipeline, engine: Engine) -> None:
+    """Refuse, before any work, what the engine says it cannot do."""
+    for name, source in pipeline.spec.sources.items():
+        if source.format not in engine.SUPPORTED_SOURCE_FORMATS:
+            raise SpecError(f"sources.{name}: the {engine.name} engine cannot read {source.format}",
+                            path=pipeline.root / "pipeline.yml")
+    for out in pipeline.spec.outputs:
+        if out.format == "csv" and not engine.SUPPORTS_CSV_OUTPUT:
+            raise SpecError(f"outputs: the {engine.name} engine cannot write CSV ({out.table})",
+                            path=pipeline.root / "pipeline.yml")
+        if out.partition_by and not engine.SUPPORTS_PARTITIONED_OUTPUT:
+            raise SpecError(f"outputs: the {engine.name} engine cannot write partitioned output ({out.table})",
+                            path=pipeline.root / "pipeline.yml")
+
+
 def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
                  files: Mapping[str, Sequence[str]] | None = None,
                  targets: set[str] | None = None, publish: bool = True,
@@ -70,6 +85,7 @@ def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
     Nothing reaches the lake's zones unless every blocking check passed and every output was
     written in full.
     """
+    check_support(pipeline, engine)
     result = RunResult()
 
     def emit(event: Event) -> None:
@@ -108,8 +124,9 @@ def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
             step = pipeline.steps[name]
             emit(Event("begin", name, detail="building"))
             started = time.perf_counter()
-            rows = engine.create(name, step.sql(engine.dialect), step.settings.materialize)
-            emit(Event("step", name, rows, time.perf_counter() - started, step.settings.materialize))
+            materialize = step.settings.materialize if engine.SUPPORTS_VIEWS else "table"
+            rows = engine.create(name, step.sql(engine.dialect), materialize)
+            emit(Event("step", name, rows, time.perf_counter() - started, materialize))
             run_checks(name)
 
         staging = lake.stage()
