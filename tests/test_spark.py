@@ -1,0 +1,79 @@
+"""The Spark engine runs a pipeline written for DuckDB and publishes the same answers."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from footfall.dag import load_pipeline
+from footfall.engines.duckdb import DuckDBEngine
+from footfall.lake import Lake
+from footfall.runner import run_pipeline
+
+pytestmark = pytest.mark.spark
+
+SPEC = """\
+name: shops
+sources:
+  sales: {path: data/sales.csv, root: pipeline, format: csv}
+  extra: {path: data/none/*.csv, root: pipeline, format: csv, required: false, columns: {k: INTEGER}}
+steps:
+  monthly:
+    checks: [{unique: [shop, month]}, {range: {column: total, min: 0}}]
+outputs:
+  - {table: monthly, zone: curated, format: csv, order_by: [shop, month]}
+  - {table: monthly, zone: curated, order_by: [shop, month]}
+  - {table: monthly, zone: transformed, path: monthly, partition_by: [month]}
+  - {table: extra, zone: curated, format: csv}
+"""
+SALES = "id,shop,day,amount\n1,a,2024-01-01,10\n2,b,2024-01-02,20\n3,a,2024-02-01,5\n4,a,2024-01-09,1\n"
+MONTHLY = """
+with s as (select shop, strftime(cast(day as date), '%Y-%m') as month, amount from sales)
+select shop, month, cast(sum(amount) as bigint) as total, count(*) as sales from s group by shop, month
+"""
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[object]:
+    if shutil.which("java") is None:
+        pytest.skip("the Spark engine needs Java")
+    pyspark = pytest.importorskip("pyspark.sql")
+    session = (pyspark.SparkSession.builder.master("local[2]").appName("footfall-tests")
+               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate())
+    yield session
+    session.stop()
+
+
+def test_the_same_pipeline_gives_the_same_answers_on_spark(spark: object, make_pipeline, tmp_path: Path) -> None:
+    from footfall.engines.spark import SparkEngine
+
+    root = make_pipeline(SPEC, {"monthly": MONTHLY}, {"data/sales.csv": SALES})
+    pipeline = load_pipeline(root)
+    with DuckDBEngine(threads=1) as duck:
+        run_pipeline(pipeline, Lake.at(tmp_path / "duck"), duck)
+    with SparkEngine(session=spark) as engine:
+        result = run_pipeline(pipeline, Lake.at(tmp_path / "spark"), engine)
+    assert all(c.passed for c in result.checks)
+    for name in ("monthly.csv", "extra.csv"):
+        assert (tmp_path / "spark/curated" / name).read_bytes() == (tmp_path / "duck/curated" / name).read_bytes()
+    import duckdb
+
+    def rows(lake: str, path: str) -> list[tuple]:
+        return duckdb.sql(f"select shop, month, total, sales from read_parquet('{tmp_path}/{lake}/{path}', "
+                          "hive_partitioning = true) order by all").fetchall()
+
+    assert rows("spark", "transformed/monthly/**/*.parquet") == rows("duck", "transformed/monthly/**/*.parquet")
+    assert rows("spark", "curated/monthly.parquet") == rows("duck", "curated/monthly.parquet")
+
+
+def test_a_spark_sql_error_is_one_line_naming_the_step(spark: object, make_pipeline, tmp_path: Path) -> None:
+    from footfall.engines.spark import SparkEngine
+    from footfall.errors import EngineError
+
+    root = make_pipeline(SPEC, {"monthly": "select no_such_column from sales"}, {"data/sales.csv": SALES})
+    with SparkEngine(session=spark) as engine, pytest.raises(EngineError, match=r"^monthly: ") as info:
+        run_pipeline(load_pipeline(root), Lake.at(tmp_path / "lake"), engine)
+    assert "\n" not in str(info.value)
