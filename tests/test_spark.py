@@ -77,3 +77,29 @@ def test_a_spark_sql_error_is_one_line_naming_the_step(spark: object, make_pipel
     with SparkEngine(session=spark) as engine, pytest.raises(EngineError, match=r"^monthly: ") as info:
         run_pipeline(load_pipeline(root), Lake.at(tmp_path / "lake"), engine)
     assert "\n" not in str(info.value)
+
+
+def melbourne_on(engine: str, lake: Path, counts: list[str], sensors: list[str], spark: object) -> dict[str, bytes]:
+    from footfall.melbourne.run import run
+
+    options = {"session": spark} if engine == "spark" else {}
+    run(Lake.at(lake), counts, sensors, engine=engine, engine_options=options)
+    return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
+
+
+def test_the_melbourne_pipeline_gives_byte_identical_answers_on_spark(spark: object, real: Path,
+                                                                      tmp_path: Path) -> None:
+    from datetime import date
+
+    from footfall.generate import generate
+
+    history = tmp_path / "history.csv"
+    generate(history, fmt="archive", seed=11, sensors=4, start=date(2019, 1, 1), end=date(2021, 12, 31))
+    counts = [str(history), str(real / "socrata_counts_soda_2019-11_5000.json")]
+    sensors = [str(real / "ods_sensor_locations_export_2026-06.csv")]
+    duck = melbourne_on("duckdb", tmp_path / "duck", counts, sensors, spark)
+    on_spark = melbourne_on("spark", tmp_path / "spark", counts, sensors, spark)
+    assert set(on_spark) == set(duck)
+    assert [name for name in duck if duck[name] != on_spark[name]] == []
+    for answer in ("top10_by_day.csv", "lockdown_impact.csv", "growth_last_year.csv", "top10_by_weekday.csv"):
+        assert duck[answer].count(b"\n") > 4, f"{answer} has rows to compare"

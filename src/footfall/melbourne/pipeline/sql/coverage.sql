@@ -16,7 +16,8 @@ SELECT s.location_id,
        s.hours_reported,
        s.days_reported,
        CAST((EPOCH(s.last_ts) - EPOCH(s.first_ts)) / 3600 AS BIGINT) + 1 AS hours_spanned,
-       ROUND(s.hours_reported * 100.0 / (CAST((EPOCH(s.last_ts) - EPOCH(s.first_ts)) / 3600 AS BIGINT) + 1), 2)
+       ROUND(CAST(s.hours_reported AS DOUBLE) * 100 / (CAST((EPOCH(s.last_ts) - EPOCH(s.first_ts)) / 3600 AS BIGINT) + 1),
+             2)
            AS coverage_pct
 FROM spans AS s
 JOIN locations AS l ON l.location_id = s.location_id

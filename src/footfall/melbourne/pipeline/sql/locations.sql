@@ -54,7 +54,7 @@ all_names AS (
     WHERE sensor_description IS NOT NULL
 ),
 names AS (
-    SELECT location_id, STRING_AGG(name, ' | ' ORDER BY name) AS names, COUNT(*) AS name_count
+    SELECT location_id, ARRAY_TO_STRING(ARRAY_SORT(LIST(name)), ' | ') AS names, COUNT(*) AS name_count
     FROM all_names
     GROUP BY location_id
 )
