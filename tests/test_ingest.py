@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -226,7 +227,10 @@ def test_a_url_given_to_counts_is_downloaded_and_recognised(portal: Portal, tmp_
     assert "ods_counts_labels" in done.stderr, done.stderr
 
 
+@pytest.mark.spark
 def test_the_glue_entry_points_run_with_arguments_as_glue_passes_them(portal: Portal, tmp_path: Path) -> None:
+    if shutil.which("java") is None:
+        pytest.skip("the transform job runs on Spark, which needs Java")
     root = Path(__file__).resolve().parents[1] / "glue"
     lake = tmp_path / "lake"
     glue_args = ["--JOB_NAME", "footfall-dev-ingest", "--lake", str(lake), "--portal", portal.url,
@@ -240,4 +244,5 @@ def test_the_glue_entry_points_run_with_arguments_as_glue_passes_them(portal: Po
                                 "melbourne", "--database", "pedestrian_counting_system"], capture_output=True,
                                text=True, timeout=300)
     assert transform.returncode == 0, transform.stderr
+    assert "output(s) published on spark" in transform.stdout
     assert (lake / "curated" / "top10_by_day.csv").exists()

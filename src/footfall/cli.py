@@ -125,6 +125,26 @@ def pipeline_plan(path: PipelineDir) -> None:
         out.print(f"output  {o.table} -> {o.zone}/{o.relpath} ({o.format})")
 
 
+@pipeline_app.command("lint")
+def pipeline_lint(
+    path: PipelineDir,
+    engine: Annotated[str, typer.Option("--engine", help="spark or athena.")] = "spark",
+) -> None:
+    """Find SQL that would not mean the same on Spark or Athena; exits 1 when anything is found."""
+    from footfall.dag import load_pipeline
+    from footfall.lint import lint
+
+    try:
+        findings = lint(load_pipeline(path), engine)
+    except ValueError as e:
+        raise FootfallError(str(e)) from None
+    for finding in findings:
+        out.print(escape(str(finding)), highlight=False)
+    if findings:
+        raise typer.Exit(1)
+    out.print(f"[green]ok[/] nothing in {path} changes meaning on {engine}")
+
+
 @pipeline_app.command("run")
 def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = "duckdb") -> None:
     """Run a pipeline into a lake: steps, checks, then publish all outputs at once."""
@@ -264,6 +284,7 @@ def run_command(
     sensors: SensorsOpt = [],  # noqa: B006
     lake: LakeOpt = "lake",
     engine: EngineOpt = "duckdb",
+    spark_master: Annotated[str, typer.Option("--spark-master", help="Spark master for --engine spark.")] = "local[*]",
     strict: Annotated[bool, typer.Option("--strict", help="Exit with 4 when any row was quarantined.")] = False,
     source: SourceOpt = "melbourne",
     portal: PortalOpt = None,
@@ -291,7 +312,8 @@ def run_command(
     with the_lake.lock():
         local_counts, local_sensors, fetched = fetch(the_lake, counts, sensors, how)
         with Progress() as progress:
-            result = run(the_lake, local_counts, local_sensors, engine=engine, listener=progress)
+            result = run(the_lake, local_counts, local_sensors, engine=engine, listener=progress,
+                         engine_options={"master": spark_master} if engine == "spark" else None)
     err.print(f"[green]done[/]: {fetched + len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged, "
               f"{len(result.staged)} parsed; {summary_line(result.run)}; {result.quarantined:,} row(s) quarantined"
               + (" (see curated/quarantine_summary.csv)" if result.quarantined else ""))
