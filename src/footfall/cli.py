@@ -25,19 +25,27 @@ from footfall.runner import Event, RunResult
 
 if TYPE_CHECKING:
     from footfall.lake import Lake
+    from footfall.spec import PipelineSpec
 
 app = typer.Typer(help="Turn city pedestrian-counter data into answers.", no_args_is_help=True,
                   pretty_exceptions_enable=False, rich_markup_mode="rich")
 pipeline_app = typer.Typer(help="Validate, plan and run any YAML + SQL pipeline directory.",
                            no_args_is_help=True)
 app.add_typer(pipeline_app, name="pipeline")
+catalog_app = typer.Typer(help="Register an S3 lake's tables in the Glue Data Catalog, for Athena.",
+                          no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 state = {"debug": False}
 
 PipelineDir = Annotated[Path, typer.Argument(help="Pipeline directory (pipeline.yml + sql/).")]
-LakeOpt = Annotated[str, typer.Option("--lake", help="Lake root directory.", envvar="FOOTFALL_LAKE")]
+LakeOpt = Annotated[str, typer.Option("--lake", help="Lake root: a directory or s3://bucket/prefix.",
+                                       envvar="FOOTFALL_LAKE")]
+S3EndpointOpt = Annotated[str | None, typer.Option(
+    "--s3-endpoint", envvar="AWS_ENDPOINT_URL_S3",
+    help="S3-compatible endpoint URL for an s3:// lake (default: AWS, or AWS_ENDPOINT_URL).")]
 EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (embedded) or spark.")]
 
 
@@ -146,19 +154,19 @@ def pipeline_lint(
 
 
 @pipeline_app.command("run")
-def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = "duckdb") -> None:
+def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = "duckdb",
+                 s3_endpoint: S3EndpointOpt = None) -> None:
     """Run a pipeline into a lake: steps, checks, then publish all outputs at once."""
     from footfall.dag import load_pipeline
     from footfall.engines import get_engine
-    from footfall.lake import Lake
     from footfall.runner import run_pipeline
 
     pipeline = load_pipeline(path)
-    the_lake = Lake.at(lake)
-    the_lake.ensure()
-    err.print(f"[bold]{pipeline.name}[/] -> {the_lake}")
-    with get_engine(engine) as eng, Progress() as progress:
-        result = run_pipeline(pipeline, the_lake, eng, listener=progress)
+    err.print(f"[bold]{pipeline.name}[/] -> {lake}")
+    with opened(lake, write=True, endpoint=s3_endpoint, spec=pipeline.spec) as the_lake:
+        the_lake.ensure()
+        with get_engine(engine) as eng, Progress() as progress:
+            result = run_pipeline(pipeline, the_lake, eng, listener=progress)
     err.print(f"[green]done[/]: {summary_line(result)}")
 
 
@@ -231,6 +239,34 @@ def fetch(lake: Lake, counts: list[str], sensors: list[str], how: Fetch) -> tupl
 
 
 @contextmanager
+def opened(location: str, *, write: bool, endpoint: str | None = None,
+           spec: PipelineSpec | None = None) -> Iterator[Lake]:
+    """The lake to work on: a local directory as is, or the working copy of an S3 lake, pulled first and
+    pushed back when the work succeeds (``write``)."""
+    from footfall.lake import Lake
+    from footfall.s3 import is_s3, working_copy
+
+    if not is_s3(location):
+        yield Lake.at(location)
+        return
+    if spec is None:
+        from footfall.melbourne.run import pipeline
+
+        spec = pipeline().spec
+    with err.status(f"syncing {location}", spinner="dots") as status, \
+            working_copy(location, spec, write=write, endpoint_url=endpoint) as remote:
+        remote.progress = lambda rel, size: status.update(f"transferred {rel} ({size / 1e6:,.1f} MB)")
+        status.stop()
+        err.print(f"  [dim]pulled {remote.pulled.files} file(s), {remote.pulled.bytes / 1e6:,.1f} MB, from "
+                  f"{remote} ({remote.pulled.kept} already here) into {remote.work}[/]")
+        yield remote.work
+        status.start()
+    if remote.pushed is not None:
+        err.print(f"  pushed {remote.pushed.files} file(s), {remote.pushed.bytes / 1e6:,.1f} MB, to {remote} "
+                  f"({remote.pushed.kept} unchanged, {remote.pushed.deleted} superseded object(s) deleted)")
+
+
+@contextmanager
 def download_bars() -> Iterator[Callable[[str], Callable[[int, int | None], None]]]:
     """A rich progress bar per download: bytes, rate, time left."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
@@ -263,14 +299,13 @@ def ingest_command(
     sensors_dataset: SensorsDatasetOpt = "h57g-5234",
     bulk_csv: BulkOpt = False,
     workers: WorkersOpt = 4,
+    s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Fetch into the landing zone only: the portal (incrementally), a Socrata dataset, URLs or files."""
-    from footfall.lake import Lake
     from footfall.melbourne.run import JobResult, expand, land
 
-    the_lake = Lake.at(lake)
     how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers)
-    with the_lake.lock():
+    with opened(lake, write=True, endpoint=s3_endpoint) as the_lake, the_lake.lock():
         local_counts, local_sensors, fetched = fetch(the_lake, counts, sensors, how)
         result = JobResult()
         land(the_lake, expand(local_counts), expand(local_sensors), result)
@@ -296,24 +331,24 @@ def run_command(
     sensors_dataset: SensorsDatasetOpt = "h57g-5234",
     bulk_csv: BulkOpt = False,
     workers: WorkersOpt = 4,
+    s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Run the Melbourne pipeline: fetch (the portal unless files are given), land, parse what is new,
     rebuild every answer.
 
     Exit codes: 0 answers published; 1 an error (nothing published); 3 a data check failed (nothing
     published); 4 with --strict, answers published but some rows were quarantined."""
-    from footfall.lake import Lake
     from footfall.melbourne.run import run
 
-    the_lake = Lake.at(lake)
-    err.print(f"[bold]melbourne[/] -> {the_lake}")
+    err.print(f"[bold]melbourne[/] -> {lake}")
     how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers)
-    the_lake.ensure()
-    with the_lake.lock():
-        local_counts, local_sensors, fetched = fetch(the_lake, counts, sensors, how)
-        with Progress() as progress:
-            result = run(the_lake, local_counts, local_sensors, engine=engine, listener=progress,
-                         engine_options={"master": spark_master} if engine == "spark" else None)
+    with opened(lake, write=True, endpoint=s3_endpoint) as the_lake:
+        the_lake.ensure()
+        with the_lake.lock():
+            local_counts, local_sensors, fetched = fetch(the_lake, counts, sensors, how)
+            with Progress() as progress:
+                result = run(the_lake, local_counts, local_sensors, engine=engine, listener=progress,
+                             engine_options={"master": spark_master} if engine == "spark" else None)
     err.print(f"[green]done[/]: {fetched + len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged, "
               f"{len(result.staged)} parsed; {summary_line(result.run)}; {result.quarantined:,} row(s) quarantined"
               + (" (see curated/quarantine_summary.csv)" if result.quarantined else ""))
@@ -328,12 +363,13 @@ def top_command(
     month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (default: the latest month).")] = None,
     lake: LakeOpt = "lake",
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Print the top 10 locations for a day or a month."""
-    from footfall.lake import Lake
     from footfall.melbourne.answers import top10
 
-    columns, rows, period = top10(Lake.at(lake), by, day if by == "day" else month)
+    with opened(lake, write=False, endpoint=s3_endpoint) as the_lake:
+        columns, rows, period = top10(the_lake, by, day if by == "day" else month)
     render(columns, rows, fmt, title=f"Top 10 locations by pedestrians, {period}")
 
 
@@ -341,12 +377,13 @@ def top_command(
 def report_command(
     lake: LakeOpt = "lake",
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the HTML file.")] = Path("report.html"),
+    s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Write one self-contained HTML report of the answers (opens offline)."""
-    from footfall.lake import Lake
     from footfall.melbourne.report import write
 
-    path = write(Lake.at(lake), out_path)
+    with opened(lake, write=False, endpoint=s3_endpoint) as the_lake:
+        path = write(the_lake, out_path)
     err.print(f"[green]wrote[/] {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
@@ -420,6 +457,55 @@ def doctor_command(
         out.print(f"{mark} {f.name:<8} {escape(f.detail)}")
     if any(f.required and not f.ok for f in findings):
         raise typer.Exit(1)
+
+
+DatabaseOpt = Annotated[str, typer.Option("--database", help="Glue database (created when missing).")]
+PipelineOpt = Annotated[Path | None, typer.Option("--pipeline", help="Pipeline directory (default: Melbourne).")]
+
+
+def _describe(lake: str, endpoint: str | None, pipeline_dir: Path | None) -> tuple[list, list]:
+    from footfall.catalog import describe_lake
+    from footfall.dag import load_pipeline
+    from footfall.melbourne.run import pipeline
+    from footfall.s3 import S3Lake, is_s3, output_paths
+
+    if not is_s3(lake):
+        raise FootfallError(f"the catalog describes an S3 lake: give --lake s3://bucket/prefix (not {lake!r})")
+    the_pipeline = load_pipeline(pipeline_dir) if pipeline_dir else pipeline()
+    return describe_lake(S3Lake.open(lake, output_paths(the_pipeline.spec), endpoint_url=endpoint), the_pipeline)
+
+
+@catalog_app.command("register")
+def catalog_register(
+    lake: LakeOpt = "lake",
+    database: DatabaseOpt = "pedestrian_counting_system",
+    pipeline_dir: PipelineOpt = None,
+    s3_endpoint: S3EndpointOpt = None,
+) -> None:
+    """Create or update the Glue database and one EXTERNAL Parquet table per lake table, with explicit
+    partitions; only what changed is touched."""
+    from footfall.catalog import register
+    from footfall.s3 import client
+
+    tables, views = _describe(lake, s3_endpoint, pipeline_dir)
+    for change in register(client("glue"), database, tables, views):
+        parts = (f" (partitions: +{change.partitions_added} ~{change.partitions_updated} "
+                 f"-{change.partitions_removed})" if change.partitions_added or change.partitions_updated
+                 or change.partitions_removed else "")
+        out.print(f"{change.action:<9} {database}.{change.table}{parts}")
+
+
+@catalog_app.command("ddl")
+def catalog_ddl(
+    lake: LakeOpt = "lake",
+    database: DatabaseOpt = "pedestrian_counting_system",
+    pipeline_dir: PipelineOpt = None,
+    s3_endpoint: S3EndpointOpt = None,
+) -> None:
+    """Print the Athena CREATE EXTERNAL TABLE (and ADD PARTITION) statements for the lake's tables."""
+    from footfall.catalog import ddl
+
+    print(ddl(database, *_describe(lake, s3_endpoint, pipeline_dir)))
 
 
 def render(columns: list[str], rows: list[tuple], fmt: str, title: str = "") -> None:

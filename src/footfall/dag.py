@@ -44,6 +44,7 @@ class Pipeline:
     spec: PipelineSpec
     steps: Mapping[str, SqlStep]
     order: tuple[str, ...]
+    views: Mapping[str, SqlStep] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -102,7 +103,21 @@ def load_pipeline(root: Path) -> Pipeline:
     for table in spec.checks:
         if table not in known:
             raise SpecError(f"checks: unknown table {table!r}", path=spec_path)
-    return Pipeline(root, spec, MappingProxyType(steps), _order(steps))
+    return Pipeline(root, spec, MappingProxyType(steps), _order(steps), MappingProxyType(_views(root, spec)))
+
+
+def _views(root: Path, spec: PipelineSpec) -> dict[str, SqlStep]:
+    """``views/<name>.sql`` for each declared view; they read published tables, so no step depends on them."""
+    views: dict[str, SqlStep] = {}
+    for name, view in spec.views.items():
+        path = root / "views" / f"{name}.sql"
+        if name in spec.steps or name in spec.sources:
+            raise SpecError(f"views.{name}: a step or source already has this name", path=root / "pipeline.yml")
+        if not path.is_file():
+            raise SpecError(f"views.{name}: no views/{name}.sql for this view", path=root / "pipeline.yml")
+        query = sqlmod.parse(path.read_text(encoding="utf-8"), path)
+        views[name] = SqlStep(name, path, query, sqlmod.dependencies(query), Step(description=view.description))
+    return views
 
 
 def _sql_files(folder: Path) -> tuple[dict[str, Path], dict[str, dict[str, Path]]]:

@@ -176,12 +176,20 @@ class Output(_Model):
         return self.table if self.partition_by else f"{self.table}.{self.format}"
 
 
+class View(_Model):
+    """A catalog view over the published tables (``views/<name>.sql``): a join people would otherwise
+    repeat in every query, kept in the catalog instead of as a copy of the data."""
+
+    description: str = ""
+
+
 class PipelineSpec(_Model):
     name: Ident
     description: str = ""
     sources: dict[Ident, Source] = Field(default_factory=dict)
     steps: dict[Ident, Step] = Field(default_factory=dict)
     outputs: list[Output] = Field(default_factory=list)
+    views: dict[Ident, View] = Field(default_factory=dict)
     checks: dict[Ident, list[Check]] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -1,0 +1,217 @@
+"""The lake on S3, against a real S3 API (moto's server on loopback) through boto3 over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+import pytest
+
+from footfall.errors import LakeError
+from footfall.melbourne.run import pipeline, run
+from footfall.s3 import POINTER, S3Lake, working_copy
+
+SODA = "socrata_counts_soda_2019-11_5000.json"
+ODS = "ods_counts_export_labels_2025-10_5000.csv"
+SENSORS = "ods_sensor_locations_export_2026-06.csv"
+
+
+def footfall(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, **(env or {})})
+
+
+def pointer(s3: SimpleNamespace) -> dict:
+    return json.loads(s3.client.get_object(Bucket=s3.bucket, Key=f"melbourne/{POINTER}")["Body"].read())
+
+
+def remote_bytes(s3: SimpleNamespace, rel: str) -> bytes:
+    """A published file read the way any S3 client would: through the pointer, with boto3 alone."""
+    key = pointer(s3)["files"][rel]["key"]
+    return s3.client.get_object(Bucket=s3.bucket, Key=f"melbourne/{key}")["Body"].read()
+
+
+def keys(s3: SimpleNamespace) -> set[str]:
+    pages = s3.client.get_paginator("list_objects_v2").paginate(Bucket=s3.bucket)
+    return {item["Key"] for page in pages for item in page.get("Contents", [])}
+
+
+ANSWERS = ("curated/top10_by_day.csv", "curated/top10_by_month.csv", "curated/daily_counts.csv",
+           "curated/monthly_counts.csv", "curated/coverage.csv", "curated/quarantine_summary.csv")
+
+
+def test_run_on_s3_publishes_the_same_answers_as_a_local_lake(real: Path, s3: SimpleNamespace,
+                                                                tmp_path: Path) -> None:
+    local = tmp_path / "local"
+    done = footfall("run", "--lake", str(local), "--counts", str(real / SODA), "--counts", str(real / ODS),
+                    "--sensors", str(real / SENSORS))
+    assert done.returncode == 0, done.stderr
+    # Two machines, each with its own working copy, one file each: the second continues from what the first pushed.
+    first = footfall("run", "--lake", s3.uri, "--counts", str(real / SODA), "--sensors", str(real / SENSORS),
+                     env={"FOOTFALL_CACHE": str(tmp_path / "machine-1")})
+    assert first.returncode == 0, first.stderr
+    second = footfall("run", "--lake", s3.uri, "--counts", str(real / ODS),
+                      env={"FOOTFALL_CACHE": str(tmp_path / "machine-2")})
+    assert second.returncode == 0, second.stderr
+    assert "pulled" in second.stderr and "pushed" in second.stderr
+    for rel in ANSWERS:
+        assert remote_bytes(s3, rel) == (local / rel).read_bytes(), rel
+    top = footfall("top", "--lake", s3.uri, "--by", "month", "--format", "csv",
+                   env={"FOOTFALL_CACHE": str(tmp_path / "reader")})
+    assert top.returncode == 0, top.stderr
+    assert top.stdout == footfall("top", "--lake", str(local), "--by", "month", "--format", "csv").stdout
+    # The zones as on disk: landed files at their landing path, hourly counts hive-partitioned under transformed/.
+    published = pointer(s3)["files"]
+    assert any(rel.startswith("landing/counts/") and rel.endswith(".manifest.json") for rel in published)
+    assert any(rel.startswith("transformed/raw_counts/") for rel in published)
+    hourly = [m["key"] for rel, m in published.items() if rel.startswith("transformed/hourly_counts/")]
+    assert hourly and all("/year=" in k and "/month=" in k for k in hourly)
+
+
+def test_unchanged_partitions_keep_their_objects_and_a_rerun_uploads_nothing(real: Path, s3: SimpleNamespace) -> None:
+    spec = pipeline().spec
+    with working_copy(s3.uri, spec, write=True) as remote:
+        run(remote.work, [str(real / SODA)], [str(real / SENSORS)])
+    before = pointer(s3)
+    with working_copy(s3.uri, spec, write=True) as remote:
+        run(remote.work, [str(real / ODS)])
+    after = pointer(s3)
+    old_months = {rel: m for rel, m in before["files"].items() if rel.startswith("transformed/hourly_counts/")}
+    assert old_months and all(after["files"][rel]["key"] == m["key"] for rel, m in old_months.items())
+    assert len([r for r in after["files"] if r.startswith("transformed/hourly_counts/")]) > len(old_months)
+    listing = keys(s3)
+    with working_copy(s3.uri, spec, write=True) as remote:
+        run(remote.work, [str(real / ODS)])
+    assert remote.pushed is not None and remote.pushed.files == 0
+    assert pointer(s3) == after and keys(s3) == listing
+
+
+def test_a_push_that_fails_midway_leaves_the_previous_outputs_readable(real: Path, s3: SimpleNamespace,
+                                                                       tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = pipeline().spec
+    with working_copy(s3.uri, spec, write=True) as remote:
+        run(remote.work, [str(real / SODA)], [str(real / SENSORS)])
+    before = pointer(s3)
+    old_answer = remote_bytes(s3, "curated/top10_by_month.csv")
+
+    upload, calls = S3Lake._upload, []
+
+    def failing_upload(self: S3Lake, path: Path, key: str, rel: str, md5: str) -> None:
+        calls.append(rel)
+        if len(calls) == 6:
+            raise ConnectionError("network gone")
+        upload(self, path, key, rel, md5)
+
+    monkeypatch.setattr(S3Lake, "_upload", failing_upload)
+    with pytest.raises(ConnectionError), working_copy(s3.uri, spec, write=True) as remote:
+        run(remote.work, [str(real / ODS)])
+    monkeypatch.setattr(S3Lake, "_upload", upload)
+    assert len(calls) == 6
+    assert pointer(s3) == before
+    listing = keys(s3)
+    for meta in before["files"].values():
+        assert f"melbourne/{meta['key']}" in listing
+    assert remote_bytes(s3, "curated/top10_by_month.csv") == old_answer
+    reader = footfall("top", "--lake", s3.uri, "--by", "month", "--format", "csv",
+                      env={"FOOTFALL_CACHE": str(tmp_path / "reader")})
+    assert reader.returncode == 0 and "2019-11" in reader.stdout and "2025-10" not in reader.stdout
+
+    # The same working copy is verified against S3 on the next pull, and the next run publishes in full;
+    # the failed run's partial uploads are collected.
+    with working_copy(s3.uri, spec, write=True) as remote:
+        run(remote.work, [str(real / ODS)])
+    assert "2025-10" in remote_bytes(s3, "curated/top10_by_month.csv").decode()
+    named = {f"melbourne/{m['key']}" for p in (before, pointer(s3)) for m in p["files"].values()}
+    assert keys(s3) == named | {f"melbourne/{POINTER}"}
+
+
+def test_a_failed_run_pushes_nothing(real: Path, s3: SimpleNamespace, tmp_path: Path) -> None:
+    bad = tmp_path / "not-counts.csv"
+    bad.write_text("this,is\nnot,pedestrian counts\n")
+    done = footfall("run", "--lake", s3.uri, "--counts", str(bad))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert keys(s3) == set()
+
+
+def test_a_missing_bucket_is_one_line(s3: SimpleNamespace) -> None:
+    done = footfall("top", "--lake", f"s3://{s3.bucket}-missing/melbourne")
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"error: s3://{s3.bucket}-missing/melbourne: the bucket does not exist "
+                                   "(create it first, or check the name)")
+
+
+def test_a_bad_lake_uri_is_refused() -> None:
+    with pytest.raises(LakeError, match="not an S3 lake location"):
+        S3Lake.open("s3://Bad_Bucket/x", ())
+
+
+@pytest.fixture(scope="module")
+def strict_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    """An S3 API that checks credentials and IAM policies: after the first four requests (set-up),
+    every request must be signed by a known user and allowed by its policy."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path_factory.mktemp("moto") / "server.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4"}, stdout=log, stderr=log)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        admin = {"endpoint_url": endpoint, "region_name": "us-east-1", "aws_access_key_id": "setup",
+                 "aws_secret_access_key": "setup"}
+        boto3.client("s3", **admin).create_bucket(Bucket="guarded")
+        iam = boto3.client("iam", **admin)
+        iam.create_user(UserName="reader")
+        key = iam.create_access_key(UserName="reader")["AccessKey"]
+        iam.put_user_policy(UserName="reader", PolicyName="deny-s3", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}))
+        yield SimpleNamespace(endpoint=endpoint, key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+@pytest.mark.parametrize("who", ["unknown key", "denied by policy"])
+def test_denied_credentials_are_one_line_and_never_echo_the_secret(strict_s3: SimpleNamespace, who: str,
+                                                                   tmp_path: Path) -> None:
+    key_id, secret = ("AKIANOTAREALKEY12345", "wrong-secret-0123456789") if who == "unknown key" \
+        else (strict_s3.key_id, strict_s3.secret)
+    env = {"AWS_ENDPOINT_URL": strict_s3.endpoint, "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret,
+           "AWS_DEFAULT_REGION": "us-east-1", "FOOTFALL_CACHE": str(tmp_path)}
+    done = footfall("top", "--lake", "s3://guarded/melbourne", env=env)
+    assert done.returncode == 1
+    line = done.stderr.strip()
+    assert line.startswith("error: s3://guarded/melbourne: access denied (")
+    assert line.endswith("check the AWS credentials and their permissions")
+    assert "\n" not in line and secret not in done.stderr + done.stdout
+
+
+def test_the_working_copy_drops_outputs_the_pointer_does_not_name(real: Path, s3: SimpleNamespace) -> None:
+    spec = pipeline().spec
+    with working_copy(s3.uri, spec, write=True) as remote:
+        run(remote.work, [str(real / SODA)], [str(real / SENSORS)])
+    stray = remote.work.path("curated", "top10_by_day.csv")
+    stray.write_text("not what S3 holds\n")
+    (remote.work.root / ".s3-state.json").unlink()
+    with working_copy(s3.uri, spec, write=False) as reader:
+        assert reader.work == remote.work
+        assert stray.read_bytes() == remote_bytes(s3, "curated/top10_by_day.csv")
+    shutil.rmtree(remote.work.root)
