@@ -1,4 +1,4 @@
-"""AWS Glue job: fetch the portal into the lake's landing zone.
+"""AWS Glue job: fetch the portal into the lake's landing zone (an S3 lake on Glue).
 
 Glue passes `--JOB_NAME`, `--lake`, `--portal` and more as `--key value` pairs; keys it adds itself
 (`--job-bookmark-option`, `--TempDir`, ...) are ignored.
@@ -23,11 +23,18 @@ def arguments(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> None:
     from footfall.lake import Lake
     from footfall.melbourne.ingest import ingest_melbourne
+    from footfall.melbourne.run import pipeline
+    from footfall.s3 import is_s3, working_copy
 
     args = arguments(argv)
-    lake = Lake.at(args.lake)
-    with lake.lock():
-        result = ingest_melbourne(lake, args.portal, full_refresh=args.full_refresh.lower() == "true")
+    refresh = args.full_refresh.lower() == "true"
+    if is_s3(args.lake):
+        with working_copy(args.lake, pipeline().spec, write=True) as remote, remote.work.lock():
+            result = ingest_melbourne(remote.work, args.portal, full_refresh=refresh)
+    else:
+        lake = Lake.at(args.lake)
+        with lake.lock():
+            result = ingest_melbourne(lake, args.portal, full_refresh=refresh)
     print(f"{args.JOB_NAME}: {len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged")
 
 

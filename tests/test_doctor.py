@@ -41,3 +41,10 @@ def test_doctor_says_what_is_missing_in_plain_words(tmp_path: Path) -> None:
     assert "is not writable" in findings["Lake"].detail
     assert not findings["Portal"].ok and not findings["Portal"].required
     assert "cannot be reached" in findings["Portal"].detail
+
+
+def test_an_s3_lake_is_probed_with_the_credentials_at_hand(s3) -> None:
+    found = {f.name: f for f in examine(s3.uri, "http://127.0.0.1:9")}["Lake"]
+    assert found.ok and found.detail.startswith(f"{s3.uri} is reachable, nothing published yet; working copy ")
+    missing = {f.name: f for f in examine(f"s3://{s3.bucket}-gone/x", "http://127.0.0.1:9")}["Lake"]
+    assert not missing.ok and "the bucket does not exist" in missing.detail

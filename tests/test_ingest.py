@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 import shutil
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from portal import ARCHIVE_ID, COUNTS, Portal, PortalData
@@ -228,12 +230,11 @@ def test_a_url_given_to_counts_is_downloaded_and_recognised(portal: Portal, tmp_
 
 
 @pytest.mark.spark
-def test_the_glue_entry_points_run_with_arguments_as_glue_passes_them(portal: Portal, tmp_path: Path) -> None:
+def test_the_glue_entry_points_run_with_arguments_as_glue_passes_them(portal: Portal, s3: SimpleNamespace) -> None:
     if shutil.which("java") is None:
         pytest.skip("the transform job runs on Spark, which needs Java")
     root = Path(__file__).resolve().parents[1] / "glue"
-    lake = tmp_path / "lake"
-    glue_args = ["--JOB_NAME", "footfall-dev-ingest", "--lake", str(lake), "--portal", portal.url,
+    glue_args = ["--JOB_NAME", "footfall-dev-ingest", "--lake", s3.uri, "--portal", portal.url,
                  "--job-bookmark-option", "job-bookmark-disable", "--TempDir", "s3://bucket/_glue-temp/",
                  "--enable-continuous-cloudwatch-log", "true"]
     ingest = subprocess.run([sys.executable, str(root / "footfall_ingest.py"), *glue_args], capture_output=True,
@@ -245,4 +246,8 @@ def test_the_glue_entry_points_run_with_arguments_as_glue_passes_them(portal: Po
                                text=True, timeout=300)
     assert transform.returncode == 0, transform.stderr
     assert "output(s) published on spark" in transform.stdout
-    assert (lake / "curated" / "top10_by_day.csv").exists()
+    assert "catalog pedestrian_counting_system: 19 created, 0 updated, 0 unchanged" in transform.stdout
+    published = json.loads(s3.client.get_object(Bucket=s3.bucket, Key="melbourne/_current.json")["Body"].read())
+    assert "curated/top10_by_day.csv" in published["files"]
+    table = s3.glue.get_table(DatabaseName="pedestrian_counting_system", Name="top10_by_day")["Table"]
+    assert table["StorageDescriptor"]["Location"].startswith(f"{s3.uri}/curated/top10_by_day.parquet/")

@@ -49,9 +49,25 @@ def java() -> Finding:
     return Finding("Java", done.returncode == 0, first[0] if first else found, required=False)
 
 
+def s3_lake(location: str) -> Finding:
+    """Reach the bucket with the credentials at hand, and say where the working copy lives."""
+    from footfall.errors import FootfallError
+    from footfall.s3 import S3Lake
+
+    try:
+        remote = S3Lake.open(location, ())
+        published = remote.pointer()
+    except FootfallError as e:
+        return Finding("Lake", False, str(e))
+    state = f"last published by run {published['run_id']}" if published else "nothing published yet"
+    return Finding("Lake", True, f"{location} is reachable, {state}; working copy {remote.work}")
+
+
 def lake_writable(location: str) -> Finding:
+    if location.startswith("s3://"):
+        return s3_lake(location)
     if "://" in location:
-        return Finding("Lake", False, f"{location}: only local lake directories are supported")
+        return Finding("Lake", False, f"{location}: a lake is a local directory or s3://bucket/prefix")
     root = Path(location).expanduser().resolve()
     try:
         root.mkdir(parents=True, exist_ok=True)
