@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,10 @@ def test_report_is_self_contained(report: Path) -> None:
 
 
 def test_every_chart_renders_in_chromium_without_console_errors(report: Path, tmp_path: Path) -> None:
+    assert_renders(report, tmp_path)
+
+
+def assert_renders(report: Path, tmp_path: Path) -> None:
     done = browse(report, tmp_path, "--virtual-time-budget=10000", "--dump-dom")
     assert done.returncode == 0, done.stderr[-2000:]
     console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
@@ -75,3 +81,22 @@ def test_screenshot_of_the_report(report: Path, tmp_path: Path) -> None:
                   f"--screenshot={shot}")
     assert done.returncode == 0, done.stderr[-2000:]
     assert shot.stat().st_size > 50_000
+
+
+def test_the_report_builds_from_an_s3_lake(report: Path, s3, tmp_path: Path) -> None:
+    """The same inputs published to S3 give the same report, read through the lake's pointer."""
+    from footfall.melbourne.run import pipeline
+    from footfall.s3 import working_copy
+
+    inputs = report.parent
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+    sensors = [str(shared / "ods_sensor_locations_export_2026-06.csv")] if shared.is_dir() else []
+    with working_copy(s3.uri, pipeline().spec, write=True) as remote:
+        run(remote.work, [str(inputs / "archive.csv")], sensors)
+    out = tmp_path / "from-s3.html"
+    done = subprocess.run([sys.executable, "-m", "footfall", "report", "--lake", s3.uri, "--out", str(out)],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "FOOTFALL_CACHE": str(tmp_path / "reader")})
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == report.read_text()
+    assert_renders(out, tmp_path)
