@@ -137,3 +137,25 @@ def test_every_skipped_check_is_justified_in_the_code(checkov_report: dict[str, 
     for check in checkov_report["skipped"]:
         match = re.search(rf"#checkov:skip={check['check_id']}:(.+)", text)
         assert match and len(match.group(1).strip()) > 20, check["check_id"]
+
+
+def test_the_job_role_allows_every_aws_call_the_code_makes() -> None:
+    """The role is least-privilege, so a call added to the code without its permission would fail only on AWS."""
+    src = Path(__file__).resolve().parents[1] / "src" / "footfall"
+    code = (src / "catalog.py").read_text() + (src / "s3.py").read_text()
+    policy = (MODULE / "iam.tf").read_text()
+    glue_calls = set(re.findall(r"\bglue\.(\w+)\(", code))
+    glue_calls |= set(re.findall(r'get_paginator\("(get_partitions)"\)', code))
+    glue_calls -= {"get_paginator", "create_database"}  # the database itself is Terraform's
+    assert glue_calls >= {"get_table", "create_table", "update_table", "batch_create_partition"}
+    for call in glue_calls:
+        action = "glue:" + "".join(part.title() for part in call.split("_"))
+        assert f'"{action}"' in policy, action
+    s3_actions = {"head_bucket": "s3:ListBucket", "get_object": "s3:GetObject", "put_object": "s3:PutObject",
+                  "upload_file": "s3:PutObject", "download_file": "s3:GetObject", "delete_objects": "s3:DeleteObject",
+                  "list_objects_v2": "s3:ListBucket"}
+    s3_calls = set(re.findall(r"\bs3\.(\w+)\(", code)) | set(re.findall(r'get_paginator\("(list_objects_v2)"\)', code))
+    s3_calls -= {"get_paginator"}
+    assert s3_calls and s3_calls <= s3_actions.keys(), s3_calls - s3_actions.keys()
+    for call in s3_calls:
+        assert f'"{s3_actions[call]}"' in policy, s3_actions[call]

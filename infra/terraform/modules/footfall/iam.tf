@@ -51,6 +51,7 @@ data "aws_iam_policy_document" "jobs" {
       "glue:UpdateTable",
       "glue:GetPartitions",
       "glue:BatchCreatePartition",
+      "glue:BatchUpdatePartition",
       "glue:BatchDeletePartition",
     ]
     resources = [
