@@ -215,3 +215,33 @@ def test_the_working_copy_drops_outputs_the_pointer_does_not_name(real: Path, s3
         assert reader.work == remote.work
         assert stray.read_bytes() == remote_bytes(s3, "curated/top10_by_day.csv")
     shutil.rmtree(remote.work.root)
+
+
+def test_two_writers_at_once_one_publishes_and_the_other_is_told(real: Path, s3: SimpleNamespace,
+                                                                  tmp_path: Path) -> None:
+    spec = pipeline().spec
+    with pytest.raises(LakeError, match="another run published to this lake while this one ran"), \
+            working_copy(s3.uri, spec, write=True, work_dir=tmp_path / "a") as slow:
+        run(slow.work, [str(real / SODA)], [str(real / SENSORS)])
+        with working_copy(s3.uri, spec, write=True, work_dir=tmp_path / "b") as fast:
+            run(fast.work, [str(real / ODS)], [str(real / SENSORS)])
+    winner = pointer(s3)
+    assert "2025-10" in remote_bytes(s3, "curated/top10_by_month.csv").decode()
+    # The loser's landed file is still in its working copy: its next run publishes it on top of the winner's.
+    with working_copy(s3.uri, spec, write=True, work_dir=tmp_path / "a") as again:
+        run(again.work)
+    assert pointer(s3)["run_id"] != winner["run_id"]
+    answer = remote_bytes(s3, "curated/top10_by_month.csv").decode()
+    assert "2019-11" in answer and "2025-10" in answer
+
+
+def test_the_pointer_is_switched_only_if_nobody_else_switched_it(real: Path, s3: SimpleNamespace) -> None:
+    spec = pipeline().spec
+    with working_copy(s3.uri, spec, write=True) as remote:
+        run(remote.work, [str(real / SODA)], [str(real / SENSORS)])
+    current = pointer(s3)
+    with pytest.raises(LakeError, match="another run published"):
+        remote._switch({**current, "run_id": "late"}, etag='"0123456789abcdef0123456789abcdef"')
+    with pytest.raises(LakeError, match="another run published"):
+        remote._switch({**current, "run_id": "late"}, etag=None)
+    assert pointer(s3) == current

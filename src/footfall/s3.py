@@ -42,6 +42,9 @@ DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Expire
           "UnrecognizedClientException", "AccessDeniedException", "403", "InvalidClientTokenId"}
 
 
+CONFLICT = "another run published to this lake while this one ran; nothing of this run was published: run it again"
+
+
 def is_s3(location: str | Path) -> bool:
     return str(location).startswith("s3://")
 
@@ -205,18 +208,38 @@ class S3Lake:
 
     def pointer(self) -> dict[str, Any] | None:
         """The published state, or None for a lake nothing was ever pushed to."""
+        return self._read_pointer()[0]
+
+    def _read_pointer(self) -> tuple[dict[str, Any] | None, str | None]:
+        """The pointer and its ETag, which the next push must still find there (compare-and-swap)."""
         with aws_errors(self.location.uri(POINTER)):
             try:
-                body = self.s3.get_object(Bucket=self.location.bucket, Key=self.location.key(POINTER))["Body"].read()
+                got = self.s3.get_object(Bucket=self.location.bucket, Key=self.location.key(POINTER))
             except self.s3.exceptions.NoSuchKey:
-                return None
+                return None, None
+            body = got["Body"].read()
         try:
             data = json.loads(body)
             assert isinstance(data.get("files"), dict)
         except (ValueError, AssertionError):
             raise LakeError("the lake's pointer is not valid JSON from footfall", path=self.location.uri(POINTER)) \
                 from None
-        return data
+        return data, got["ETag"]
+
+    def _switch(self, pointer: dict[str, Any], etag: str | None) -> None:
+        """Write the pointer only if nobody else did since this run read it: one writer wins, the other is told."""
+        from botocore.exceptions import ClientError
+
+        condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+        try:
+            self.s3.put_object(Bucket=self.location.bucket, Key=self.location.key(POINTER),
+                               Body=json.dumps(pointer, indent=1).encode(), ContentType="application/json",
+                               **condition)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise LakeError(CONFLICT, path=self.location.uri()) from None
+            with aws_errors(self.location.uri(POINTER)):
+                raise
 
     def _state(self) -> dict[str, Any]:
         path = self.work.root / STATE
@@ -317,10 +340,9 @@ class S3Lake:
         """Upload what changed, then switch readers with one PUT of the pointer, then collect garbage."""
         run_id = run_id or new_run_id()
         done = Transfer()
-        previous = self.pointer()
+        previous, etag = self._read_pointer()
         if previous != self._pulled:
-            raise LakeError("the lake changed on S3 during this run (another writer?); nothing was published",
-                            path=self.location.uri())
+            raise LakeError(CONFLICT, path=self.location.uri())
         old = (previous or {}).get("files", {})
         state = self._state()
         hashes: dict[str, Any] = state.get("hashes", {})
@@ -355,10 +377,7 @@ class S3Lake:
         if previous is not None and pointer["files"] == previous["files"]:
             self._save_state(previous, hashes)
             return done
-        body = json.dumps(pointer, indent=1).encode()
-        with aws_errors(self.location.uri(POINTER)):
-            self.s3.put_object(Bucket=self.location.bucket, Key=self.location.key(POINTER), Body=body,
-                               ContentType="application/json")
+        self._switch(pointer, etag)
         self._pulled = pointer
         self._save_state(pointer, hashes)
         done.deleted = self._collect(pointer, previous)
