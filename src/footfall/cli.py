@@ -239,10 +239,10 @@ def fetch(lake: Lake, counts: list[str], sensors: list[str], how: Fetch) -> tupl
 
 
 @contextmanager
-def opened(location: str, *, write: bool, endpoint: str | None = None,
-           spec: PipelineSpec | None = None) -> Iterator[Lake]:
-    """The lake to work on: a local directory as is, or the working copy of an S3 lake, pulled first and
-    pushed back when the work succeeds (``write``)."""
+def opened(location: str, *, write: bool, endpoint: str | None = None, spec: PipelineSpec | None = None,
+           reads: tuple[str, ...] = ()) -> Iterator[Lake]:
+    """The lake to work on: a local directory as is, or the working copy of an S3 lake, pulled first (only
+    ``reads`` for a reader that names them) and pushed back when the work succeeds (``write``)."""
     from footfall.lake import Lake
     from footfall.s3 import is_s3, working_copy
 
@@ -254,7 +254,7 @@ def opened(location: str, *, write: bool, endpoint: str | None = None,
 
         spec = pipeline().spec
     with err.status(f"syncing {location}", spinner="dots") as status, \
-            working_copy(location, spec, write=write, endpoint_url=endpoint) as remote:
+            working_copy(location, spec, write=write, endpoint_url=endpoint, reads=reads) as remote:
         remote.progress = lambda rel, size: status.update(f"transferred {rel} ({size / 1e6:,.1f} MB)")
         status.stop()
         err.print(f"  [dim]pulled {remote.pulled.files} file(s), {remote.pulled.bytes / 1e6:,.1f} MB, from "
@@ -366,9 +366,9 @@ def top_command(
     s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Print the top 10 locations for a day or a month."""
-    from footfall.melbourne.answers import top10
+    from footfall.melbourne.answers import READS, top10
 
-    with opened(lake, write=False, endpoint=s3_endpoint) as the_lake:
+    with opened(lake, write=False, endpoint=s3_endpoint, reads=READS) as the_lake:
         columns, rows, period = top10(the_lake, by, day if by == "day" else month)
     render(columns, rows, fmt, title=f"Top 10 locations by pedestrians, {period}")
 
@@ -380,9 +380,9 @@ def report_command(
     s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Write one self-contained HTML report of the answers (opens offline)."""
-    from footfall.melbourne.report import write
+    from footfall.melbourne.report import READS, write
 
-    with opened(lake, write=False, endpoint=s3_endpoint) as the_lake:
+    with opened(lake, write=False, endpoint=s3_endpoint, reads=READS) as the_lake:
         path = write(the_lake, out_path)
     err.print(f"[green]wrote[/] {path} ({path.stat().st_size / 1e6:.1f} MB)")
 

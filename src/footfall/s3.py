@@ -284,9 +284,10 @@ class S3Lake:
 
     # -- pull ----------------------------------------------------------------------------------
 
-    def pull(self, inputs: bool = True) -> Transfer:
+    def pull(self, inputs: bool = True, only: Sequence[str] = ()) -> Transfer:
         """Make the working copy match the pointer: outputs exactly, inputs at least (local inputs not yet
-        pushed are kept, they belong to the next push). ``inputs=False`` is for readers."""
+        pushed are kept, they belong to the next push). ``inputs=False`` is for readers, who may name the
+        lake paths (or folder prefixes) they read in ``only`` and download nothing else."""
         done = Transfer()
         pointer = self.pointer()
         state = self._state()
@@ -300,7 +301,7 @@ class S3Lake:
                 path.unlink()
                 done.deleted += 1
         for rel, meta in sorted(wanted.items()):
-            if not inputs and not self._output_of(rel):
+            if (not inputs and not self._output_of(rel)) or (only and not rel.startswith(tuple(only))):
                 continue
             path = local.get(rel)
             if path is not None and (in_sync or (path.stat().st_size == meta["size"]
@@ -431,14 +432,14 @@ def output_paths(spec: PipelineSpec) -> tuple[OutputPath, ...]:
 
 @contextlib.contextmanager
 def working_copy(uri: str, spec: PipelineSpec, *, write: bool, endpoint_url: str | None = None,
-                 work_dir: str | Path | None = None) -> Iterator[S3Lake]:
+                 work_dir: str | Path | None = None, reads: Sequence[str] = ()) -> Iterator[S3Lake]:
     """Pull, hand the local copy to the caller, push when it succeeds (``write``), all under the copy's lock.
 
-    Readers (``write=False``) pull the outputs only. A failure leaves S3 as it was and makes the next pull
-    verify the working copy file by file."""
+    Readers (``write=False``) pull the outputs only, or only those under ``reads``. A failure leaves S3 as it
+    was and makes the next pull verify the working copy file by file."""
     remote = S3Lake.open(uri, output_paths(spec), endpoint_url=endpoint_url, work_dir=work_dir)
     with remote.work.lock():
-        remote.pulled = remote.pull(inputs=write)
+        remote.pulled = remote.pull(inputs=write, only=() if write else reads)
         try:
             yield remote
             if write:

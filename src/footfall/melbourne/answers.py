@@ -11,6 +11,7 @@ from footfall.errors import FootfallError, InputError
 from footfall.lake import Lake
 from footfall.sql import literal
 
+READS = ("curated/top10_by_day.parquet", "curated/top10_by_month.parquet")  # what a reader of an S3 lake fetches
 PERIOD = {"day": ("date", re.compile(r"^\d{4}-\d{2}-\d{2}$"), "YYYY-MM-DD"),
           "month": ("month", re.compile(r"^\d{4}-\d{2}$"), "YYYY-MM")}
 

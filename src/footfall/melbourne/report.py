@@ -23,6 +23,7 @@ from footfall.sql import literal
 LOCKDOWNS = (("2020-03-31", "2020-05-12"), ("2020-07-09", "2020-10-27"), ("2021-02-13", "2021-02-17"),
              ("2021-05-28", "2021-06-10"), ("2021-07-16", "2021-07-27"), ("2021-08-05", "2021-10-21"))
 BUSIEST = 8
+READS = ("curated/", "transformed/locations.parquet")  # what the report reads (all a reader of an S3 lake fetches)
 HEATMAP_LOCATIONS = 25
 
 
