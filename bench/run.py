@@ -33,10 +33,11 @@ class Measure:
     peak_mb: float
 
 
-def measure(cmd: list[str], cwd: Path | None = None) -> Measure:
+def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Measure:
     """Run one process to completion; its own wall time and peak resident memory."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **env} if env else None)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -108,6 +109,9 @@ def run_all(work: Path, rows: int, repeat: int, huge_rows: int) -> dict:
     results["incremental"] = median(runs)
 
     results["profile"] = profile(data, work / "lake-profile")
+    results["top"] = median([measure(footfall("top", "--by", "month", "--lake", str(work / "lake-profile")))
+                             for _ in range(repeat)])
+    results["s3"] = s3_runs(work, data, history, month, repeat)
 
     if huge_rows:
         big = work / "huge.csv"
@@ -120,6 +124,48 @@ def run_all(work: Path, rows: int, repeat: int, huge_rows: int) -> dict:
         big.unlink()
         shutil.rmtree(work / "lake-huge", ignore_errors=True)
     return results
+
+
+def s3_runs(work: Path, data: Path, history: Path, month: Path, repeat: int) -> dict[str, Measure]:
+    """The same runs on an S3 lake: moto's S3 server in its own process on loopback (in memory, so this
+    is footfall's transfer work without network latency or bandwidth limits)."""
+    import socket
+
+    import boto3
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([PY, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            time.sleep(0.1)
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
+                          aws_secret_access_key="bench")
+        full, incremental, reader = [], [], []
+        for i in range(repeat):
+            for bucket in (f"full-{i}", f"incr-{i}"):
+                s3.create_bucket(Bucket=bucket)
+            cache = {**env, "FOOTFALL_CACHE": str(_fresh(work / f"s3-cache-{i}"))}
+            full.append(measure(footfall("run", "--counts", str(data), "--lake", f"s3://full-{i}/lake"), env=cache))
+            measure(footfall("run", "--counts", str(history), "--lake", f"s3://incr-{i}/lake"), env=cache)
+            incremental.append(measure(footfall("run", "--counts", str(month), "--lake", f"s3://incr-{i}/lake"),
+                                       env=cache))
+            fresh = {**env, "FOOTFALL_CACHE": str(_fresh(work / f"s3-reader-{i}"))}
+            reader.append(measure(footfall("top", "--by", "month", "--lake", f"s3://full-{i}/lake"), env=fresh))
+            print(f"S3: run {i + 1}: full {full[-1].seconds:.2f} s, month {incremental[-1].seconds:.2f} s, "
+                  f"top {reader[-1].seconds:.2f} s", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {"full": median(full), "incremental": median(incremental), "top": median(reader)}
 
 
 def profile(data: Path, lake: Path) -> dict[str, float]:
@@ -193,6 +239,20 @@ def report(results: dict, repeat: int) -> str:
         lines += ["", f"Scale: {results['huge_rows']:,} rows ({results['huge_bytes'] / 1e9:,.1f} GB of CSV): "
                   f"footfall end to end {huge.seconds:,.0f} s, peak RSS {huge.peak_mb:,.0f} MB (generating the "
                   f"file: {results['huge_generate'].seconds:,.0f} s, {results['huge_generate'].peak_mb:,.0f} MB)."]
+    if "s3" in results:
+        s3 = results["s3"]
+        lines += ["", "## On S3", "",
+                  "The same runs with `--lake s3://...`, against moto's S3 server in its own process on loopback "
+                  "(in memory: the cost of pulling, hashing, uploading and switching the pointer, without "
+                  "network latency). Each command starts from its own empty working copy except the month, "
+                  "which follows the history on the same machine.", "",
+                  "| command | local lake (s) | local peak (MB) | S3 lake (s) | S3 peak (MB) | S3 / local |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for name, local, remote in (("footfall run, whole history", footfall_m, s3["full"]),
+                                    ("footfall run, one new month", incr, s3["incremental"]),
+                                    ("footfall top --by month (fresh working copy)", results["top"], s3["top"])):
+            lines.append(f"| {name} | {local.seconds:.2f} | {local.peak_mb:,.0f} | {remote.seconds:.2f} | "
+                         f"{remote.peak_mb:,.0f} | {remote.seconds / local.seconds:.2f}x |")
     pandas_m = list(results["approaches"].values())[1]
     checks = [
         ("end to end within 1.5x of the lower bound", footfall_m.seconds <= 1.5 * lower_m.seconds,

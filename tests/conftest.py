@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import socket
 import textwrap
 import uuid
@@ -47,6 +48,7 @@ def make_pipeline(tmp_path: Path) -> PipelineFactory:
 def s3_endpoint() -> Iterator[str]:
     """A real S3 and Glue API (moto in server mode) on loopback, shared by the session."""
     moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -58,8 +60,11 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def s3(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
-    """A fresh bucket on the test server; boto3 in this process and in subprocesses talks to it over HTTP."""
+    """A fresh S3 and Glue (the server is reset) and a bucket; boto3 here and in subprocesses talks to it over HTTP."""
     import boto3
+    import httpx
+
+    httpx.post(f"{s3_endpoint}/moto-api/reset").raise_for_status()
 
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_GLUE"):
         monkeypatch.delenv(name, raising=False)
