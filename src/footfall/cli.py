@@ -253,14 +253,11 @@ def opened(location: str, *, write: bool, endpoint: str | None = None, spec: Pip
         from footfall.melbourne.run import pipeline
 
         spec = pipeline().spec
-    with err.status(f"syncing {location}", spinner="dots") as status, \
-            working_copy(location, spec, write=write, endpoint_url=endpoint, reads=reads) as remote:
-        remote.progress = lambda rel, size: status.update(f"transferred {rel} ({size / 1e6:,.1f} MB)")
-        status.stop()
+    with download_bars() as bars, working_copy(location, spec, write=write, endpoint_url=endpoint, reads=reads,
+                                              progress=bars) as remote:
         err.print(f"  [dim]pulled {remote.pulled.files} file(s), {remote.pulled.bytes / 1e6:,.1f} MB, from "
                   f"{remote} ({remote.pulled.kept} already here) into {remote.work}[/]")
         yield remote.work
-        status.start()
     if remote.pushed is not None:
         err.print(f"  pushed {remote.pushed.files} file(s), {remote.pushed.bytes / 1e6:,.1f} MB, to {remote} "
                   f"({remote.pushed.kept} unchanged, {remote.pushed.deleted} superseded object(s) deleted)")

@@ -25,7 +25,9 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -37,6 +39,7 @@ from footfall.spec import ZONES, PipelineSpec, relative_path
 
 POINTER = "_current.json"
 STATE = ".s3-state.json"
+TRANSFERS = 8
 SKIP = {STAGING, VERSIONS, "_spill", "_incoming"}
 DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
           "UnrecognizedClientException", "AccessDeniedException", "403", "InvalidClientTokenId"}
@@ -185,7 +188,7 @@ class S3Lake:
     work: Lake
     outputs: tuple[OutputPath, ...]
     s3: Any
-    progress: Callable[[str, int], None] | None = None
+    progress: Callable[[str], Callable[[int, int | None], None]] | None = None  # a bar per transfer: label -> update
     pulled: Transfer = field(default_factory=Transfer)
     pushed: Transfer | None = None
     _pulled: dict[str, Any] | None = None
@@ -296,6 +299,7 @@ class S3Lake:
         in_sync = pointer is not None and state.get("pointer") == pointer
         self._save_state(None, hashes)
         local = self.local_files()
+        downloads: list[tuple[str, str, Path, int]] = []
         for rel, path in local.items():
             if self._output_of(rel) and rel not in wanted:
                 path.unlink()
@@ -308,11 +312,14 @@ class S3Lake:
                                                  and self._hash(rel, path, hashes) == meta["md5"])):
                 done.kept += 1
                 continue
-            target = path or self._local_target(rel)
-            self._download(meta["key"], target, rel)
+            downloads.append((rel, meta["key"], path or self._local_target(rel), meta["size"]))
+        self._transfer(f"pulling from {self}", [
+            (size, lambda progress, key=key, target=target, rel=rel: self._download(key, target, rel, progress))
+            for rel, key, target, size in downloads])
+        for rel, _, target, size in downloads:
             self._hash(rel, target, hashes)
             done.files += 1
-            done.bytes += meta["size"]
+            done.bytes += size
         self._pulled = pointer
         self._save_state(pointer if inputs else None, hashes)
         return done
@@ -326,14 +333,35 @@ class S3Lake:
             return (root.resolve() if root.exists() else root) / rel[len(output.rel) + 1:]
         return self.work.path(zone, inner)
 
-    def _download(self, key: str, target: Path, rel: str) -> None:
+    def _download(self, key: str, target: Path, rel: str, progress: Callable[[int], None] | None = None) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.part")
         with aws_errors(self.location.uri(rel)):
-            self.s3.download_file(self.location.bucket, self.location.key(key), str(tmp))
+            self.s3.download_file(self.location.bucket, self.location.key(key), str(tmp), Callback=progress)
         os.replace(tmp, target)
-        if self.progress:
-            self.progress(rel, target.stat().st_size)
+
+    def _transfer(self, label: str, jobs: list[tuple[int, Callable[[Callable[[int], None]], None]]]) -> None:
+        """Run transfers a few at a time (S3 latency, not bandwidth, bounds many small files), with one byte
+        counter for a progress bar; the first failure cancels what has not started and is raised."""
+        if not jobs:
+            return
+        total, moved, guard = sum(size for size, _ in jobs), [0], threading.Lock()
+        update = self.progress(label) if self.progress else None
+
+        def count(chunk: int) -> None:
+            with guard:
+                moved[0] += chunk
+                if update:
+                    update(moved[0], total)
+
+        with ThreadPoolExecutor(max_workers=TRANSFERS) as pool:
+            futures = [pool.submit(job, count) for _, job in jobs]
+            try:
+                for future in as_completed(futures):
+                    future.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
 
     # -- push ----------------------------------------------------------------------------------
 
@@ -369,10 +397,13 @@ class S3Lake:
             else:
                 uploads.append((rel, meta["key"]))
         # Data before manifests, so a manifest on S3 always has its file.
-        for rel, key in sorted(uploads, key=lambda u: (u[0].endswith(".manifest.json"), u[0])):
-            self._upload(local[rel], key, rel, files[rel]["md5"])
-            done.files += 1
-            done.bytes += files[rel]["size"]
+        for manifests in (False, True):
+            self._transfer(f"pushing to {self}", [
+                (files[rel]["size"], lambda progress, rel=rel, key=key: self._upload(
+                    local[rel], key, rel, files[rel]["md5"], progress=progress))
+                for rel, key in sorted(uploads) if rel.endswith(".manifest.json") == manifests])
+        done.files = len(uploads)
+        done.bytes = sum(files[rel]["size"] for rel, _ in uploads)
         pointer = {"format": 1, "run_id": run_id, "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
                    "files": dict(sorted(files.items()))}
         if previous is not None and pointer["files"] == previous["files"]:
@@ -384,12 +415,10 @@ class S3Lake:
         done.deleted = self._collect(pointer, previous)
         return done
 
-    def _upload(self, path: Path, key: str, rel: str, md5: str) -> None:
+    def _upload(self, path: Path, key: str, rel: str, md5: str, progress: Callable[[int], None] | None = None) -> None:
         with aws_errors(self.location.uri(rel)):
             self.s3.upload_file(str(path), self.location.bucket, self.location.key(key),
-                                ExtraArgs={"Metadata": {"md5": md5}})
-        if self.progress:
-            self.progress(rel, path.stat().st_size)
+                                ExtraArgs={"Metadata": {"md5": md5}}, Callback=progress)
 
     def _collect(self, current: dict[str, Any], previous: dict[str, Any] | None) -> int:
         """Delete objects under the lake that neither pointer names."""
@@ -432,12 +461,14 @@ def output_paths(spec: PipelineSpec) -> tuple[OutputPath, ...]:
 
 @contextlib.contextmanager
 def working_copy(uri: str, spec: PipelineSpec, *, write: bool, endpoint_url: str | None = None,
-                 work_dir: str | Path | None = None, reads: Sequence[str] = ()) -> Iterator[S3Lake]:
+                 work_dir: str | Path | None = None, reads: Sequence[str] = (),
+                 progress: Callable[[str], Callable[[int, int | None], None]] | None = None) -> Iterator[S3Lake]:
     """Pull, hand the local copy to the caller, push when it succeeds (``write``), all under the copy's lock.
 
     Readers (``write=False``) pull the outputs only, or only those under ``reads``. A failure leaves S3 as it
     was and makes the next pull verify the working copy file by file."""
     remote = S3Lake.open(uri, output_paths(spec), endpoint_url=endpoint_url, work_dir=work_dir)
+    remote.progress = progress
     with remote.work.lock():
         remote.pulled = remote.pull(inputs=write, only=() if write else reads)
         try:
