@@ -127,12 +127,16 @@ def test_a_push_that_fails_midway_leaves_the_previous_outputs_readable(real: Pat
     assert reader.returncode == 0 and "2019-11" in reader.stdout and "2025-10" not in reader.stdout
 
     # The same working copy is verified against S3 on the next pull, and the next run publishes in full;
-    # the failed run's partial uploads are collected.
+    # the failed run's partial uploads are collected, and objects footfall did not write are left alone.
+    foreign = {"melbourne/landing/README.txt", "melbourne/curated/top10_by_day.csv/notes.txt",
+               "melbourne/transformed/other/data.parquet"}
+    for key in foreign:
+        s3.client.put_object(Bucket=s3.bucket, Key=key, Body=b"not footfall's")
     with working_copy(s3.uri, spec, write=True) as remote:
         run(remote.work, [str(real / ODS)])
     assert "2025-10" in remote_bytes(s3, "curated/top10_by_month.csv").decode()
     named = {f"melbourne/{m['key']}" for p in (before, pointer(s3)) for m in p["files"].values()}
-    assert keys(s3) == named | {f"melbourne/{POINTER}"}
+    assert keys(s3) == named | {f"melbourne/{POINTER}"} | foreign
 
 
 def test_a_failed_run_pushes_nothing(real: Path, s3: SimpleNamespace, tmp_path: Path) -> None:
@@ -245,3 +249,29 @@ def test_the_pointer_is_switched_only_if_nobody_else_switched_it(real: Path, s3:
     with pytest.raises(LakeError, match="another run published"):
         remote._switch({**current, "run_id": "late"}, etag=None)
     assert pointer(s3) == current
+
+
+def test_a_reader_downloads_only_what_it_reads(real: Path, s3: SimpleNamespace, tmp_path: Path) -> None:
+    spec = pipeline().spec
+    with working_copy(s3.uri, spec, write=True) as remote:
+        run(remote.work, [str(real / SODA)], [str(real / SENSORS)])
+    reads = ("curated/top10_by_day.parquet", "curated/top10_by_month.parquet")
+    with working_copy(s3.uri, spec, write=False, work_dir=tmp_path / "reader", reads=reads) as reader:
+        assert reader.pulled.files == 2
+        assert sorted(reader.local_files()) == sorted(reads)
+
+
+def test_a_retired_input_is_deleted_one_push_later(real: Path, s3: SimpleNamespace) -> None:
+    """An input dropped from the lake (a file moved aside) stays one more generation, then goes."""
+    spec = pipeline().spec
+    with working_copy(s3.uri, spec, write=True) as remote:
+        run(remote.work, [str(real / SODA)], [str(real / SENSORS)])
+    manifest = next(rel for rel in pointer(s3)["files"] if rel.startswith("landing/sensors/")
+                    and rel.endswith(".manifest.json"))
+    with working_copy(s3.uri, spec, write=True) as remote:
+        (remote.work.root / manifest).rename(remote.work.root / "kept-aside.json")
+    assert manifest not in pointer(s3)["files"] and pointer(s3)["retired"] == [manifest]
+    assert f"melbourne/{manifest}" in keys(s3)
+    with working_copy(s3.uri, spec, write=True) as remote:
+        run(remote.work, [str(real / ODS)])
+    assert f"melbourne/{manifest}" not in keys(s3)

@@ -40,6 +40,7 @@ from footfall.spec import ZONES, PipelineSpec, relative_path
 POINTER = "_current.json"
 STATE = ".s3-state.json"
 TRANSFERS = 8
+RUN_ID = r"\d{8}T\d{12}Z-\d+"  # footfall.lake.new_run_id()
 SKIP = {STAGING, VERSIONS, "_spill", "_incoming"}
 DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
           "UnrecognizedClientException", "AccessDeniedException", "403", "InvalidClientTokenId"}
@@ -379,6 +380,7 @@ class S3Lake:
         files: dict[str, dict[str, Any]] = {}
         for rel, path in local.items():
             files[rel] = {"size": path.stat().st_size, "md5": self._hash(rel, path, hashes)}
+        hashes = {rel: entry for rel, entry in hashes.items() if rel in files}
         changed_units = {
             o.unit(rel) for rel, meta in files.items() if (o := self._output_of(rel))
             and (rel not in old or (old[rel]["size"], old[rel]["md5"]) != (meta["size"], meta["md5"]))}
@@ -404,8 +406,9 @@ class S3Lake:
                 for rel, key in sorted(uploads) if rel.endswith(".manifest.json") == manifests])
         done.files = len(uploads)
         done.bytes = sum(files[rel]["size"] for rel, _ in uploads)
+        retired = sorted(m["key"] for rel, m in old.items() if rel not in files and not self._output_of(rel))
         pointer = {"format": 1, "run_id": run_id, "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                   "files": dict(sorted(files.items()))}
+                   "files": dict(sorted(files.items())), "retired": retired}
         if previous is not None and pointer["files"] == previous["files"]:
             self._save_state(previous, hashes)
             return done
@@ -421,9 +424,11 @@ class S3Lake:
                                 ExtraArgs={"Metadata": {"md5": md5}}, Callback=progress)
 
     def _collect(self, current: dict[str, Any], previous: dict[str, Any] | None) -> int:
-        """Delete objects under the lake that neither pointer names."""
+        """Delete what footfall wrote and neither pointer names: output versions (keys under an output's
+        ``<run_id>/`` folders) and the inputs the previous push retired. Other objects are never touched."""
         keep = {self.location.key(m["key"]) for p in (current, previous) if p for m in p["files"].values()}
-        keep.add(self.location.key(POINTER))
+        retired = {self.location.key(k) for k in (previous or {}).get("retired", [])}
+        versions = re.compile("^(?:" + "|".join(re.escape(o.rel) for o in self.outputs) + ")/" + RUN_ID + "/")
         doomed: list[str] = []
         with aws_errors(self.location.uri()):
             pages = self.s3.get_paginator("list_objects_v2").paginate(
@@ -432,7 +437,7 @@ class S3Lake:
                 for item in page.get("Contents", []):
                     key = item["Key"]
                     rel = key[len(self.location.prefix) + 1:] if self.location.prefix else key
-                    if key not in keep and rel.split("/", 1)[0] in ZONES:
+                    if key not in keep and (key in retired or (self.outputs and versions.match(rel))):
                         doomed.append(key)
             for start in range(0, len(doomed), 1000):
                 batch = doomed[start:start + 1000]
