@@ -275,3 +275,19 @@ def test_a_retired_input_is_deleted_one_push_later(real: Path, s3: SimpleNamespa
     with working_copy(s3.uri, spec, write=True) as remote:
         run(remote.work, [str(real / ODS)])
     assert f"melbourne/{manifest}" not in keys(s3)
+
+
+def test_a_tampered_pointer_cannot_make_a_pull_write_outside_the_lake(real: Path, s3: SimpleNamespace,
+                                                                      tmp_path: Path) -> None:
+    spec = pipeline().spec
+    with working_copy(s3.uri, spec, write=True) as remote:
+        run(remote.work, [str(real / SODA)], [str(real / SENSORS)])
+    bad = pointer(s3)
+    meta = bad["files"]["curated/top10_by_day.csv"]
+    bad["files"]["transformed/hourly_counts/../../../../escaped.csv"] = meta
+    s3.client.put_object(Bucket=s3.bucket, Key=f"melbourne/{POINTER}", Body=json.dumps(bad).encode())
+    done = footfall("top", "--lake", s3.uri, env={"FOOTFALL_CACHE": str(tmp_path / "reader")})
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"error: {s3.uri}/{POINTER}: the lake's pointer names a path outside the lake: "
+                                   "'transformed/hourly_counts/../../../../escaped.csv'")
+    assert not list(tmp_path.rglob("escaped.csv"))

@@ -237,6 +237,10 @@ def describe_lake(lake: S3Lake, pipeline: Pipeline) -> tuple[list[Table], list[V
 
 
 def _columns(schema: pa.Schema) -> tuple[tuple[str, str], ...]:
+    """Names as Athena keeps them (lower case); a name that is not a plain identifier never reaches DDL."""
+    for f in schema:
+        if not IDENTIFIER.match(f.name):
+            raise LakeError(f"column {f.name!r} is not a plain identifier (letters, digits, _): Athena cannot use it")
     return tuple((f.name.lower(), athena_type(f.type)) for f in schema)
 
 

@@ -228,6 +228,10 @@ class S3Lake:
         except (ValueError, AssertionError):
             raise LakeError("the lake's pointer is not valid JSON from footfall", path=self.location.uri(POINTER)) \
                 from None
+        for rel, meta in data["files"].items():
+            if not _inside(rel) or not isinstance(meta, dict) or not _inside(str(meta.get("key", ""))):
+                raise LakeError(f"the lake's pointer names a path outside the lake: {rel!r}",
+                                path=self.location.uri(POINTER))
         return data, got["ETag"]
 
     def _switch(self, pointer: dict[str, Any], etag: str | None) -> None:
@@ -449,6 +453,19 @@ class S3Lake:
         """Forget that the working copy matches S3 (after a failed run), so the next pull verifies it."""
         state = self._state()
         self._save_state(None, state.get("hashes", {}))
+
+
+def _inside(rel: str) -> bool:
+    """A lake path from S3 must stay in a zone: a tampered pointer cannot make a pull write elsewhere.
+
+    >>> _inside("curated/top10_by_day.csv"), _inside("curated/../../etc/passwd"), _inside("/etc/passwd")
+    (True, False, False)
+    """
+    try:
+        relative_path(rel)
+    except ValueError:
+        return False
+    return rel.split("/", 1)[0] in ZONES
 
 
 def default_work_dir(location: S3Location, endpoint_url: str | None = None) -> Path:
