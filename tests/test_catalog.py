@@ -159,3 +159,13 @@ def test_the_catalog_needs_an_s3_lake(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.strip() == ("error: the catalog describes an S3 lake: give --lake s3://bucket/prefix "
                                    f"(not '{tmp_path}')")
+
+
+def test_a_column_name_athena_cannot_use_is_refused_before_any_ddl(make_pipeline, s3: SimpleNamespace) -> None:
+    root = make_pipeline("name: p\noutputs:\n  - {table: a, zone: curated}\n",
+                         {"a": 'select 1 as "x`) ; drop table y; --"'})
+    assert footfall("pipeline", "run", str(root), "--lake", s3.uri).returncode == 0
+    done = footfall("catalog", "ddl", "--lake", s3.uri, "--pipeline", str(root))
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip() == ("error: column 'x`) ; drop table y; --' is not a plain identifier "
+                                   "(letters, digits, _): Athena cannot use it")
