@@ -224,10 +224,10 @@ class S3Lake:
             body = got["Body"].read()
         try:
             data = json.loads(body)
-            assert isinstance(data.get("files"), dict)
-        except (ValueError, AssertionError):
-            raise LakeError("the lake's pointer is not valid JSON from footfall", path=self.location.uri(POINTER)) \
-                from None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+            raise LakeError("the lake's pointer is not valid JSON from footfall", path=self.location.uri(POINTER))
         for rel, meta in data["files"].items():
             if not _inside(rel) or not isinstance(meta, dict) or not _inside(str(meta.get("key", ""))):
                 raise LakeError(f"the lake's pointer names a path outside the lake: {rel!r}",
