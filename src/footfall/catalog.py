@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from footfall.dag import Pipeline
 from footfall.errors import LakeError
-from footfall.s3 import OutputPath, S3Lake, aws_errors
+from footfall.s3 import OutputPath, S3Lake, aws_errors, output_paths
 from footfall.spec import IDENTIFIER, PipelineSpec
 
 PARQUET = {
@@ -154,10 +154,9 @@ def lake_tables(lake: S3Lake, spec: PipelineSpec) -> list[Table]:
         raise LakeError("nothing was published to this lake yet: run the pipeline first", path=lake.location.uri())
     files: dict[str, dict[str, Any]] = pointer["files"]
     tables: list[Table] = []
-    for out in spec.outputs:
+    for out, output in zip(spec.outputs, output_paths(spec), strict=True):
         if out.format != "parquet":
             continue
-        output = OutputPath(out.zone, out.relpath, bool(out.partition_by))
         mine = {rel: meta for rel, meta in files.items() if output.owns(rel)}
         if not mine:
             continue
@@ -186,7 +185,7 @@ def lake_tables(lake: S3Lake, spec: PipelineSpec) -> list[Table]:
         columns = tuple(c for c in _columns(schema) if c[0] not in dict(key_types))
         tables.append(Table(name, lake.location.uri(output.rel) + "/", columns, key_types, tuple(partitions),
                             description))
-    written = {OutputPath(o.zone, o.relpath, bool(o.partition_by)).rel for o in spec.outputs}
+    written = {o.rel for o in output_paths(spec)}
     for source in spec.sources.values():
         folder = source.path.rstrip("/")
         if source.root != "lake" or source.format != "parquet" or any(c in folder for c in "*?[") \
