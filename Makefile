@@ -9,15 +9,25 @@ CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 # Mermaid (from npm) parses the diagrams in the docs, inside the same headless Chromium.
 MERMAID      := .tools/mermaid/node_modules/mermaid/dist/mermaid.min.js
 
-.PHONY: run test demo bench dist lint clean browser
+.PHONY: run test demo bench dist lint clean browser lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]"
+# Installs are pinned to constraints.txt, so a new release of a dependency cannot turn a fresh clone red.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
+
+# Re-pin: the newest releases pyproject.toml's bounds allow, resolved in a throwaway venv (then run make test).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e ".[dev]"
+	{ sed -n '1,2p' constraints.txt; .lock-venv/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .lock-venv
 
 $(CHECKOV):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
