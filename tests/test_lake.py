@@ -78,7 +78,7 @@ def test_unjournaled_staging_is_dropped_and_journaled_staging_rolls_forward(tmp_
     assert entries == [("transformed", "t"), ("curated", "a.csv")]
     (committed.folder / JOURNAL).write_text('[["curated", "a.csv"], ["transformed", "t"]]')
     assert (lake.root / "curated/a.csv").read_text() == "old\n"
-    assert lake.recover() == ["run-2"]
+    assert [notice.run_id for notice in lake.recover()] == ["run-2"]
     assert (lake.root / "curated/a.csv").read_text() == "new\n"
     assert (lake.root / "transformed/t/m=1/part-0.parquet").read_text() == "x"
     assert (lake.root / "transformed/t").is_symlink()

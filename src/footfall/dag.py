@@ -70,21 +70,21 @@ class Pipeline:
 
 
 def load_pipeline(root: Path) -> Pipeline:
-    """Load ``root/pipeline.yml`` and ``root/sql/*.sql`` and check they agree."""
+    """Load ``root/pipeline.yml`` and ``root/sql/*.sql`` and check they agree.
+
+    Every SQL file -- steps, engine overrides, views and custom checks -- must be one SELECT that reads
+    only tables, files inside the pipeline, or generated rows; what ``run`` would refuse, this refuses."""
     if not root.is_dir():
         raise SpecError("no such pipeline directory", path=root)
     spec_path = root / "pipeline.yml"
     spec = load_spec(spec_path)
+    roots = [root.resolve()]
     files, overrides = _sql_files(root / "sql")
     steps: dict[str, SqlStep] = {}
     for name, path in files.items():
         if name in spec.sources:
             raise SqlError(f"step {name!r} has the name of a source", path=path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise SqlError(f"cannot read: {e}", path=path) from None
-        query = sqlmod.parse(text, path)
+        query = _read_query(path, sqlmod.DIALECT, roots)
         steps[name] = SqlStep(name, path, query, sqlmod.dependencies(query),
                               spec.steps.get(name, Step()), MappingProxyType(overrides.get(name, {})))
     for name in spec.steps.keys() - steps.keys():
@@ -93,20 +93,46 @@ def load_pipeline(root: Path) -> Pipeline:
         raise SqlError(f"override for {name!r} without sql/{name}.sql", path=root / "sql")
     known = set(spec.sources) | set(steps)
     for step in steps.values():
-        missing = sorted(step.depends_on - known)
-        if missing:
-            raise SqlError(f"step {step.name!r} reads unknown table {missing[0]!r} "
-                           f"(known: {', '.join(sorted(known))})", path=step.path)
+        _known_tables(step.name, step.path, step.depends_on, known)
+        for dialect, path in step.overrides.items():
+            _known_tables(step.name, path, sqlmod.dependencies(_read_query(path, dialect, roots)), known)
     for out in spec.outputs:
         if out.table not in known:
             raise SpecError(f"outputs: unknown table {out.table!r}", path=spec_path)
     for table in spec.checks:
         if table not in known:
             raise SpecError(f"checks: unknown table {table!r}", path=spec_path)
-    return Pipeline(root, spec, MappingProxyType(steps), _order(steps), MappingProxyType(_views(root, spec)))
+    for table, check in [(n, c) for n, s in spec.steps.items() for c in s.checks] + \
+            [(t, c) for t, cs in spec.checks.items() for c in cs]:
+        if check.sql is not None:
+            try:
+                query = sqlmod.parse(check.sql)
+                sqlmod.check_reads(query, spec_path, roots)
+            except SqlError as e:
+                raise SqlError(f"check on {table}: {e.message}", path=spec_path) from None
+            _known_tables(f"check on {table}", spec_path, sqlmod.dependencies(query), known)
+    views = _views(root, spec, roots)
+    return Pipeline(root, spec, MappingProxyType(steps), _order(steps), MappingProxyType(views))
 
 
-def _views(root: Path, spec: PipelineSpec) -> dict[str, SqlStep]:
+def _read_query(path: Path, dialect: str, roots: list[Path]) -> exp.Query:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SqlError(f"cannot read: {e}", path=path) from None
+    query = sqlmod.parse(text, path, dialect)
+    sqlmod.check_reads(query, path, roots)
+    return query
+
+
+def _known_tables(name: str, path: Path | str, depends_on: frozenset[str], known: set[str]) -> None:
+    missing = sorted(depends_on - known)
+    if missing:
+        what = name if name.startswith("check") else f"step {name!r}"
+        raise SqlError(f"{what} reads unknown table {missing[0]!r} (known: {', '.join(sorted(known))})", path=path)
+
+
+def _views(root: Path, spec: PipelineSpec, roots: list[Path]) -> dict[str, SqlStep]:
     """``views/<name>.sql`` for each declared view; they read published tables, so no step depends on them."""
     views: dict[str, SqlStep] = {}
     for name, view in spec.views.items():
@@ -115,7 +141,7 @@ def _views(root: Path, spec: PipelineSpec) -> dict[str, SqlStep]:
             raise SpecError(f"views.{name}: a step or source already has this name", path=root / "pipeline.yml")
         if not path.is_file():
             raise SpecError(f"views.{name}: no views/{name}.sql for this view", path=root / "pipeline.yml")
-        query = sqlmod.parse(path.read_text(encoding="utf-8"), path)
+        query = _read_query(path, sqlmod.DIALECT, roots)
         views[name] = SqlStep(name, path, query, sqlmod.dependencies(query), Step(description=view.description))
     return views
 
@@ -131,7 +157,7 @@ def _sql_files(folder: Path) -> tuple[dict[str, Path], dict[str, dict[str, Path]
         if not IDENTIFIER.match(name) or (dialect and not IDENTIFIER.match(dialect)):
             raise SqlError("a step file is named <table>.sql (letters, digits, _)", path=path)
         if dialect:
-            overrides.setdefault(name.lower(), {})[dialect] = path
+            overrides.setdefault(name.lower(), {})[dialect.lower()] = path
         else:
             files[name.lower()] = path
     return files, overrides

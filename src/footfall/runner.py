@@ -16,7 +16,7 @@ from footfall.checks import CheckResult, describe, run_check
 from footfall.dag import Pipeline
 from footfall.engines import Engine
 from footfall.errors import CheckFailed, SpecError
-from footfall.lake import Lake
+from footfall.lake import SPILL, Lake
 from footfall.spec import Source
 
 
@@ -24,7 +24,7 @@ from footfall.spec import Source
 class Event:
     """One line of progress: what happened to which table, how many rows, how long."""
 
-    kind: str  # "begin" (work starts) | "source" | "step" | "check" | "output" | "publish"
+    kind: str  # "begin" (work starts) | "recover" | "source" | "step" | "check" | "output" | "publish"
     name: str
     rows: int | None = None
     seconds: float = 0.0
@@ -110,7 +110,10 @@ def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
                 raise CheckFailed(res.summary() + "; nothing was published")
 
     with lake.lock():
-        lake.recover()
+        for notice in lake.recover():
+            emit(Event("recover", notice.run_id, detail=notice.message))
+        given = [f for name in pipeline.spec.sources if files and name in files for f in files[name]]
+        engine.confine([pipeline.root.resolve(), lake.root], given, spill=lake.root / SPILL)
         for name, source in pipeline.spec.sources.items():
             started = time.perf_counter()
             chosen = list(files[name]) if files and name in files else source_files(pipeline, lake, name, source)

@@ -7,6 +7,7 @@ name the file and the line of the offending key.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
@@ -53,6 +54,54 @@ def relative_path(value: str) -> str:
     return value
 
 
+TEMPORARY_SUFFIXES = (".part", ".tmp", ".link")
+
+
+def output_path(value: str) -> str:
+    """An output's place inside its zone, normalised: a file or folder below the zone's top, never the zone
+    itself, and no name starting with ``_`` or ``.`` (the lake's own ``_staging``, ``_versions``, markers and
+    temporary files; Spark, Athena and the S3 push skip such names too).
+
+    >>> output_path("./answers//top.csv")
+    'answers/top.csv'
+    >>> output_path("./")
+    Traceback (most recent call last):
+    ...
+    ValueError: output path './' is the zone itself: name a file or folder inside it
+    """
+    relative_path(value)
+    parts = [p for p in PurePosixPath(value.replace("\\", "/")).parts if p != "."]
+    if not parts:
+        raise ValueError(f"output path {value!r} is the zone itself: name a file or folder inside it")
+    for part in parts:
+        if part.startswith(("_", ".")):
+            raise ValueError(f"output path {value!r}: {part!r} starts with {part[0]!r}, which the lake reserves "
+                             "for its own files")
+        if part.strip() != part or not part.strip():
+            raise ValueError(f"output path {value!r}: {part!r} starts or ends with white space")
+    if parts[-1].endswith(TEMPORARY_SUFFIXES):
+        raise ValueError(f"output path {value!r} ends like a temporary file ({', '.join(TEMPORARY_SUFFIXES)})")
+    return "/".join(parts)
+
+
+def overlaps(a: str, b: str) -> bool:
+    """Whether two lake paths (globs allowed) name the same place or one lies inside the other.
+
+    >>> overlaps("curated/a", "curated/a/b.parquet"), overlaps("curated/a.csv", "curated/ab.csv")
+    (True, False)
+    >>> overlaps("landing/counts/*.csv", "landing/counts/x.csv"), overlaps("transformed/**", "transformed/x")
+    (True, True)
+    """
+    left = [p for p in PurePosixPath(a).parts if p != "."]
+    right = [p for p in PurePosixPath(b).parts if p != "."]
+    for x, y in zip(left, right, strict=False):
+        if "**" in (x, y):
+            return True
+        if not (x == y or fnmatch.fnmatchcase(x, y) or fnmatch.fnmatchcase(y, x)):
+            return False
+    return True
+
+
 def sql_type(value: str) -> str:
     """A column type that sqlglot understands, normalised to upper case."""
     try:
@@ -63,6 +112,7 @@ def sql_type(value: str) -> str:
 
 Ident = Annotated[str, AfterValidator(identifier)]
 RelPath = Annotated[str, AfterValidator(relative_path)]
+OutputPath = Annotated[str, AfterValidator(output_path)]
 SqlType = Annotated[str, AfterValidator(sql_type)]
 Scalar = str | int | float | bool
 
@@ -155,7 +205,7 @@ class Output(_Model):
     table: Ident
     zone: Literal["landing", "transformed", "curated"]
     format: Literal["parquet", "csv"] = "parquet"
-    path: RelPath | None = None
+    path: OutputPath | None = None
     partition_by: list[Ident] = Field(default_factory=list)
     order_by: list[Ident] = Field(default_factory=list)
     overwrite: Literal["all", "partitions"] = "all"
@@ -193,13 +243,21 @@ class PipelineSpec(_Model):
     checks: dict[Ident, list[Check]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _unique_output_paths(self) -> PipelineSpec:
-        seen: set[tuple[str, str]] = set()
-        for out in self.outputs:
-            key = (out.zone, out.relpath)
-            if key in seen:
-                raise ValueError(f"two outputs write {out.zone}/{out.relpath}")
-            seen.add(key)
+    def _outputs_apart(self) -> PipelineSpec:
+        """Publishing an output replaces what is at its path: no output may hold another, nor an input.
+        A source may name an output's exact path, to read what the last run published there."""
+        for i, out in enumerate(self.outputs):
+            where = f"{out.zone}/{out.relpath}"
+            for other in self.outputs[:i]:
+                if other.zone == out.zone and overlaps(other.relpath, out.relpath):
+                    raise ValueError(f"outputs {other.table} ({other.zone}/{other.relpath}) and {out.table} "
+                                     f"({where}) overlap: one would replace the other")
+            for name, source in self.sources.items():
+                path = "/".join(p for p in PurePosixPath(source.path).parts if p != ".")
+                if source.root == "lake" and path != where and overlaps(path, where):
+                    raise ValueError(f"output {out.table} ({where}) overlaps source {name} ({source.path}): "
+                                     "publishing it would replace input files (a source may read an output "
+                                     "only by its exact path)")
         return self
 
 

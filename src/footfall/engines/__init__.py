@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from footfall.errors import FootfallError
@@ -18,6 +19,11 @@ class Engine(ABC):
     SUPPORTS_CSV_OUTPUT: ClassVar[bool] = True
     SUPPORTS_PARTITIONED_OUTPUT: ClassVar[bool] = True
     SUPPORTED_SOURCE_FORMATS: ClassVar[frozenset[str]] = frozenset({"csv", "json", "parquet"})
+
+    @abstractmethod
+    def confine(self, roots: Sequence[Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
+        """From now on touch no file outside ``roots`` (the pipeline, the lake) and ``files`` (sources given
+        by path), whatever the SQL says; ``spill`` is where the engine may put temporary data."""
 
     @abstractmethod
     def register_source(self, name: str, files: Sequence[str], source: Source) -> None:

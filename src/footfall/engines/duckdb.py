@@ -40,6 +40,44 @@ def connect(threads: int | None = None, memory_limit: str | None = None,
     return con
 
 
+def sandbox(con: duckdb.DuckDBPyConnection, directories: Sequence[str | Path] = (),
+            files: Sequence[str | Path] = ()) -> None:
+    """Confine a connection to ``directories`` (and single ``files``) for good: no other file, no URL, no
+    extension, no ATTACH, and no setting can change afterwards -- the configuration is locked. The spill
+    folder (``temp_directory``) stays usable."""
+    folders = [literal(os.path.join(p, "")) for p in _spellings(directories)]
+    paths = [literal(p) for p in _spellings(files)]
+    con.execute(f"SET allowed_directories = [{', '.join(folders)}]")
+    con.execute(f"SET allowed_paths = [{', '.join(paths)}]")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def _spellings(paths: Sequence[str | Path]) -> list[str]:
+    """Each path as given (made absolute) and with symbolic links resolved: DuckDB compares the text."""
+    found: list[str] = []
+    for path in paths:
+        for spelling in (os.path.abspath(path), os.path.realpath(path)):
+            if spelling not in found:
+                found.append(spelling)
+    return found
+
+
+def single_select(con: duckdb.DuckDBPyConnection, sql: str, subject: str) -> str:
+    """The one SELECT statement in ``sql``, as DuckDB's own parser splits it: the text that runs is checked
+    by the parser that runs it, whatever sqlglot made of it."""
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as e:
+        raise EngineError(f"{subject}: {_first_line(e)}") from None
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        kinds = ", ".join(s.type.name for s in statements) or "nothing"
+        raise EngineError(f"{subject}: expected exactly one SELECT statement, found {kinds}")
+    return statements[0].query.strip().rstrip(";")
+
+
 class DuckDBEngine(Engine):
     name: ClassVar[str] = "duckdb"
     dialect: ClassVar[str] = "duckdb"
@@ -47,6 +85,12 @@ class DuckDBEngine(Engine):
     def __init__(self, threads: int | None = None, memory_limit: str | None = None,
                  temp_dir: str | Path | None = None) -> None:
         self.con = connect(threads, memory_limit, temp_dir)
+        self.temp_dir = temp_dir
+
+    def confine(self, roots: Sequence[Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
+        if spill is not None and not self.temp_dir:
+            self.con.execute(f"SET temp_directory = {literal(str(spill))}")
+        sandbox(self.con, roots, files)
 
     def register_source(self, name: str, files: Sequence[str], source: Source) -> None:
         if files:
@@ -66,12 +110,13 @@ class DuckDBEngine(Engine):
 
     def create(self, name: str, sql: str, materialize: str) -> int | None:
         kind = "VIEW" if materialize == "view" else "TABLE"
-        self._execute(f"CREATE OR REPLACE {kind} {quote(name)} AS {sql}", name)
+        select = single_select(self.con, sql, name)
+        self._execute(f"CREATE OR REPLACE {kind} {quote(name)} AS (\n{select}\n)", name)
         return None if kind == "VIEW" else self.count(name)
 
     def query(self, sql: str, limit: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         try:
-            cursor = self.con.execute(sql)
+            cursor = self.con.execute(single_select(self.con, sql, "query"))
             rows = cursor.fetchmany(limit) if limit is not None else cursor.fetchall()
         except duckdb.Error as e:
             raise EngineError(_first_line(e)) from None

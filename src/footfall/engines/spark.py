@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 
 from sqlglot import exp
 
+from footfall import sql as sqlmod
 from footfall.engines import Engine
-from footfall.errors import EngineError
+from footfall.errors import EngineError, SqlError
 from footfall.spec import Output, Source
 from footfall.sql import quote
 
@@ -46,6 +47,11 @@ class SparkEngine(Engine):
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self.spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
         self.cached: list[str] = []
+        self.roots: list[Path] | None = None
+
+    def confine(self, roots: Sequence[Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
+        """Spark has no sandbox: every SQL it is given is checked first (one SELECT, no path outside ``roots``)."""
+        self.roots = [Path(r) for r in roots]
 
     def register_source(self, name: str, files: Sequence[str], source: Source) -> None:
         if files:
@@ -114,6 +120,11 @@ class SparkEngine(Engine):
         self.cached.clear()
 
     def _sql(self, sql: str, subject: str) -> Any:
+        if self.roots is not None:
+            try:
+                sqlmod.check_reads(sqlmod.parse(sql, subject, self.dialect), subject, self.roots)
+            except SqlError as e:
+                raise EngineError(f"{subject}: {e.message}") from None
         try:
             return self.spark.sql(sql)
         except Exception as e:  # pyspark raises its own AnalysisException, ParseException, ...

@@ -25,7 +25,11 @@ def curated(lake: Lake, table: str) -> str:
 
 
 def top10(lake: Lake, by: str, period: str | None) -> tuple[list[str], list[tuple[Any, ...]], str]:
-    """The top-10 rows of one date or month (the latest when none is given)."""
+    """The top-10 rows of one date or month (the latest when none is given), from one published run."""
+    return lake.read(lambda: _top10(lake, by, period))
+
+
+def _top10(lake: Lake, by: str, period: str | None) -> tuple[list[str], list[tuple[Any, ...]], str]:
     if by not in PERIOD:
         raise InputError(f"--by must be day or month, not {by!r}")
     column, pattern, shape = PERIOD[by]

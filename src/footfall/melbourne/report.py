@@ -212,8 +212,9 @@ def _section(c: Chart) -> str:
 
 
 def write(lake: Lake, out: Path) -> Path:
-    """Write the report next to its final name and move it into place when complete."""
-    text = build(lake)
+    """Write the report, built from one published run, next to its final name and move it into place when
+    complete."""
+    text = lake.read(lambda: build(lake))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     tmp.write_text(text, encoding="utf-8")

@@ -17,9 +17,9 @@ import duckdb
 
 from footfall.dag import Pipeline, load_pipeline
 from footfall.engines import get_engine
-from footfall.engines.duckdb import connect
+from footfall.engines.duckdb import connect, sandbox
 from footfall.errors import InputError
-from footfall.lake import Lake
+from footfall.lake import SPILL, Lake
 from footfall.melbourne.landing import Landed, land_file, landed_files, raw_path, stage_file
 from footfall.runner import Event, RunResult, run_pipeline
 from footfall.sql import literal
@@ -69,7 +69,8 @@ def land(lake: Lake, counts: Sequence[Path], sensors: Sequence[Path], result: Jo
 def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | None = None) -> None:
     """Parse every landed file that has no raw table yet. A file the reader rejects as a whole is
     moved aside to ``landing/<kind>/_rejected/`` so it cannot block later runs."""
-    con = connect(temp_dir=lake.root / "_spill")
+    con = connect(temp_dir=lake.root / SPILL)
+    sandbox(con, [lake.root])
     try:
         for kind in ("counts", "sensors"):
             for landed in landed_files(lake, kind):
@@ -108,14 +109,16 @@ def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, 
     result = JobResult()
     lake.ensure()
     with lake.lock():
-        lake.recover()
+        for notice in lake.recover():
+            if listener:
+                listener(Event("recover", notice.run_id, detail=notice.message))
         land(lake, counts_paths, sensor_paths, result)
         stage(lake, result, listener)
         if not landed_files(lake, "counts"):
             raise InputError("the lake holds no counts yet: give files with --counts", path=lake.root)
         options = dict(engine_options or {})
         if engine == "duckdb":
-            options.setdefault("temp_dir", str(lake.root / "_spill"))
+            options.setdefault("temp_dir", str(lake.root / SPILL))
         with get_engine(engine, **options) as eng:
             result.run = run_pipeline(the_pipeline, lake, eng, listener=listener)
     result.quarantined = sum(r.rows_quarantined for r in quarantine_summary(lake))
