@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,8 @@ JOURNAL = "PUBLISH"
 PREVIOUS = "_previous"
 PUBLISHED = ".published"
 MERGE = "_MERGE"
+# Landing and parsing write <file_id>.<ext>.part and <file_id>.manifest.json.tmp, file ids being 20 hex digits.
+LANDING_TEMPORARY = re.compile(r"^[0-9a-f]{20}(\.(csv|json|jsonl|parquet)\.part|\.manifest\.json\.tmp)$")
 READ_WAIT = 30.0
 READ_ATTEMPTS = 5
 _HELD: dict[Path, int] = {}
@@ -115,15 +118,21 @@ class Lake:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def stage(self, run_id: str | None = None) -> Staging:
-        self.recover()
+        self.finish_publishes()
         run_id = run_id or new_run_id()
         folder = self.root / STAGING / run_id
         folder.mkdir(parents=True)
         return Staging(self, folder)
 
     def recover(self) -> list[Notice]:
-        """Under the lock: finish publishes that were journaled (or roll back one that cannot be finished),
-        drop staging that never got that far, and sweep what killed runs left behind."""
+        """Under the lock, before any work: finish publishes that were journaled (or roll back one that
+        cannot be finished), drop staging that never got that far, and sweep what killed runs left behind."""
+        notices = self.finish_publishes()
+        self.sweep()
+        return notices
+
+    def finish_publishes(self) -> list[Notice]:
+        """Finish or roll back every journaled publish; drop staging that has no journal."""
         notices: list[Notice] = []
         base = self.root / STAGING
         for folder in sorted(base.iterdir()) if base.is_dir() else []:
@@ -138,26 +147,24 @@ class Lake:
                     notices.append(Notice(folder.name, "finished publishing the outputs of an interrupted run"))
             else:
                 shutil.rmtree(folder, ignore_errors=True)
-        self.sweep()
         return notices
 
     def sweep(self) -> list[Path]:
         """Remove the temporary files footfall writes, which only a killed process leaves behind: DuckDB's
-        spill files, landing copies and manifests cut short (``*.part``, ``*.manifest.json.tmp``), parsed
-        files cut short, downloads in progress, hidden ``.name.part``/``.tmp``/``.link`` entries next to
-        outputs. Only under the lock, when no footfall process can be writing them."""
+        spill files, landing copies and manifests cut short (``<id>.csv.part``, ``<id>.manifest.json.tmp``),
+        parsed files cut short, downloads in progress, and hidden ``.name.part``/``.tmp``/``.link`` entries
+        beside outputs. Only under the lock and before any work, when nothing can be writing them."""
         found: list[Path] = []
         spill = self.root / SPILL
-        found += list(spill.iterdir()) if spill.is_dir() and not spill.is_symlink() else []
+        if spill.is_dir() and not spill.is_symlink():
+            found += spill.iterdir()
         incoming = self.root / "landing" / "_incoming"
-        found += [incoming] if incoming.is_dir() and not incoming.is_symlink() else []
-        found += [p for p in self.root.glob(".doctor-*")] + list(self.root.glob(".*.tmp"))
-        for kind in (self.root / "landing").glob("*"):
-            if kind.is_dir() and not kind.name.startswith(("_", ".")):
-                found += [p for p in kind.iterdir() if p.name.endswith((".part", ".manifest.json.tmp"))]
-        for raw in (self.root / "transformed").glob("raw_*"):
-            if raw.is_dir() and not raw.is_symlink():
-                found += [p for p in raw.iterdir() if p.name.endswith(".part")]
+        if incoming.is_dir() and not incoming.is_symlink():
+            found.append(incoming)
+        found += [*self.root.glob(".doctor-*"), *self.root.glob(".*.tmp")]
+        for folder in [*(self.root / "landing").glob("*"), *(self.root / "transformed").glob("raw_*")]:
+            if folder.is_dir() and not folder.is_symlink():
+                found += [p for p in folder.iterdir() if LANDING_TEMPORARY.match(p.name)]
         for zone in ZONES:
             for folder, dirs, files in os.walk(self.root / zone):
                 found += [Path(folder, n) for n in (*dirs, *files)
@@ -291,6 +298,8 @@ class Staging:
         try:
             entries = self._read_journal() if journal.exists() else self._prepare()
             for entry in entries:
+                _check_entry(entry.get("zone"), entry.get("rel"))
+            for entry in entries:
                 self._publish_one(entry)
         except (OSError, ValueError, LakeError) as e:
             if not journal.exists():
@@ -350,10 +359,8 @@ class Staging:
             entries = data["entries"]
         else:
             raise ValueError("the journal is not a list of outputs")
-        for entry in entries:
-            if not isinstance(entry, dict) or entry.get("kind") not in ("file", "dir"):
-                raise ValueError(f"invalid journal entry {str(entry)[:80]}")
-            _check_entry(entry.get("zone"), entry.get("rel"))
+        if not all(isinstance(e, dict) and e.get("kind") in ("file", "dir") for e in entries):
+            raise ValueError("the journal holds an entry that is not an output")
         return entries
 
     def _publish_one(self, entry: dict[str, Any]) -> None:
@@ -409,6 +416,10 @@ class Staging:
         if entries is None:
             entries = self._entries_from_backups()
         for entry in reversed(entries):
+            try:
+                _check_entry(entry.get("zone"), entry.get("rel"))
+            except LakeError:
+                continue  # never published: publishing checks every entry before moving any
             zone, rel = entry["zone"], entry["rel"]
             try:
                 self._restore(entry)
@@ -418,25 +429,29 @@ class Staging:
         return left
 
     def _restore(self, entry: dict[str, Any]) -> None:
+        """Put one output back as it was before this publish. A kept previous file or link is put back
+        whether or not the publish got to this output (if it did not, that changes nothing); a folder that
+        was never an output of this run is never touched."""
         final = self.lake.path(entry["zone"], entry["rel"])
         backup = self.folder / PREVIOUS / entry["zone"] / entry["rel"]
         version = self.lake.path(entry["zone"], VERSIONS, entry["rel"], self.folder.name)
         previous = entry.get("previous")
+        kept = backup.is_symlink() or backup.exists()
         if entry["kind"] == "file":
             ours = _moved(entry, final) and previous != "unknown"
         else:
             ours = final.is_symlink() and final.resolve() == version.resolve()
-        if ours and previous in ("file", "link", "dir"):
-            if not (backup.is_symlink() or backup.exists()):
-                raise LakeError(f"the previous {entry['zone']}/{entry['rel']} was not kept")
-            if previous == "dir":
-                final.unlink()
-            os.replace(backup, final)
-        elif ours and previous is None:
+        if previous in ("file", "link") and kept:
+            if not (final.is_dir() and not final.is_symlink()):
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(backup, final)
+        elif previous == "dir" and ours and kept:
             final.unlink()
-        elif not ours and previous in ("file", "link") and (backup.is_symlink() or backup.exists()) and \
-                not (final.is_symlink() or final.exists()):
             os.replace(backup, final)
+        elif previous is None and ours:
+            final.unlink()
+        elif ours and previous != "unknown":
+            raise LakeError(f"the previous {entry['zone']}/{entry['rel']} was not kept")
         if entry["kind"] == "dir" and version.is_dir():
             shutil.rmtree(version, ignore_errors=True)
 
