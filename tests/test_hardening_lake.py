@@ -19,7 +19,7 @@ from test_melbourne import make_rows, write_archive, write_revision
 
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine
-from footfall.errors import EngineError, SpecError
+from footfall.errors import EngineError, LakeError, SpecError
 from footfall.lake import JOURNAL, PUBLISHED, STAGING, Lake, Staging
 from footfall.spec import load_spec
 
@@ -205,6 +205,22 @@ def test_the_spark_engine_refuses_paths_outside_the_lake_before_running(sql: str
         engine.query(sql.format(out=outside, lake=lake))
     assert engine.query(f"select a from parquet.`{lake}/curated/mine.parquet`")[1] == [(2,)]
     assert sorted(p.name for p in outside.iterdir()) == ["secret.parquet"]
+
+
+def test_catalog_views_are_planned_in_a_sandbox_too(make_pipeline, tmp_path: Path) -> None:
+    """A view's SQL runs in DuckDB to find its column types; that connection reads no file either."""
+    from dataclasses import replace
+
+    from footfall import sql as sqlmod
+    from footfall.catalog import lake_views
+    from footfall.dag import SqlStep
+
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n")
+    root = make_pipeline("name: p\nsteps:\n  t: {}\n", {"t": "select 1 as a"})
+    view = SqlStep("v", root / "views" / "v.sql", sqlmod.parse(f"select * from read_csv('{secret}')"), frozenset())
+    with pytest.raises(LakeError, match="Permission Error"):
+        lake_views(replace(load_pipeline(root), views={"v": view}), [])
 
 
 # -- class 2: validation accepts outputs that would destroy the lake ---------------------------------------
@@ -516,17 +532,21 @@ def answers(lake: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A lake after one publication (baseline) and after a second (reference), run without interruption."""
+    """A lake after one publication (baseline) and after a second (reference), run without interruption; the
+    second changes every answer the readers show."""
     from footfall.melbourne.run import run
 
     folder = tmp_path_factory.mktemp("inputs")
     rows = make_rows()
     write_archive(rows, folder / "archive.csv")
-    write_revision(rows, folder / "live.csv")
+    # a revision of December 2021 that makes location 1 the busiest, so the top 10 of those days change
+    write_revision([dict(r, count=r["count"] * 30) if r["loc"] == 1 else r for r in rows], folder / "live.csv")
     baseline, reference = folder / "baseline", folder / "reference"
     run(Lake.at(baseline), [str(folder / "archive.csv")])
     shutil.copytree(baseline, reference, symlinks=True)
     run(Lake.at(reference), [str(folder / "live.csv")])
+    for name in ("top10_by_day.csv", "top10_by_day.parquet", "top10_by_month.parquet", "daily_counts.parquet"):
+        assert (baseline / "curated" / name).read_bytes() != (reference / "curated" / name).read_bytes(), name
     return {"archive": folder / "archive.csv", "live": folder / "live.csv", "baseline": baseline,
             "reference": reference}
 

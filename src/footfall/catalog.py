@@ -211,6 +211,7 @@ def lake_views(pipeline: Pipeline, tables: Iterable[Table]) -> list[View]:
     over empty tables shaped like the catalog's (so a view's types follow the data, as its tables' do)."""
     import duckdb
 
+    from footfall.engines.duckdb import sandbox, single_select
     from footfall.sql import quote
 
     known = {t.name: t for t in tables}
@@ -220,12 +221,16 @@ def lake_views(pipeline: Pipeline, tables: Iterable[Table]) -> list[View]:
             columns = [*table.columns, *table.partition_keys]
             con.execute(f"CREATE TABLE {quote(table.name)} ("
                         + ", ".join(f"{quote(n)} {DUCKDB_TYPES.get(t, t.upper())}" for n, t in columns) + ")")
+        sandbox(con)
         for name, view in pipeline.views.items():
             missing = sorted(view.depends_on - known.keys())
             if missing:
                 raise LakeError(f"view {name} reads {missing[0]!r}, which the lake has no table for yet",
                                 path=view.path)
-            schema = con.sql(view.sql("duckdb")).fetch_arrow_table().schema
+            try:
+                schema = con.sql(single_select(con, view.sql("duckdb"), name)).fetch_arrow_table().schema
+            except duckdb.Error as e:
+                raise LakeError(f"view {name}: {str(e).strip().splitlines()[0]}", path=view.path) from None
             views.append(View(name, view.sql("athena"), _columns(schema), view.settings.description))
     return views
 

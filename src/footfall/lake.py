@@ -1,11 +1,12 @@
 """The lake: zones on disk, a lock, and write-audit-publish.
 
-Every run writes under ``_staging/<run_id>/`` first. Publishing is a journal written last
-(``PUBLISH``) followed by atomic moves: a file output replaces its old self with one
-``os.replace``; a directory output (partitioned Parquet) is a symlink swapped atomically to a
-fresh version directory. A run killed before the journal leaves the previous outputs untouched;
-one killed after it is rolled forward by the next run. Readers therefore see the old outputs or
-the new ones, never half of one.
+Every run writes under ``_staging/<run_id>/`` first. Publishing keeps a link to each output it will
+replace, writes a journal (``PUBLISH``), then makes atomic moves: a file output replaces its old self
+with one ``os.replace``; a directory output (partitioned Parquet) is a symlink swapped atomically to a
+fresh version directory. A run killed before the journal leaves the previous outputs untouched; one
+killed after it is rolled forward by the next run, or rolled back to the kept outputs when the journal
+cannot be replayed. A finished publish names itself in ``.published``; readers check that marker and
+the journals around their reads, so they see one run's outputs, never a mix.
 """
 
 from __future__ import annotations
