@@ -302,7 +302,7 @@ class Staging:
                 _check_entry(entry.get("zone"), entry.get("rel"))
             for entry in entries:
                 self._publish_one(entry)
-        except (OSError, ValueError, LakeError) as e:
+        except (OSError, ValueError, TypeError, KeyError, LakeError) as e:
             if not journal.exists():
                 self.discard()
                 raise
