@@ -246,11 +246,11 @@ def test_a_run_dying_midway_through_publishing_is_finished_by_the_next(inputs: d
     real = Staging._publish_one
     calls = {"n": 0}
 
-    def dying(self: Staging, zone: str, rel: str) -> None:
+    def dying(self: Staging, entry: dict) -> None:
         if calls["n"] == crash_after:
             raise KeyboardInterrupt("killed while publishing")
         calls["n"] += 1
-        real(self, zone, rel)
+        real(self, entry)
 
     monkeypatch.setattr(Staging, "_publish_one", dying)
     with pytest.raises(KeyboardInterrupt):
