@@ -49,6 +49,18 @@ def java() -> Finding:
     return Finding("Java", done.returncode == 0, first[0] if first else found, required=False)
 
 
+def spark_jars() -> Finding:
+    """The S3A connector Spark needs for an s3:// lake outside Glue, and where footfall looks for it."""
+    from footfall.engines.spark_s3 import JARS_ENV, jars_folder, missing_jars
+
+    folder = jars_folder()
+    missing = missing_jars(folder)
+    if missing:
+        return Finding("S3A jars", False, f"missing from {folder}: {', '.join(missing)}; Spark on an s3:// lake "
+                       f"needs them (`make spark-jars`, or set {JARS_ENV})", required=False)
+    return Finding("S3A jars", True, f"in {folder} (Spark on an s3:// lake)", required=False)
+
+
 def s3_lake(location: str) -> Finding:
     """Reach the bucket with the credentials at hand, and say where the working copy lives."""
     from footfall.errors import FootfallError
@@ -97,6 +109,7 @@ def examine(lake: str, portal_url: str | None = None) -> list[Finding]:
         package("pyarrow", True, "Parquet"),
         package("pyspark", False, "the Spark engine"),
         java(),
+        spark_jars(),
         package("boto3", False, "S3 lakes and the Glue catalog"),
         package("plotly", False, "the HTML report"),
         lake_writable(lake),

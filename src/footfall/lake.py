@@ -258,6 +258,10 @@ class Staging:
     lake: Lake
     folder: Path
 
+    @property
+    def run_id(self) -> str:
+        return self.folder.name
+
     def path(self, zone: str, relpath: str) -> Path:
         final = self.lake.path(zone, relpath)
         staged = self.folder / final.relative_to(self.lake.root)

@@ -17,6 +17,7 @@ from footfall.dag import Pipeline
 from footfall.engines import Engine
 from footfall.errors import CheckFailed, SpecError
 from footfall.lake import SPILL, Lake
+from footfall.s3direct import DirectLake
 from footfall.spec import Source
 
 
@@ -47,13 +48,17 @@ class RunResult:
 Listener = Callable[[Event], None]
 
 
-def source_files(pipeline: Pipeline, lake: Lake, name: str, source: Source) -> list[str]:
-    """The files a source matches, sorted; a directory stands for every file below it."""
-    base = lake.root if source.root == "lake" else pipeline.root
-    pattern = base / source.path
-    if pattern.is_dir():
-        pattern = pattern / "**" / f"*.{source.format}"
-    files = sorted(p for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
+def source_files(pipeline: Pipeline, lake: Lake | DirectLake, name: str, source: Source) -> list[str]:
+    """The files a source matches, sorted; a directory stands for every file below it. A lake on object
+    storage answers with the URIs its pointer names."""
+    if source.root == "lake" and isinstance(lake, DirectLake):
+        files, base = lake.match(source.path, source.format), str(lake)
+    else:
+        base = lake.root if source.root == "lake" else pipeline.root
+        pattern = base / source.path
+        if pattern.is_dir():
+            pattern = pattern / "**" / f"*.{source.format}"
+        files = sorted(p for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
     if not files and source.required:
         raise SpecError(f"source {name!r}: no files match {source.path} (under {base})",
                         path=pipeline.root / "pipeline.yml")
@@ -75,7 +80,7 @@ def check_support(pipeline: Pipeline, engine: Engine) -> None:
                             path=pipeline.root / "pipeline.yml")
 
 
-def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
+def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
                  files: Mapping[str, Sequence[str]] | None = None,
                  targets: set[str] | None = None, publish: bool = True,
                  listener: Listener | None = None) -> RunResult:
@@ -83,7 +88,7 @@ def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
 
     ``files`` overrides the files of named sources (paths a user gave on the command line).
     Nothing reaches the lake's zones unless every blocking check passed and every output was
-    written in full.
+    written in full. On a :class:`DirectLake` the engine reads and writes object URIs itself.
     """
     check_support(pipeline, engine)
     result = RunResult()
@@ -133,7 +138,7 @@ def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
             run_checks(name)
 
         staging = lake.stage()
-        result.run_id = staging.folder.name
+        result.run_id = staging.run_id
         try:
             for out in outputs:
                 emit(Event("begin", f"{out.zone}/{out.relpath}", detail="writing"))

@@ -7,6 +7,7 @@ them. Timestamps are handled in UTC so wall-clock values pass through unchanged.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from sqlglot import exp
 
 from footfall import sql as sqlmod
 from footfall.engines import Engine
+from footfall.engines.spark_s3 import S3Access
 from footfall.errors import EngineError, SqlError
 from footfall.spec import Output, Source
 from footfall.sql import quote
@@ -32,17 +34,20 @@ class SparkEngine(Engine):
     dialect: ClassVar[str] = "spark"
 
     def __init__(self, master: str = "local[*]", session: Any = None, app_name: str = "footfall",
-                 conf: dict[str, str] | None = None) -> None:
+                 conf: dict[str, str] | None = None, s3: S3Access | None = None) -> None:
         from pyspark.sql import SparkSession
 
         if session is None:
             builder = SparkSession.builder.master(master).appName(app_name)
             settings = {"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false",
                         "spark.sql.shuffle.partitions": "8",
-                        "spark.sql.sources.partitionOverwriteMode": "dynamic", **(conf or {})}
+                        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+                        **(s3.static_conf() if s3 else {}), **(conf or {})}
             for key, value in settings.items():
                 builder = builder.config(key, value)
             session = builder.getOrCreate()
+        if s3:
+            s3.apply(session)
         self.spark = session
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self.spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
@@ -63,6 +68,8 @@ class SparkEngine(Engine):
                     list(files))
             elif source.format == "json":
                 frame = reader.json(list(files))
+            elif str(source.options.get("hive_partitioning", "")).lower() == "true":
+                frame = self._hive_parquet(reader, files)
             else:
                 frame = reader.parquet(*files)
             if source.columns:
@@ -73,6 +80,20 @@ class SparkEngine(Engine):
             schema = ", ".join(f"{quote(c, self.dialect)} {spark_type(t)}" for c, t in source.columns.items())
             frame = self.spark.createDataFrame([], schema)
         frame.createOrReplaceTempView(name)
+
+    def _hive_parquet(self, reader: Any, files: Sequence[str]) -> Any:
+        """Parquet files under ``key=value`` folders, with those keys as columns. Each group of files under
+        one base folder is read with that base (an S3 lake keeps each partition under the run that wrote
+        it, so one output can span several bases), and the groups are unioned by name."""
+        groups: dict[str, list[str]] = {}
+        for file in files:
+            match = re.search(r"/[^/=]+=[^/]*/", file)
+            groups.setdefault(file[:match.start()] if match else str(Path(file).parent), []).append(file)
+        frames = [reader.option("basePath", base).parquet(*group) for base, group in sorted(groups.items())]
+        frame = frames[0]
+        for other in frames[1:]:
+            frame = frame.unionByName(other, allowMissingColumns=True)
+        return frame
 
     def create(self, name: str, sql: str, materialize: str) -> int | None:
         frame = self._sql(sql, name)
@@ -90,28 +111,61 @@ class SparkEngine(Engine):
         return list(frame.columns), [tuple(r) for r in rows]
 
     def write(self, table: str, dest: str, output: Output) -> int:
+        """One job per output: the row count is observed during the write, not counted by a job of its own."""
+        from pyspark.sql import Observation
+        from pyspark.sql import functions as F
+
         frame = self.spark.table(quote(table, self.dialect))
-        rows = int(frame.count())
         if output.order_by:
             frame = frame.orderBy(*output.order_by)
+        observed = Observation()
+        counted = frame.observe(observed, F.count(F.lit(1)).alias("rows"))
         if output.partition_by:
-            if rows == 0 and output.overwrite == "partitions":
-                return 0
-            writer = frame.write.mode("overwrite").partitionBy(*output.partition_by)
-            writer.parquet(dest) if rows else frame.limit(0).write.mode("overwrite").parquet(dest)
+            counted.write.mode("overwrite").partitionBy(*output.partition_by).parquet(dest)
+            rows = int(observed.get["rows"])
+            if rows == 0 and output.overwrite != "partitions":
+                frame.limit(0).write.mode("overwrite").parquet(dest)
             return rows
+        if "://" in dest:
+            return self._write_object(counted, observed, dest, output)
         with tempfile.TemporaryDirectory(dir=Path(dest).parent) as tmp:
             target = str(Path(tmp) / "out")
-            if output.format == "csv":
-                frame.coalesce(1).write.option("header", "true").option("dateFormat", "yyyy-MM-dd").option(
-                    "timestampFormat", "yyyy-MM-dd HH:mm:ss").option("emptyValue", "").csv(target)
-            else:
-                frame.coalesce(1).write.parquet(target)
+            self._save(counted.coalesce(1), output, target)
+            rows = int(observed.get["rows"])
             parts = sorted(Path(target).glob("part-*"))
             if parts and (rows or output.format != "csv"):
                 shutil.move(str(parts[0]), dest)
             else:
                 Path(dest).write_text(",".join(frame.columns) + "\n")
+        return rows
+
+    @staticmethod
+    def _save(frame: Any, output: Output, target: str) -> None:
+        if output.format == "csv":
+            frame.write.option("header", "true").option("dateFormat", "yyyy-MM-dd").option(
+                "timestampFormat", "yyyy-MM-dd HH:mm:ss").option("emptyValue", "").csv(target)
+        else:
+            frame.write.parquet(target)
+
+    def _write_object(self, counted: Any, observed: Any, dest: str, output: Output) -> int:
+        """One file at an object URI: the executor writes it beside ``dest``, the driver renames it there
+        through Hadoop's filesystem (S3A or EMRFS), so no byte passes through the driver."""
+        jvm = self.spark._jvm
+        target = jvm.org.apache.hadoop.fs.Path(dest)
+        fs = target.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        scratch = dest.rsplit("/", 1)[0] + "/_writing"
+        self._save(counted.coalesce(1), output, scratch)
+        rows = int(observed.get["rows"])
+        parts = sorted(str(s.getPath().toString()) for s in fs.listStatus(jvm.org.apache.hadoop.fs.Path(scratch))
+                       if s.getPath().getName().startswith("part-"))
+        if parts and (rows or output.format != "csv"):
+            if not fs.rename(jvm.org.apache.hadoop.fs.Path(parts[0]), target):
+                raise EngineError(f"{output.table}: could not move the written file to {dest}")
+        else:
+            stream = fs.create(target, True)
+            stream.write(bytearray((",".join(counted.columns) + "\n").encode()))
+            stream.close()
+        fs.delete(jvm.org.apache.hadoop.fs.Path(scratch), True)
         return rows
 
     def close(self) -> None:
