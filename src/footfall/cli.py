@@ -25,6 +25,7 @@ from footfall.runner import Event, RunResult
 
 if TYPE_CHECKING:
     from footfall.lake import Lake
+    from footfall.melbourne.run import JobResult
     from footfall.spec import PipelineSpec
 
 app = typer.Typer(help="Turn city pedestrian-counter data into answers.", no_args_is_help=True,
@@ -336,21 +337,48 @@ def run_command(
     Exit codes: 0 answers published; 1 an error (nothing published); 3 a data check failed (nothing
     published); 4 with --strict, answers published but some rows were quarantined."""
     from footfall.melbourne.run import run
+    from footfall.s3 import is_s3
 
     err.print(f"[bold]melbourne[/] -> {lake}")
     how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers)
-    with opened(lake, write=True, endpoint=s3_endpoint) as the_lake:
-        the_lake.ensure()
-        with the_lake.lock():
-            local_counts, local_sensors, fetched = fetch(the_lake, counts, sensors, how)
-            with Progress() as progress:
-                result = run(the_lake, local_counts, local_sensors, engine=engine, listener=progress,
-                             engine_options={"master": spark_master} if engine == "spark" else None)
+    if engine == "spark" and is_s3(lake):
+        result, fetched = spark_on_s3(lake, s3_endpoint, spark_master, counts, sensors, how)
+    else:
+        with opened(lake, write=True, endpoint=s3_endpoint) as the_lake:
+            the_lake.ensure()
+            with the_lake.lock():
+                local_counts, local_sensors, fetched = fetch(the_lake, counts, sensors, how)
+                with Progress() as progress:
+                    result = run(the_lake, local_counts, local_sensors, engine=engine, listener=progress,
+                                 engine_options={"master": spark_master} if engine == "spark" else None)
     err.print(f"[green]done[/]: {fetched + len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged, "
               f"{len(result.staged)} parsed; {summary_line(result.run)}; {result.quarantined:,} row(s) quarantined"
               + (" (see curated/quarantine_summary.csv)" if result.quarantined else ""))
     if strict and result.quarantined:
         raise typer.Exit(4)
+
+
+def spark_on_s3(lake: str, endpoint: str | None, master: str, counts: list[str], sensors: list[str],
+                how: Fetch) -> tuple[JobResult, int]:
+    """Spark reads and writes the S3 lake itself (S3A outside Glue, EMRFS on it); only landing and parsing
+    new files touch local disk, in a scratch folder removed afterwards."""
+    from footfall.engines.spark_s3 import S3Access, on_glue
+    from footfall.melbourne.run import pipeline, prepare_scratch, run_on_s3
+    from footfall.s3direct import DirectLake, scratch_lake
+
+    glue = on_glue()
+    s3 = None if glue else S3Access.resolve(endpoint)
+    if s3:
+        s3.static_conf()
+    with scratch_lake() as scratch:
+        remote = DirectLake.open(lake, pipeline().spec, endpoint_url=endpoint, scheme="s3" if glue else "s3a",
+                                 scratch=scratch.root)
+        prepare_scratch(remote, scratch, portal=not counts and not sensors)
+        local_counts, local_sensors, fetched = fetch(scratch, counts, sensors, how)
+        with Progress() as progress:
+            result = run_on_s3(remote, scratch, local_counts, local_sensors, listener=progress,
+                               engine_options={"master": master, "s3": s3})
+    return result, fetched
 
 
 @app.command("top")

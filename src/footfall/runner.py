@@ -152,7 +152,7 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
             if publish:
                 started = time.perf_counter()
                 result.published = staging.publish()
-                emit(Event("publish", str(lake.root), None, time.perf_counter() - started,
+                emit(Event("publish", str(lake), None, time.perf_counter() - started,
                            f"{len(result.published)} output(s)"))
             else:
                 staging.discard()

@@ -174,6 +174,7 @@ class DirectStaging:
     lake: DirectLake
     run_id: str
     written: dict[str, bool] = field(default_factory=dict)  # output rel -> merge partitions
+    published: bool = False
 
     def _output(self, zone: str, relpath: str) -> OutputPath:
         try:
@@ -223,12 +224,15 @@ class DirectStaging:
         pointer = {"format": 1, "run_id": self.run_id, "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
                    "files": dict(sorted(files.items())), "retired": retired}
         lake.remote._switch(pointer, lake.etag)
+        self.published = True
         lake.remote._collect(pointer, lake.previous)
-        lake.previous, lake.etag = pointer, None
+        lake.previous, lake.etag = lake.remote._read_pointer()
         return sorted(self.written)
 
     def discard(self) -> None:
-        """Delete what this run wrote; nothing of it was ever named by a pointer."""
+        """Delete what this run wrote, unless the pointer already names it."""
+        if self.published:
+            return
         doomed = [item["Key"] for rel in self.written for item in self.lake.objects(f"{rel}/{self.run_id}/")]
         with aws_errors(str(self.lake)):
             for start in range(0, len(doomed), 1000):

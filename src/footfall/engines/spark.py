@@ -48,6 +48,8 @@ class SparkEngine(Engine):
             session = builder.getOrCreate()
         if s3:
             s3.apply(session)
+            levels = session._jvm.org.apache.logging.log4j
+            levels.core.config.Configurator.setLevel("org.apache.hadoop.fs.s3a", levels.Level.ERROR)
         self.spark = session
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self.spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
@@ -96,6 +98,7 @@ class SparkEngine(Engine):
         return frame
 
     def create(self, name: str, sql: str, materialize: str) -> int | None:
+        """A view, or a table cached once for the several outputs and checks that read it."""
         frame = self._sql(sql, name)
         if materialize == "view":
             frame.createOrReplaceTempView(name)
@@ -103,7 +106,7 @@ class SparkEngine(Engine):
         frame = frame.cache()
         frame.createOrReplaceTempView(name)
         self.cached.append(name)
-        return int(frame.count())
+        return None  # cached lazily, by the first check or output that reads it: no job for a progress figure
 
     def query(self, sql: str, limit: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         frame = self._sql(sql, "query")

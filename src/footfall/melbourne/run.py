@@ -22,6 +22,7 @@ from footfall.errors import InputError
 from footfall.lake import SPILL, Lake
 from footfall.melbourne.landing import Landed, land_file, landed_files, raw_path, stage_file
 from footfall.runner import Event, RunResult, run_pipeline
+from footfall.s3direct import DirectLake, pattern_regex
 from footfall.sql import literal
 
 PIPELINE_DIR = Path(__file__).parent / "pipeline"
@@ -66,15 +67,17 @@ def land(lake: Lake, counts: Sequence[Path], sensors: Sequence[Path], result: Jo
             (result.landed if new else result.unchanged).append(landed)
 
 
-def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | None = None) -> None:
-    """Parse every landed file that has no raw table yet. A file the reader rejects as a whole is
-    moved aside to ``landing/<kind>/_rejected/`` so it cannot block later runs."""
+def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | None = None,
+          parsed: Callable[[Landed], bool] | None = None) -> None:
+    """Parse every landed file that has no raw table yet (``parsed`` says which have one, when the lake
+    holds only their manifests). A file the reader rejects as a whole is moved aside to
+    ``landing/<kind>/_rejected/`` so it cannot block later runs."""
     con = connect(temp_dir=lake.root / SPILL)
     sandbox(con, [lake.root])
     try:
         for kind in ("counts", "sensors"):
             for landed in landed_files(lake, kind):
-                if raw_path(lake, landed).exists():
+                if parsed(landed) if parsed else raw_path(lake, landed).exists():
                     continue
                 if listener:
                     listener(Event("begin", f"{kind}/{landed.name}", detail=f"parsing {landed.bytes / 1e6:,.0f} MB of"))
@@ -122,6 +125,47 @@ def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, 
         with get_engine(engine, **options) as eng:
             result.run = run_pipeline(the_pipeline, lake, eng, listener=listener)
     result.quarantined = sum(r.rows_quarantined for r in quarantine_summary(lake))
+    return result
+
+
+def prepare_scratch(remote: DirectLake, scratch: Lake, portal: bool = False) -> None:
+    """Bring the landed files' manifests into the scratch lake (so the same bytes never land twice), and for
+    an incremental portal fetch the parsed live files it resumes from."""
+    published = remote.files()
+    manifests = [rel for kind in ("counts", "sensors") for rel in published
+                 if pattern_regex(f"landing/{kind}/*.manifest.json").fullmatch(rel)]
+    remote.fetch(scratch, manifests)
+    if portal:
+        live = [raw_path(scratch, f) for f in landed_files(scratch, "counts") if f.format.startswith("ods_")]
+        remote.fetch(scratch, [rel for p in live if (rel := p.relative_to(scratch.root).as_posix()) in published])
+
+
+def run_on_s3(remote: DirectLake, scratch: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *,
+              engine_options: dict | None = None, listener: Callable[[Event], None] | None = None) -> JobResult:
+    """The job on an S3 lake that Spark reads and writes itself. Landing and parsing new files stay single-node
+    (DuckDB, once per file) in ``scratch``, a temporary lake holding only manifests (see
+    :func:`prepare_scratch`) and the files to parse; their results are uploaded, then every step runs on the
+    executors against S3."""
+    counts_paths, sensor_paths = expand(counts), expand(sensors)
+    the_pipeline = pipeline()
+    result = JobResult()
+    published = remote.files()
+    land(scratch, counts_paths, sensor_paths, result)
+
+    def parsed(landed: Landed) -> bool:
+        return raw_path(scratch, landed).relative_to(scratch.root).as_posix() in published
+
+    remote.fetch(scratch, [rel for kind in ("counts", "sensors") for landed in landed_files(scratch, kind)
+                           if not parsed(landed) and (rel := f"landing/{kind}/{landed.name}") in published
+                           and not (scratch.root / rel).exists()])
+    stage(scratch, result, listener, parsed)
+    if not landed_files(scratch, "counts"):
+        raise InputError("the lake holds no counts yet: give files with --counts", path=str(remote))
+    remote.upload_inputs(scratch)
+    with get_engine("spark", **(engine_options or {})) as eng:
+        result.run = run_pipeline(the_pipeline, remote, eng, listener=listener)
+        total = eng.query("SELECT COALESCE(SUM(rows_quarantined), 0) FROM quarantine_summary")[1]
+        result.quarantined = int(total[0][0])
     return result
 
 
