@@ -204,7 +204,7 @@ def test_footfall_run_on_spark_publishes_to_s3_what_duckdb_gives_and_keeps_no_co
 
     top = footfall("top", "--by", "month", "--format", "csv", "--lake", s3.uri, env=env, cwd=tmp_path)
     assert top.returncode == 0, top.stderr
-    assert top.stdout.splitlines()[0].startswith("rank") and len(top.stdout.splitlines()) == 11
+    assert top.stdout.splitlines()[0].startswith("month,rank,") and len(top.stdout.splitlines()) == 11
 
 
 def test_a_missing_s3a_jar_is_one_line(s3, tmp_path: Path) -> None:
