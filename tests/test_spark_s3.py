@@ -3,6 +3,7 @@ by the pointer's compare-and-swap, and nothing of the lake left on local disk.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -170,10 +171,83 @@ def footfall(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
                           cwd=cwd, timeout=900)
 
 
-@pytest.mark.slow
-def test_footfall_run_on_spark_publishes_to_s3_what_duckdb_gives_and_keeps_no_copy(s3, real: Path,
-                                                                                   tmp_path: Path) -> None:
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[SimpleNamespace]:
+    """A Spark standalone cluster on loopback from the pip PySpark: a master and two one-core workers, each
+    in its own process group, all killed at teardown whatever the test did."""
     jars_or_skip()
+    import signal
+    import time
+
+    import httpx
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    spark_env = {"SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "1"}
+    env = {**os.environ, **spark_env}
+    port, ui = free_port(), free_port()
+    master = f"spark://127.0.0.1:{port}"
+    logs = tmp_path / "cluster-logs"
+    logs.mkdir()
+    commands = [["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
+                 "--webui-port", str(ui)]]
+    commands += [["org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1", "--memory", "1g",
+                  "--webui-port", str(free_port()), "--work-dir", str(tmp_path / f"worker{i}"), master]
+                 for i in (1, 2)]
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for i, command in enumerate(commands):
+            with (logs / f"{i}.log").open("wb") as log:
+                processes.append(subprocess.Popen([str(home / "bin/spark-class"), *command], env=env, stdout=log,
+                                                  stderr=subprocess.STDOUT, start_new_session=True))
+        for _ in range(240):
+            try:
+                if len([w for w in httpx.get(f"http://127.0.0.1:{ui}/json/", timeout=5).json().get("workers", [])
+                        if w.get("state") == "ALIVE"]) == 2:
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            if any(p.poll() is not None for p in processes):
+                pytest.fail("a cluster process exited: " + " ".join(p.read_text()[-500:] for p in logs.iterdir()))
+            time.sleep(0.5)
+        else:
+            pytest.fail("the Spark cluster did not come up with two workers")
+        yield SimpleNamespace(master=master, env=spark_env)
+    finally:
+        for process in reversed(processes):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def executor_tasks(events: Path) -> dict[str, int]:
+    """Tasks that ended, per executor, from the application's event log (the driver is not an executor)."""
+    tasks: dict[str, int] = {}
+    for log in events.iterdir():
+        for line in log.read_text().splitlines():
+            event = json.loads(line)
+            if event.get("Event") == "SparkListenerTaskEnd":
+                executor = event["Task Info"]["Executor ID"]
+                tasks[executor] = tasks.get(executor, 0) + 1
+    return tasks
+
+
+@pytest.mark.slow
+def test_footfall_run_on_a_standalone_cluster_publishes_to_s3_what_duckdb_gives(cluster, s3, real: Path,
+                                                                                tmp_path: Path) -> None:
     from footfall.generate import generate
     from footfall.melbourne.run import run
 
@@ -188,23 +262,28 @@ def test_footfall_run_on_spark_publishes_to_s3_what_duckdb_gives_and_keeps_no_co
     for folder in (conf_dir, events, scratch):
         folder.mkdir()
     (conf_dir / "spark-defaults.conf").write_text(f"spark.eventLog.enabled true\nspark.eventLog.dir {events}\n")
-    env = {**os.environ, "AWS_SECRET_ACCESS_KEY": secret, "SPARK_CONF_DIR": str(conf_dir), "TMPDIR": str(scratch)}
-    done = footfall("run", "--engine", "spark", "--spark-master", "local[2]", "--lake", s3.uri, "--s3-endpoint",
+    env = {**os.environ, **cluster.env, "AWS_SECRET_ACCESS_KEY": secret, "SPARK_CONF_DIR": str(conf_dir),
+           "TMPDIR": str(scratch)}
+    done = footfall("run", "--engine", "spark", "--spark-master", cluster.master, "--lake", s3.uri, "--s3-endpoint",
                     s3.endpoint, *(f"--counts={c}" for c in counts), *(f"--sensors={s}" for s in sensors),
                     env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     duck = {p.name: p.read_bytes() for p in (tmp_path / "duck/curated").glob("*.csv")}
     assert len(duck) > 10
     assert [name for name, body in duck.items() if published(s3, f"curated/{name}") != body] == []
-    assert list(scratch.iterdir()) == [], "the scratch lake (and nothing else) was left in the temp folder"
+    assert list(scratch.iterdir()) == [], "the scratch lake was removed from the temp folder"
     assert not (tmp_path / "cache").exists(), "no working copy of the lake was made"
-    logs = list(events.iterdir())
-    assert logs and all(secret not in p.read_text(errors="replace") for p in logs)
+
+    tasks = executor_tasks(events)
+    executors = {e: n for e, n in tasks.items() if e != "driver"}
+    assert len(executors) == 2 and all(n > 0 for n in executors.values()), tasks
+    assert all(secret not in p.read_text(errors="replace") for p in events.iterdir())
     assert secret not in done.stderr + done.stdout
 
     top = footfall("top", "--by", "month", "--format", "csv", "--lake", s3.uri, env=env, cwd=tmp_path)
+    local = footfall("top", "--by", "month", "--format", "csv", "--lake", str(tmp_path / "duck"), env=env, cwd=tmp_path)
     assert top.returncode == 0, top.stderr
-    assert top.stdout.splitlines()[0].startswith("month,rank,") and len(top.stdout.splitlines()) == 11
+    assert top.stdout == local.stdout and top.stdout.count("\n") > 4
 
 
 def test_a_missing_s3a_jar_is_one_line(s3, tmp_path: Path) -> None:
