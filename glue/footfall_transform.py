@@ -2,9 +2,11 @@
 
 Glue passes `--JOB_NAME`, `--lake`, `--pipeline`, `--database` as `--key value` pairs (read with
 `getResolvedOptions` when `awsglue` is there, argparse otherwise); keys Glue adds itself are ignored.
-An S3 lake is worked on through its local working copy on the driver, so Spark runs there in local
-mode (size the job by its worker type, not its number of workers); the catalog is then registered
-from what was just published.
+With the Spark engine and an S3 lake, Spark runs on Glue's own session and its executors read and write
+the lake directly (``s3://`` through EMRFS): the driver parses newly landed files (DuckDB, once per file,
+in a temporary folder), plans, runs the checks and publishes the pointer; the catalog is then registered
+from what was just published. Outside Glue the same script uses a local session with the S3A connector.
+The DuckDB engine works on a working copy pulled to the driver.
 """
 
 from __future__ import annotations
@@ -31,31 +33,44 @@ def arguments(argv: list[str]) -> dict[str, str]:
     return {**DEFAULTS, **getResolvedOptions(["script", *argv], present)}
 
 
-def spark_session() -> Any:
-    """A local-mode session on the driver: the working copy's files are on the driver's disk only."""
-    from pyspark.sql import SparkSession
+def spark_options() -> dict[str, Any]:
+    """Glue's own session (its workers are the executors), or outside Glue a local one with S3A."""
+    from footfall.engines.spark_s3 import S3Access, on_glue
 
-    return (SparkSession.builder.master("local[*]").appName("footfall-transform")
-            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8").getOrCreate())
+    if on_glue():
+        from pyspark.sql import SparkSession
+
+        return {"session": SparkSession.builder.getOrCreate()}
+    return {"master": "local[*]", "app_name": "footfall-transform", "s3": S3Access.resolve()}
 
 
 def main(argv: list[str]) -> None:
     from footfall.catalog import describe_lake, register
+    from footfall.engines.spark_s3 import on_glue
     from footfall.lake import Lake
-    from footfall.melbourne.run import pipeline, run
+    from footfall.melbourne.run import pipeline, prepare_scratch, run, run_on_s3
     from footfall.s3 import client, is_s3, working_copy
+    from footfall.s3direct import DirectLake, scratch_lake
 
     args = arguments(argv)
     if args["pipeline"] != "melbourne":
         raise SystemExit(f"unknown pipeline {args['pipeline']!r}")
-    options = {"session": spark_session()} if args["engine"] == "spark" else {}
+    options = spark_options() if args["engine"] == "spark" else {}
     the_pipeline = pipeline()
     if not is_s3(args["lake"]):
         result = run(Lake.at(args["lake"]), engine=args["engine"], engine_options=options)
         registered = "no catalog for a local lake"
     else:
-        with working_copy(args["lake"], the_pipeline.spec, write=True) as remote:
-            result = run(remote.work, engine=args["engine"], engine_options=options)
+        if args["engine"] == "spark":
+            with scratch_lake() as scratch:
+                direct = DirectLake.open(args["lake"], the_pipeline.spec, scheme="s3" if on_glue() else "s3a",
+                                         scratch=scratch.root)
+                prepare_scratch(direct, scratch)
+                result = run_on_s3(direct, scratch, engine_options=options)
+            remote = direct.remote
+        else:
+            with working_copy(args["lake"], the_pipeline.spec, write=True) as remote:
+                result = run(remote.work, engine=args["engine"], engine_options=options)
         changes = register(client("glue"), args["database"], *describe_lake(remote, the_pipeline))
         registered = ", ".join(f"{sum(c.action == a for c in changes)} {a}" for a in ("created", "updated",
                                                                                       "unchanged"))

@@ -48,3 +48,19 @@ def test_an_s3_lake_is_probed_with_the_credentials_at_hand(s3) -> None:
     assert found.ok and found.detail.startswith(f"{s3.uri} is reachable, nothing published yet; working copy ")
     missing = {f.name: f for f in examine(f"s3://{s3.bucket}-gone/x", "http://127.0.0.1:9")}["Lake"]
     assert not missing.ok and "the bucket does not exist" in missing.detail
+
+
+def test_doctor_says_whether_the_s3a_jars_are_there_and_where_it_looks(tmp_path: Path, portal: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from footfall.engines.spark_s3 import JARS
+
+    folder = tmp_path / "jars"
+    monkeypatch.setenv("FOOTFALL_SPARK_JARS", str(folder))
+    missing = {f.name: f for f in examine(str(tmp_path / "lake"), portal)}["S3A jars"]
+    assert not missing.ok and not missing.required
+    assert missing.detail.startswith(f"missing from {folder}: hadoop-aws-3.3.1.jar, aws-java-sdk-bundle-1.11.901.jar")
+    folder.mkdir()
+    for name in JARS:
+        (folder / name).write_bytes(b"PK")
+    found = {f.name: f for f in examine(str(tmp_path / "lake"), portal)}["S3A jars"]
+    assert found.ok and found.detail == f"in {folder} (Spark on an s3:// lake)"
