@@ -293,3 +293,27 @@ def test_a_missing_s3a_jar_is_one_line(s3, tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         line for line in done.stderr.strip().splitlines() if "needs the S3A jars" in line or "melbourne" in line]
     assert "hadoop-aws-3.3.1.jar" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_s3a_settings_come_from_what_footfall_resolves_and_keep_secrets_out_of_the_spark_conf(
+        s3, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from footfall.engines.spark_s3 import JARS, S3Access
+
+    monkeypatch.setenv("FOOTFALL_SPARK_JARS", "/nowhere")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "token-value")
+    access = S3Access.resolve()
+    assert (access.endpoint, access.region) == (s3.endpoint, "ap-southeast-2")
+    runtime = access.runtime_conf()
+    assert runtime["fs.s3a.endpoint"] == s3.endpoint and runtime["fs.s3a.path.style.access"] == "true"
+    assert runtime["fs.s3a.secret.key"] == "testing" and runtime["fs.s3a.session.token"] == "token-value"
+    assert runtime["fs.s3a.aws.credentials.provider"].endswith("TemporaryAWSCredentialsProvider")
+    with pytest.raises(Exception, match="needs the S3A jars, missing from /nowhere"):
+        access.static_conf()
+    for name in JARS:
+        (tmp_path / name).write_bytes(b"PK")
+    monkeypatch.setenv("FOOTFALL_SPARK_JARS", str(tmp_path))
+    static = access.static_conf()
+    assert static["spark.jars"].split(",") == [str(tmp_path / name) for name in JARS]
+    assert not any(v in value for value in static.values() for v in ("testing", "token-value"))
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    assert S3Access.resolve().runtime_conf()["fs.s3a.endpoint"] == "s3.ap-southeast-2.amazonaws.com"

@@ -87,6 +87,8 @@ class S3Access:
             settings["fs.s3a.endpoint"] = self.endpoint
             settings["fs.s3a.path.style.access"] = "true"
             settings["fs.s3a.connection.ssl.enabled"] = str(self.endpoint.startswith("https://")).lower()
+        elif self.region:
+            settings["fs.s3a.endpoint"] = f"s3.{self.region}.amazonaws.com"  # this SDK does not find a bucket's region
         if self.region:
             settings["fs.s3a.endpoint.region"] = self.region
         settings.update(_credentials())
