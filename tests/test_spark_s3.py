@@ -57,9 +57,18 @@ def jars_or_skip() -> None:
 
 @pytest.fixture(scope="module")
 def spark_s3(s3_endpoint: str) -> Iterator[object]:
-    """One in-process session with the S3A connector, pointed at moto's server."""
+    """One in-process session with the S3A connector, pointed at moto's server. The connector must be on the
+    JVM's classpath from its start, so a JVM left by an earlier module's session is ended first."""
     jars_or_skip()
+    from pyspark import SparkContext
     from pyspark.sql import SparkSession
+
+    gateway = SparkContext._gateway
+    if gateway is not None and SparkContext._active_spark_context is None:
+        gateway.shutdown()
+        gateway.proc.stdin.close()  # the JVM's gateway server exits when its stdin closes
+        gateway.proc.wait(timeout=60)
+        SparkContext._gateway = SparkContext._jvm = None
 
     from footfall.engines.spark_s3 import S3Access
 
