@@ -51,3 +51,8 @@ class CheckFailed(FootfallError):
 
 class EngineError(FootfallError):
     """The engine rejected a step at run time (a type error, a missing column, ...)."""
+
+
+class ResourceError(FootfallError):
+    """The machine ran out of something (memory, disk) while reading an input: the input is not at fault,
+    so it stays where it is for the next run."""
