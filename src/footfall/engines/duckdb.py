@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import duckdb
 
 from footfall.engines import Engine
-from footfall.errors import EngineError
+from footfall.errors import EngineError, Interrupted
 from footfall.spec import Output, Source
 from footfall.sql import literal, quote
 
@@ -126,6 +126,8 @@ class DuckDBEngine(Engine):
             rows = cursor.fetchmany(limit) if limit is not None else cursor.fetchall()
         except duckdb.Error as e:
             raise EngineError(_first_line(e)) from None
+        except RuntimeError as e:
+            raise _interrupted(e) from None
         return [d[0] for d in cursor.description or []], rows
 
     def write(self, table: str, dest: str, output: Output) -> int:
@@ -157,6 +159,13 @@ class DuckDBEngine(Engine):
             self.con.execute(sql)
         except duckdb.Error as e:
             raise EngineError(f"{subject}: {_first_line(e)}") from None
+        except RuntimeError as e:
+            raise _interrupted(e) from None
+
+
+def _interrupted(error: RuntimeError) -> BaseException:
+    """DuckDB reports Ctrl-C as ``RuntimeError: Query interrupted``: one line and exit 130, as for any Ctrl-C."""
+    return Interrupted("interrupted; nothing was published") if "interrupted" in str(error).lower() else error
 
 
 def _first_line(error: Exception) -> str:

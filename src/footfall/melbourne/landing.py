@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from footfall.errors import InputError, ResourceError
+from footfall.errors import InputError, Interrupted, ResourceError
 from footfall.lake import Lake
 from footfall.melbourne.formats import (
     COUNT_COLUMNS,
@@ -97,36 +98,46 @@ def land_file(lake: Lake, source: Path, kind: str, origin: str | None = None,
               fetch: dict[str, Any] | None = None, move: bool = False) -> tuple[Landed, bool]:
     """Put a file into the landing zone unless the same bytes are there; return it and whether it is new.
 
-    A file given by the user is copied and hashed in one read, and described (format, header) from the
-    stored copy, so the manifest always tells the truth about the bytes kept; ``move`` takes over a file
-    footfall downloaded itself."""
+    A first read only looks the file up, so bytes already landed are never written again. A new file is
+    then copied and hashed in one read and described (format, header) from the stored copy: the manifest
+    tells the truth about the bytes kept even when the file changed since the look-up. ``move`` takes
+    over a file footfall downloaded itself."""
     detect(source, kind)
+    looked_up = sha256_of(source)
+    known = _known(lake, kind, looked_up)
+    if known:
+        if move:
+            source.unlink()
+        return known, False
     folder = lake.path("landing", kind)
     folder.mkdir(parents=True, exist_ok=True)
     if move:
-        stored = source
-        digest, size = sha256_of(source), source.stat().st_size
+        stored, digest, size = source, looked_up, source.stat().st_size
     else:
         stored = folder / f"{uuid.uuid4().hex}.part"
         digest, size = copy_hashing(source, stored)
     try:
-        detected = detect(stored, kind, shown_as=source)
-        file_id = digest[:20]
-        manifest = manifest_path(lake, kind, file_id)
-        if manifest.exists():
+        known = _known(lake, kind, digest)
+        if known:
             stored.unlink()
-            return read_manifest(manifest), False
-        landed = Landed(file_id=file_id, kind=kind, format=detected.format.name, container=detected.container,
-                        delimiter=detected.delimiter, header=detected.header, origin=origin or str(source),
-                        landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+            return known, False
+        detected = detect(stored, kind, shown_as=source)
+        landed = Landed(file_id=digest[:20], kind=kind, format=detected.format.name,
+                        container=detected.container, delimiter=detected.delimiter, header=detected.header,
+                        origin=origin or str(source), landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
                         bytes=size, sha256=digest, fetch=fetch or {})
         os.replace(stored, folder / landed.name)
     except BaseException:
         if not move:
             stored.unlink(missing_ok=True)
         raise
-    write_json(manifest, _manifest(landed))
+    write_json(manifest_path(lake, kind, landed.file_id), _manifest(landed))
     return landed, True
+
+
+def _known(lake: Lake, kind: str, digest: str) -> Landed | None:
+    manifest = manifest_path(lake, kind, digest[:20])
+    return read_manifest(manifest) if manifest.exists() else None
 
 
 def read_manifest(path: Path) -> Landed:
@@ -167,6 +178,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> La
         tmp.unlink(missing_ok=True)
         if isinstance(e, duckdb.Error):
             raise _parse_error(e, con, detected.format, landed) from None
+        if isinstance(e, KeyboardInterrupt) or (isinstance(e, RuntimeError) and "interrupted" in str(e).lower()):
+            raise Interrupted(f"interrupted while parsing; {_KEPT}", path=landed.origin) from None
         raise
     count = int(rows[0]) if rows else 0
     if count == 0 and rejected == 0:
@@ -180,6 +193,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> La
 # What the reader says about the bytes themselves; any other failure (memory, disk, an interrupt, a bug)
 # is not the file's fault, so the file must not be set aside for it.
 CONTENT_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
+_KEPT = "the file stays landed and the next run parses it"
 _OUT_OF_DISK = ("no space left", "file too large", "quota", "max_temp_directory_size", "temp directory")
 
 
@@ -187,19 +201,21 @@ def _parse_error(error: duckdb.Error, con: duckdb.DuckDBPyConnection, fmt: Forma
     """The one-line error for a parse that failed: a content error (the caller sets the file aside), a
     resource error (the file stays for the next run), or an interrupt."""
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    inner = re.search(r'"exception_message":"((?:[^"\\]|\\.)*)"', message)
+    if inner:
+        message = inner.group(1).replace('\\"', '"')
     if isinstance(error, duckdb.InterruptException):
-        return KeyboardInterrupt()
+        return Interrupted(f"interrupted while parsing; {_KEPT}", path=landed.origin)
     if isinstance(error, CONTENT_ERRORS):
         return InputError(f"cannot read as {fmt.label}: {message}", path=landed.origin)
-    keep = "the file stays landed and the next run parses it"
     if any(mark in message.lower() for mark in _OUT_OF_DISK):
-        return ResourceError(f"out of disk space while parsing ({message}); free some and run again: {keep}",
+        return ResourceError(f"out of disk space while parsing ({message}); free some and run again: {_KEPT}",
                              path=landed.origin)
     if isinstance(error, duckdb.OutOfMemoryException):
         limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
         return ResourceError(f"out of memory while parsing (memory limit {limit[0] if limit else '?'}): raise it "
-                             f"with FOOTFALL_MEMORY_LIMIT, e.g. FOOTFALL_MEMORY_LIMIT=4GB; {keep}", path=landed.origin)
-    return ResourceError(f"parsing failed, not because of the file's content ({message}); {keep}",
+                             f"with FOOTFALL_MEMORY_LIMIT, e.g. FOOTFALL_MEMORY_LIMIT=4GB; {_KEPT}", path=landed.origin)
+    return ResourceError(f"parsing failed, not because of the file's content ({message}); {_KEPT}",
                          path=landed.origin)
 
 
