@@ -226,7 +226,7 @@ def _reader(source: Path, detected: Detected, rejects: str) -> str:
         columns = "{" + ", ".join(f"{literal(h)}: 'VARCHAR'" for h in detected.header) + "}"
         relation = (f"read_csv({literal(str(source))}, columns = {columns}, auto_detect = false, skip = 1, "
                     f"delim = {literal(detected.delimiter)}, quote = '\"', escape = '\"', header = false, "
-                    f"strict_mode = false, store_rejects = true, rejects_table = {literal(rejects)}, "
+                    f"strict_mode = true, store_rejects = true, rejects_table = {literal(rejects)}, "
                     f"rejects_scan = {literal(rejects + '_scan')})")
         present = {h.lower() for h in detected.header}
     else:
