@@ -596,3 +596,16 @@ def test_ctrl_c_while_parsing_exits_130_and_keeps_the_landed_file(million: Path,
     assert landed_files(Lake.at(lake), "counts")
     again = footfall("run", "--counts", str(million), "--lake", str(lake))
     assert again.returncode == 0 and "1 parsed" in again.stderr, again.stderr
+
+
+def test_reliability_md_counts_the_probes_the_suite_runs() -> None:
+    """The catalogue's figures are the lengths of the probe lists above (a single test counts as one)."""
+    text = (Path(__file__).resolve().parents[1] / "RELIABILITY.md").read_text()
+    section = text.split("### Inputs read strictly", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    stated = [(row[0].strip("| "), int(row[3])) for row in rows]
+    assert stated == [
+        ("7", len(NUMBER_PROBES) + len(SPLIT_PROBES)), ("7", len(WHOLE_NUMBERS)), ("7", len(TIME_PROBES)),
+        ("7", len(TIME_ZONES)), ("4", len(MEMORY_PROBES) + len(DISK_PROBES)), ("8", len(NON_REGULAR_PROBES) + 1),
+        ("9", len(CHANGE_PROBES)), ("11", len(HEADER_PROBES) + 1), ("6", len(NESTED_JSON_PROBES) + 1),
+        ("6", len(BAD_MEMORY_LIMITS)), ("6", len(INTERRUPT_PROBES))]
