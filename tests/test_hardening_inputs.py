@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -585,6 +586,7 @@ def test_ctrl_c_while_parsing_exits_130_and_keeps_the_landed_file(million: Path,
     try:
         while not list(lake.glob(moment)):
             assert proc.poll() is None, "the parse ended before it could be interrupted"
+            time.sleep(0.01)
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=120)
     finally:

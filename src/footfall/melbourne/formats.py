@@ -70,12 +70,15 @@ _OFFSET_PATTERN = r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?\s*(?:Z|z|[+-][0
 
 
 def _int(col: str) -> str:
-    """The value of a whole-number column, NULL where the text is not one (the reason says why)."""
-    return f"TRY_CAST(replace(NULLIF(regexp_extract({col}, '{INTEGER_PATTERN}', 1), ''), ',', '') AS BIGINT)"
+    """The value of a whole-number column, NULL where the text is not one (the reason says why). Plain digits,
+    nearly every value, take the fast path."""
+    return (f"CASE WHEN regexp_full_match({col}, '[0-9]+') THEN TRY_CAST({col} AS BIGINT) "
+            f"ELSE TRY_CAST(replace(NULLIF(regexp_extract({col}, '{INTEGER_PATTERN}', 1), ''), ',', '') AS BIGINT) END")
 
 
 def _hour(col: str) -> str:
-    return f"TRY_CAST(NULLIF(regexp_extract({col}, '{_HOUR_PATTERN}', 1), '') AS INTEGER)"
+    return (f"CASE WHEN regexp_full_match({col}, '[0-9]{{1,2}}') THEN TRY_CAST({col} AS INTEGER) "
+            f"ELSE TRY_CAST(NULLIF(regexp_extract({col}, '{_HOUR_PATTERN}', 1), '') AS INTEGER) END")
 
 
 def blank(col: str) -> str:
