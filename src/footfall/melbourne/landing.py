@@ -114,7 +114,7 @@ def land_file(lake: Lake, source: Path, kind: str, origin: str | None = None,
     if move:
         stored, digest, size = source, looked_up, source.stat().st_size
     else:
-        stored = folder / f"{uuid.uuid4().hex}.part"
+        stored = folder / f".{uuid.uuid4().hex}.part"  # hidden, swept after a crash (Lake.sweep)
         digest, size = copy_hashing(source, stored)
     try:
         known = _known(lake, kind, digest)
