@@ -501,7 +501,7 @@ KILLER = textwrap.dedent("""
                 target.flush()
             die()
 
-        landing.shutil.copyfile = half_copy
+        landing.copy_hashing = half_copy
     if point == "after":
         from footfall.lake import Staging
 
@@ -561,7 +561,7 @@ def _leftovers(lake: Path) -> list[str]:
 
 # Where a run is killed, and the leftover (a glob under the lake) the kill must leave behind.
 KILL_POINTS = [
-    ("copy:4096", "landing/counts/*.csv.part"),
+    ("copy:4096", "landing/counts/.*.part"),
     ("rename:.manifest.json", "landing/counts/*.manifest.json.tmp"),
     ("rename:.parquet", "transformed/raw_counts/*.parquet.part"),
     ("link:hourly_counts", "transformed/.hourly_counts.link"),

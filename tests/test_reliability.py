@@ -187,7 +187,8 @@ def test_bad_rows_are_quarantined_with_reasons_and_good_rows_kept(tmp_path: Path
     summary = duckdb.sql(f"select reason, rows_quarantined from '{lake}/curated/quarantine_summary.parquet' "
                          "order by reason").fetchall()
     assert [r[0].split(":")[0] for r in summary] == [
-        "exact duplicate of another row", "malformed CSV line 9", "missing or non-numeric count", "negative count"]
+        "exact duplicate of another row", "implausible count (over 1,000,000 in an hour)", "malformed CSV line 9",
+        "missing or non-numeric count", "negative count"]
     assert sum(r[1] for r in summary) == 5
     daily = duckdb.sql(f"select location_id, location, pedestrians from '{lake}/curated/daily_counts.parquet' "
                        "order by location_id").fetchall()

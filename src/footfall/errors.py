@@ -51,3 +51,14 @@ class CheckFailed(FootfallError):
 
 class EngineError(FootfallError):
     """The engine rejected a step at run time (a type error, a missing column, ...)."""
+
+
+class ResourceError(FootfallError):
+    """The machine ran out of something (memory, disk) while reading an input: the input is not at fault,
+    so it stays where it is for the next run."""
+
+
+class Interrupted(FootfallError):
+    """Ctrl-C (SIGINT) stopped the work; what was landed stays, nothing half-done is published."""
+
+    exit_code = 130

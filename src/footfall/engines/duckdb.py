@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,12 +11,14 @@ from typing import Any, ClassVar
 import duckdb
 
 from footfall.engines import Engine
-from footfall.errors import EngineError
+from footfall.errors import EngineError, Interrupted
 from footfall.spec import Output, Source
 from footfall.sql import literal, quote
 
 READERS = {"csv": "read_csv", "json": "read_json", "parquet": "read_parquet"}
 MEMORY_CAP = 3 * 2**30
+# What DuckDB's memory_limit takes: a number and a unit (bytes, KB .. TB, KiB .. TiB), or a percentage.
+MEMORY_PATTERN = r"(?i)\d+(?:\.\d+)?\s*(?:b|bytes?|[kmgt](?:i?b)?|(?:kilo|mega|giga|tera)bytes?|%)"
 
 
 def default_memory_limit() -> str:
@@ -23,7 +26,10 @@ def default_memory_limit() -> str:
     keeps a 100 M-row run within a few GB (FOOTFALL_MEMORY_LIMIT overrides)."""
     configured = os.environ.get("FOOTFALL_MEMORY_LIMIT")
     if configured:
-        return configured
+        if not re.fullmatch(MEMORY_PATTERN, configured.strip()):
+            raise EngineError(f"FOOTFALL_MEMORY_LIMIT must be an amount of memory such as 4GB or 512MB, "
+                              f"not {configured!r}")
+        return configured.strip()
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return f"{min(MEMORY_CAP, total // 2) // 2**20}MB"
 
@@ -120,6 +126,8 @@ class DuckDBEngine(Engine):
             rows = cursor.fetchmany(limit) if limit is not None else cursor.fetchall()
         except duckdb.Error as e:
             raise EngineError(_first_line(e)) from None
+        except RuntimeError as e:
+            raise _interrupted(e) from None
         return [d[0] for d in cursor.description or []], rows
 
     def write(self, table: str, dest: str, output: Output) -> int:
@@ -151,6 +159,13 @@ class DuckDBEngine(Engine):
             self.con.execute(sql)
         except duckdb.Error as e:
             raise EngineError(f"{subject}: {_first_line(e)}") from None
+        except RuntimeError as e:
+            raise _interrupted(e) from None
+
+
+def _interrupted(error: RuntimeError) -> BaseException:
+    """DuckDB reports Ctrl-C as ``RuntimeError: Query interrupted``: one line and exit 130, as for any Ctrl-C."""
+    return Interrupted("interrupted; nothing was published") if "interrupted" in str(error).lower() else error
 
 
 def _first_line(error: Exception) -> str:

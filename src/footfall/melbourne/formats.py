@@ -14,10 +14,13 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from footfall.errors import InputError
+from footfall.melbourne.inputs import open_regular
 
 SNIFF_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 16 * 2**20  # a CSV header line or a first JSON record longer than this is refused
 
 # Date_Time variants of the legacy CSV (archive, rows.csv over the years) and SODA JSON.
 LEGACY_TIME_FORMATS = (
@@ -56,8 +59,31 @@ class Format:
         return tuple(sorted(self.required | self.optional))
 
 
+# A whole number as the publications write one: decimal digits, optionally with thousands separators
+# ("2,691", legacy CSV) and a minus sign (so a negative count is named as such), surrounded by any
+# whitespace. Anything else (2.5, 0x10, 1_0, 1e3, +5, 1,5) is not read as a number: DuckDB's own cast
+# would round or reinterpret it.
+INTEGER_PATTERN = r"^\s*(-?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+))\s*$"
+_HOUR_PATTERN = r"^\s*([0-9]{1,2})\s*$"
+# An ISO time that ends in an offset (Z, +10, +10:00, +1000); without one it is Melbourne wall-clock time.
+_OFFSET_PATTERN = r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?\s*(?:Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)$"
+
+
 def _int(col: str) -> str:
-    return f"TRY_CAST(NULLIF(replace(trim({col}), ',', ''), '') AS BIGINT)"
+    """The value of a whole-number column, NULL where the text is not one (the reason says why). Plain digits,
+    nearly every value, take the fast path."""
+    return (f"CASE WHEN regexp_full_match({col}, '[0-9]+') THEN TRY_CAST({col} AS BIGINT) "
+            f"ELSE TRY_CAST(replace(NULLIF(regexp_extract({col}, '{INTEGER_PATTERN}', 1), ''), ',', '') AS BIGINT) END")
+
+
+def _hour(col: str) -> str:
+    return (f"CASE WHEN regexp_full_match({col}, '[0-9]{{1,2}}') THEN TRY_CAST({col} AS INTEGER) "
+            f"ELSE TRY_CAST(NULLIF(regexp_extract({col}, '{_HOUR_PATTERN}', 1), '') AS INTEGER) END")
+
+
+def blank(col: str) -> str:
+    """SQL: the text column is absent or only whitespace."""
+    return f"({col} IS NULL OR trim({col}, ' \t\r\n') = '')"
 
 
 def _coord(col: str, index: int, json_key: str) -> str:
@@ -68,7 +94,7 @@ def _coord(col: str, index: int, json_key: str) -> str:
 
 _LEGACY_FORMATS_SQL = "[" + ", ".join(f"'{f}'" for f in LEGACY_TIME_FORMATS) + "]"
 _LEGACY_TIME = f"try_strptime(trim(date_time), {_LEGACY_FORMATS_SQL})"
-_LEGACY_HOUR = "TRY_CAST(trim(time) AS INTEGER)"
+_LEGACY_HOUR = _hour("time")
 
 LEGACY_COUNTS = (
     ("raw_id", "id"),
@@ -77,10 +103,13 @@ LEGACY_COUNTS = (
     ("raw_count", "hourly_counts"),
     ("location_id", _int("sensor_id")),
     # The Time column is the hour; the archive's September 2010 rows carry 00:00 in Date_Time.
+    # A Time that is present but not an hour makes the row's time unreadable rather than silently 00:00.
     ("ts", f"CASE WHEN {_LEGACY_HOUR} BETWEEN 0 AND 23 THEN date_trunc('day', {_LEGACY_TIME}) "
-           f"+ to_hours({_LEGACY_HOUR}) ELSE date_trunc('hour', {_LEGACY_TIME}) END"),
+           f"+ to_hours({_LEGACY_HOUR}) WHEN {blank('time')} THEN date_trunc('hour', {_LEGACY_TIME}) END"),
     ("direction_1", "CAST(NULL AS BIGINT)"),
     ("direction_2", "CAST(NULL AS BIGINT)"),
+    ("raw_direction_1", "CAST(NULL AS VARCHAR)"),
+    ("raw_direction_2", "CAST(NULL AS VARCHAR)"),
     ("pedestrians", _int("hourly_counts")),
     ("sensor_description", "NULLIF(trim(sensor_name), '')"),
     ("sensor_code", "CAST(NULL AS VARCHAR)"),
@@ -88,7 +117,7 @@ LEGACY_COUNTS = (
     ("longitude", "CAST(NULL AS DOUBLE)"),
 )
 
-_ODS_HOUR = "TRY_CAST(trim(hourday) AS INTEGER)"
+_ODS_HOUR = _hour("hourday")
 
 
 def _ods_counts(count_col: str) -> tuple[tuple[str, str], ...]:
@@ -102,6 +131,8 @@ def _ods_counts(count_col: str) -> tuple[tuple[str, str], ...]:
                f"+ to_hours({_ODS_HOUR}) END"),
         ("direction_1", _int("direction_1")),
         ("direction_2", _int("direction_2")),
+        ("raw_direction_1", "direction_1"),
+        ("raw_direction_2", "direction_2"),
         ("pedestrians", _int(count_col)),
         ("sensor_description", "CAST(NULL AS VARCHAR)"),
         ("sensor_code", "NULLIF(trim(sensor_name), '')"),
@@ -116,11 +147,15 @@ ODS_2023_COUNTS = (
     ("raw_time", "timestamp"),
     ("raw_count", "total_of_directions"),
     ("location_id", _int("locationid")),
-    # ISO with an offset: converted to Melbourne wall-clock time, the grain of every other format.
-    ("ts", "date_trunc('hour', CAST(timezone('Australia/Melbourne', TRY_CAST(trim(timestamp) AS TIMESTAMPTZ))"
-           " AS TIMESTAMP))"),
+    # ISO with an offset: converted to Melbourne wall-clock time, the grain of every other format. Without
+    # one it already is Melbourne time; read as such, never in the session's (the machine's) time zone.
+    ("ts", f"date_trunc('hour', CASE WHEN regexp_matches(trim(timestamp), '{_OFFSET_PATTERN}') "
+           "THEN timezone('Australia/Melbourne', TRY_CAST(trim(timestamp) AS TIMESTAMPTZ)) "
+           "ELSE TRY_CAST(trim(timestamp) AS TIMESTAMP) END)"),
     ("direction_1", _int("direction_1")),
     ("direction_2", _int("direction_2")),
+    ("raw_direction_1", "direction_1"),
+    ("raw_direction_2", "direction_2"),
     ("pedestrians", _int("total_of_directions")),
     ("sensor_description", "CAST(NULL AS VARCHAR)"),
     ("sensor_code", "CAST(NULL AS VARCHAR)"),
@@ -132,6 +167,7 @@ ODS_2023_COUNTS = (
 def _sensors(id_col: str) -> tuple[tuple[str, str], ...]:
     return (
         ("location_id", _int(id_col)),
+        ("raw_location_id", id_col),
         ("sensor_description", "NULLIF(trim(sensor_description), '')"),
         ("sensor_code", "NULLIF(trim(sensor_name), '')"),
         ("installation_date", "TRY_CAST(replace(left(trim(installation_date), 10), '/', '-') AS DATE)"),
@@ -185,62 +221,97 @@ class Detected:
     header: tuple[str, ...] = ()
 
 
-def detect(path: Path, expected_kind: str | None = None) -> Detected:
-    """Recognise a file by its content; the error names the file and what was expected."""
-    try:
-        with path.open("rb") as handle:
+def detect(path: Path, expected_kind: str | None = None, *, shown_as: str | Path | None = None) -> Detected:
+    """Recognise a file by its content; the error names the file (``shown_as``, else ``path``) and what
+    was expected."""
+    shown = shown_as or path
+    with open_regular(path, shown) as handle:
+        try:
             head = handle.read(SNIFF_BYTES)
-    except IsADirectoryError:
-        raise InputError("is a directory, not a data file", path=path) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", path=path) from None
-    if not head.strip():
-        raise InputError("empty file", path=path)
-    if b"\x00" in head:
-        raise InputError("binary content, not CSV or JSON", path=path)
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    stripped = text.lstrip()
-    if stripped.startswith(("[", "{")):
-        container, keys = _json_keys(stripped, path)
-        detected = Detected(_match(keys, path, f"JSON keys {sorted(keys)}"), container)
-    else:
-        first = text.splitlines()[0] if text.splitlines() else ""
-        delimiter = ";" if first.count(";") > first.count(",") else ","
-        header = tuple(next(csv.reader(io.StringIO(first), delimiter=delimiter), []))
-        keys = {h.strip().lower() for h in header}
-        detected = Detected(_match(keys, path, f"header {first[:200]!r}"), "csv", delimiter,
-                            tuple(h.strip() for h in header))
+        except OSError as e:
+            raise InputError(f"cannot read: {e.strerror}", path=shown) from None
+        if not head.strip():
+            raise InputError("empty file", path=shown)
+        if b"\x00" in head:
+            raise InputError("binary content, not CSV or JSON", path=shown)
+        if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"[", b"{")):
+            container, keys = _json_keys(head, handle, shown)
+            detected = Detected(_match(keys, shown, f"JSON keys {sorted(keys)}"), container)
+        else:
+            detected = _csv_header(head, handle, shown)
     if expected_kind and detected.format.kind != expected_kind:
         flag = "--sensors" if detected.format.kind == "sensors" else "--counts"
         raise InputError(f"this is a {detected.format.kind} file ({detected.format.label}), given as "
-                         f"{expected_kind}; pass it with {flag}", path=path)
+                         f"{expected_kind}; pass it with {flag}", path=shown)
     return detected
 
 
-def _json_keys(text: str, path: Path) -> tuple[str, set[str]]:
-    """The container (array or JSON lines) and the keys of the first record."""
-    decoder = json.JSONDecoder()
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+def _csv_header(head: bytes, handle: BinaryIO, path: str | Path) -> Detected:
+    """The whole first line (read past the sniffed bytes when it is longer), its delimiter and names."""
+    if b"\n" not in head and len(head) == SNIFF_BYTES:
+        head += handle.readline(MAX_HEADER_BYTES + 1 - len(head))
+        if len(head) > MAX_HEADER_BYTES:
+            raise InputError(f"the header line is longer than {MAX_HEADER_BYTES // 2**20} MB: not a CSV file "
+                             "footfall can read", path=path)
+    lines = _text(head).splitlines()
+    first = lines[0] if lines else ""
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    header = tuple(h.strip() for h in next(csv.reader(io.StringIO(first), delimiter=delimiter), []))
+    fmt = _match({h.lower() for h in header}, path, f"header {first[:200]!r}")
+    seen: dict[str, int] = {}
+    for number, name in enumerate(header, 1):
+        if not name:
+            raise InputError(f"header column {number} of {len(header)} has no name: every column needs one",
+                             path=path)
+        if name.lower() in seen:
+            raise InputError(f"header names {name!r} twice (columns {seen[name.lower()]} and {number}; names "
+                             "are compared without case): which one to read is ambiguous", path=path)
+        seen[name.lower()] = number
+    return Detected(fmt, "csv", delimiter, header)
+
+
+def _json_keys(head: bytes, handle: BinaryIO, path: str | Path) -> tuple[str, set[str]]:
+    """The container (array or JSON lines) and the keys of the first record, read past the sniffed bytes
+    when the record is longer."""
+    text = _text(head).lstrip()
+    first = _first_record(text, path)
+    if first is None and len(head) == SNIFF_BYTES:
+        text = _text(head + handle.read(MAX_HEADER_BYTES - len(head))).lstrip()
+        first = _first_record(text, path)
+    if first is None:
+        raise InputError("not valid JSON records (expected an array of objects or JSON lines)", path=path)
+    container, record = first
+    if not isinstance(record, dict):
+        raise InputError(f"JSON records must be objects, found {type(record).__name__}", path=path)
+    if container == "jsonl" and "results" in record and isinstance(record["results"], list):
+        raise InputError("an Opendatasoft records-API page; use the exports endpoint (CSV/JSON/JSONL) instead",
+                         path=path)
+    return container, {k.lower() for k in record}
+
+
+def _first_record(text: str, path: str | Path) -> tuple[str, object] | None:
+    """``(container, first record)``, or None when the text holds no complete first value."""
     if text.startswith("["):
         body = text[1:].lstrip()
         if body.startswith("]"):
             raise InputError("JSON array holds no records", path=path)
         container = "json"
     else:
-        body = text
-        container = "jsonl"
+        body, container = text, "jsonl"
     try:
-        first, _ = decoder.raw_decode(body)
+        record, _ = json.JSONDecoder().raw_decode(body)
     except json.JSONDecodeError:
-        raise InputError("not valid JSON records (expected an array of objects or JSON lines)", path=path) from None
-    if not isinstance(first, dict):
-        raise InputError(f"JSON records must be objects, found {type(first).__name__}", path=path)
-    if container == "jsonl" and "results" in first and isinstance(first["results"], list):
-        raise InputError("an Opendatasoft records-API page; use the exports endpoint (CSV/JSON/JSONL) instead",
-                         path=path)
-    return container, {k.lower() for k in first}
+        return None
+    except RecursionError:
+        raise InputError("JSON nested too deeply to be a record of counts or sensor locations", path=path) from None
+    return container, record
 
 
-def _match(keys: set[str], path: Path, seen: str) -> Format:
+def _match(keys: set[str], path: str | Path, seen: str) -> Format:
     for fmt in FORMATS:
         if fmt.required <= keys:
             return fmt

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
+import re
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,17 +21,20 @@ from typing import Any
 
 import duckdb
 
-from footfall.errors import InputError
+from footfall.errors import InputError, Interrupted, ResourceError
 from footfall.lake import Lake
 from footfall.melbourne.formats import (
     COUNT_COLUMNS,
     FORMATS,
+    INTEGER_PATTERN,
     MAX_HOURLY_COUNT,
     SENSOR_COLUMNS,
     Detected,
     Format,
+    blank,
     detect,
 )
+from footfall.melbourne.inputs import copy_hashing
 from footfall.sql import literal, quote
 
 KINDS = ("counts", "sensors")
@@ -74,7 +78,7 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     """One line of JSON (so any JSON-lines reader, DuckDB's or Spark's, reads manifests as a table)."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, sort_keys=True) + "\n")
@@ -92,29 +96,48 @@ def manifest_path(lake: Lake, kind: str, file_id: str) -> Path:
 
 def land_file(lake: Lake, source: Path, kind: str, origin: str | None = None,
               fetch: dict[str, Any] | None = None, move: bool = False) -> tuple[Landed, bool]:
-    """Put a file into the landing zone unless the same bytes are there; return it and whether it is new."""
-    detected = detect(source, kind)
-    digest = sha256_of(source)
-    file_id = digest[:20]
-    manifest = manifest_path(lake, kind, file_id)
-    if manifest.exists():
+    """Put a file into the landing zone unless the same bytes are there; return it and whether it is new.
+
+    A first read only looks the file up, so bytes already landed are never written again. A new file is
+    then copied and hashed in one read and described (format, header) from the stored copy: the manifest
+    tells the truth about the bytes kept even when the file changed since the look-up. ``move`` takes
+    over a file footfall downloaded itself."""
+    detect(source, kind)
+    looked_up = sha256_of(source)
+    known = _known(lake, kind, looked_up)
+    if known:
         if move:
             source.unlink()
-        return read_manifest(manifest), False
-    landed = Landed(file_id=file_id, kind=kind, format=detected.format.name, container=detected.container,
-                    delimiter=detected.delimiter, header=detected.header, origin=origin or str(source),
-                    landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-                    bytes=source.stat().st_size, sha256=digest, fetch=fetch or {})
-    target = lake.path("landing", kind, landed.name)
-    target.parent.mkdir(parents=True, exist_ok=True)
+        return known, False
+    folder = lake.path("landing", kind)
+    folder.mkdir(parents=True, exist_ok=True)
     if move:
-        os.replace(source, target)
+        stored, digest, size = source, looked_up, source.stat().st_size
     else:
-        tmp = target.with_name(target.name + ".part")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    _write_json(manifest, _manifest(landed))
+        stored = folder / f".{uuid.uuid4().hex}.part"  # hidden, swept after a crash (Lake.sweep)
+        digest, size = copy_hashing(source, stored)
+    try:
+        known = _known(lake, kind, digest)
+        if known:
+            stored.unlink()
+            return known, False
+        detected = detect(stored, kind, shown_as=source)
+        landed = Landed(file_id=digest[:20], kind=kind, format=detected.format.name,
+                        container=detected.container, delimiter=detected.delimiter, header=detected.header,
+                        origin=origin or str(source), landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                        bytes=size, sha256=digest, fetch=fetch or {})
+        os.replace(stored, folder / landed.name)
+    except BaseException:
+        if not move:
+            stored.unlink(missing_ok=True)
+        raise
+    write_json(manifest_path(lake, kind, landed.file_id), _manifest(landed))
     return landed, True
+
+
+def _known(lake: Lake, kind: str, digest: str) -> Landed | None:
+    manifest = manifest_path(lake, kind, digest[:20])
+    return read_manifest(manifest) if manifest.exists() else None
 
 
 def read_manifest(path: Path) -> Landed:
@@ -151,17 +174,49 @@ def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> La
         if detected.container == "csv":
             rejected = _stage_rejects(con, landed, rejects, target)
         os.replace(tmp, target)
-    except duckdb.Error as e:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
-        message = str(e).strip().splitlines()[0]
-        raise InputError(f"cannot read as {detected.format.label}: {message}", path=landed.origin) from None
+        if isinstance(e, duckdb.Error):
+            raise _parse_error(e, con, detected.format, landed) from None
+        if isinstance(e, KeyboardInterrupt) or (isinstance(e, RuntimeError) and "interrupted" in str(e).lower()):
+            raise Interrupted(f"interrupted while parsing; {_KEPT}", path=landed.origin) from None
+        raise
     count = int(rows[0]) if rows else 0
     if count == 0 and rejected == 0:
         target.unlink(missing_ok=True)
         raise InputError("has no data rows (a header or an empty list only)", path=landed.origin)
     staged = Landed(**{**asdict(landed), "rows": count, "rejected": rejected})
-    _write_json(manifest_path(lake, landed.kind, landed.file_id), _manifest(staged))
+    write_json(manifest_path(lake, landed.kind, landed.file_id), _manifest(staged))
     return staged
+
+
+# What the reader says about the bytes themselves; any other failure (memory, disk, an interrupt, a bug)
+# is not the file's fault, so the file must not be set aside for it.
+CONTENT_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
+_KEPT = "the file stays landed and the next run parses it"
+_OUT_OF_DISK = ("no space left", "file too large", "quota", "max_temp_directory_size", "temp directory")
+
+
+def _parse_error(error: duckdb.Error, con: duckdb.DuckDBPyConnection, fmt: Format, landed: Landed) -> BaseException:
+    """The one-line error for a parse that failed: a content error (the caller sets the file aside), a
+    resource error (the file stays for the next run), or an interrupt."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    inner = re.search(r'"exception_message":"((?:[^"\\]|\\.)*)"', message)
+    if inner:
+        message = inner.group(1).replace('\\"', '"')
+    if isinstance(error, duckdb.InterruptException):
+        return Interrupted(f"interrupted while parsing; {_KEPT}", path=landed.origin)
+    if isinstance(error, CONTENT_ERRORS):
+        return InputError(f"cannot read as {fmt.label}: {message}", path=landed.origin)
+    if any(mark in message.lower() for mark in _OUT_OF_DISK):
+        return ResourceError(f"out of disk space while parsing ({message}); free some and run again: {_KEPT}",
+                             path=landed.origin)
+    if isinstance(error, duckdb.OutOfMemoryException):
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        return ResourceError(f"out of memory while parsing (memory limit {limit[0] if limit else '?'}): raise it "
+                             f"with FOOTFALL_MEMORY_LIMIT, e.g. FOOTFALL_MEMORY_LIMIT=4GB; {_KEPT}", path=landed.origin)
+    return ResourceError(f"parsing failed, not because of the file's content ({message}); {_KEPT}",
+                         path=landed.origin)
 
 
 def _reader(source: Path, detected: Detected, rejects: str) -> str:
@@ -171,7 +226,7 @@ def _reader(source: Path, detected: Detected, rejects: str) -> str:
         columns = "{" + ", ".join(f"{literal(h)}: 'VARCHAR'" for h in detected.header) + "}"
         relation = (f"read_csv({literal(str(source))}, columns = {columns}, auto_detect = false, skip = 1, "
                     f"delim = {literal(detected.delimiter)}, quote = '\"', escape = '\"', header = false, "
-                    f"strict_mode = false, store_rejects = true, rejects_table = {literal(rejects)}, "
+                    f"strict_mode = true, store_rejects = true, rejects_table = {literal(rejects)}, "
                     f"rejects_scan = {literal(rejects + '_scan')})")
         present = {h.lower() for h in detected.header}
     else:
@@ -192,20 +247,48 @@ def _meta(fmt: Format, landed: Landed) -> str:
             f"{fmt.generation} AS generation, {literal(landed.landed_at)} AS published")
 
 
+EARLIEST_TIME = "2009-01-01"  # the archive starts 2009-05-01; the first sensors were installed in March 2009
+OUT_OF_RANGE_ID = "location id out of range (negative, or too large)"
+NEGATIVE_COUNT = "negative count"
+IMPLAUSIBLE_COUNT = f"implausible count (over {MAX_HOURLY_COUNT:,} in an hour)"
+TOO_EARLY = f"time before {EARLIEST_TIME} (before the first sensor)"
+TOO_LATE = "time more than a day after the run (in the future)"
+BAD_DIRECTION = "direction count not a whole number of 0 or more"
+
+
+def _integer_reason(raw: str, what: str, overflow: str) -> str:
+    """Why a whole-number column has no value: nothing there, not a whole number in decimal digits, or
+    digits too large to hold (``overflow``, an SQL expression)."""
+    return (f"CASE WHEN {blank(raw)} OR NOT regexp_matches({raw}, '[0-9]') THEN 'missing or non-numeric {what}' "
+            f"WHEN NOT regexp_full_match({raw}, '{INTEGER_PATTERN}') THEN '{what} not a whole number' "
+            f"ELSE {overflow} END")
+
+
 def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
     """Canonical columns plus a reason; the raw text is kept only where a row is bad (it is what the
     quarantine shows), which keeps the parsed files small."""
     exprs = ", ".join(f"{sql} AS {quote(col)}" for col, sql in fmt.exprs)
+    out_of_range = literal(OUT_OF_RANGE_ID)
+    bad_id = (f"WHEN location_id IS NULL THEN {_integer_reason('raw_location_id', 'location id', out_of_range)} "
+              f"WHEN location_id < 0 THEN {out_of_range} ")
     if fmt.kind == "sensors":
-        reason = "CASE WHEN location_id IS NULL THEN 'missing or non-numeric location id' END"
+        reason = f"CASE {bad_id}END"
         cols = ", ".join(quote(c) for c in SENSOR_COLUMNS)
     else:
-        reason = ("CASE WHEN location_id IS NULL THEN 'missing or non-numeric location id' "
-                  "WHEN ts IS NULL THEN 'unparseable time' "
-                  "WHEN pedestrians IS NULL THEN 'missing or non-numeric count' "
-                  "WHEN pedestrians < 0 THEN 'negative count' "
-                  f"WHEN pedestrians > {MAX_HOURLY_COUNT} THEN 'implausible count (over {MAX_HOURLY_COUNT:,} "
-                  "in an hour)' END")
+        count_overflow = (f"CASE WHEN regexp_matches(raw_count, '^\\s*-') THEN {literal(NEGATIVE_COUNT)} "
+                          f"ELSE {literal(IMPLAUSIBLE_COUNT)} END")
+        direction_unread = " OR ".join(f"(direction_{i} IS NULL AND NOT {blank(f'raw_direction_{i}')})"
+                                       for i in (1, 2))
+        reason = (f"CASE {bad_id}"
+                  f"WHEN ts IS NULL THEN 'unparseable time' "
+                  f"WHEN ts < TIMESTAMP '{EARLIEST_TIME}' THEN {literal(TOO_EARLY)} "
+                  "WHEN ts > CAST(timezone('Australia/Melbourne', now()) AS TIMESTAMP) + INTERVAL 1 DAY "
+                  f"THEN {literal(TOO_LATE)} "
+                  f"WHEN pedestrians IS NULL THEN {_integer_reason('raw_count', 'count', count_overflow)} "
+                  f"WHEN pedestrians < 0 THEN {literal(NEGATIVE_COUNT)} "
+                  f"WHEN pedestrians > {MAX_HOURLY_COUNT} THEN {literal(IMPLAUSIBLE_COUNT)} "
+                  f"WHEN {direction_unread} OR direction_1 < 0 OR direction_2 < 0 THEN {literal(BAD_DIRECTION)} "
+                  "END")
         raw_text = {"raw_location_id", "raw_time", "raw_count"}
         cols = ", ".join(f"CASE WHEN reason IS NULL THEN NULL ELSE {quote(c)} END AS {quote(c)}" if c in raw_text
                          else quote(c) for c in COUNT_COLUMNS)

@@ -7,6 +7,8 @@ framework, so the same pipeline runs on any engine.
 from __future__ import annotations
 
 import glob
+import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -20,12 +22,23 @@ from footfall.engines import get_engine
 from footfall.engines.duckdb import connect, sandbox
 from footfall.errors import InputError
 from footfall.lake import SPILL, Lake
-from footfall.melbourne.landing import Landed, land_file, landed_files, raw_path, stage_file
+from footfall.melbourne.inputs import not_regular, refusal
+from footfall.melbourne.landing import (
+    Landed,
+    land_file,
+    landed_files,
+    manifest_path,
+    raw_path,
+    read_manifest,
+    stage_file,
+    write_json,
+)
 from footfall.runner import Event, RunResult, run_pipeline
 from footfall.s3direct import DirectLake, pattern_regex
 from footfall.sql import literal
 
 PIPELINE_DIR = Path(__file__).parent / "pipeline"
+REJECTED = "_rejected"
 
 
 def pipeline() -> Pipeline:
@@ -42,22 +55,42 @@ class JobResult:
 
 
 def expand(patterns: Iterable[str]) -> list[Path]:
-    """Paths, globs and directories as the user gave them, each one required to match something."""
+    """Paths, globs and directories as the user gave them, each one required to match something. Anything
+    that is not a regular file (a FIFO, socket or device) is refused here, before the lake is touched:
+    reading one could block forever."""
     found: list[Path] = []
     for pattern in patterns:
         path = Path(pattern).expanduser()
         if path.is_dir():
-            matches = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            matches = _files(p for p in path.iterdir() if not p.name.startswith("."))
         elif glob.has_magic(pattern):
-            matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+            matches = _files(Path(p) for p in glob.glob(str(path), recursive=True))
         else:
             if not path.exists():
                 raise InputError("no such file", path=pattern)
-            matches = [path]
+            matches = _files([path])
         if not matches:
             raise InputError("no files match", path=pattern)
         found.extend(m for m in matches if m not in found)
     return found
+
+
+def _files(paths: Iterable[Path]) -> list[Path]:
+    """The regular files among ``paths``, sorted; folders and dangling links are passed over, anything
+    else is an error."""
+    files = []
+    for path in paths:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue
+        what = not_regular(mode)
+        if what == "a directory":
+            continue
+        if what:
+            raise refusal(path, what)
+        files.append(path)
+    return sorted(files)
 
 
 def land(lake: Lake, counts: Sequence[Path], sensors: Sequence[Path], result: JobResult) -> None:
@@ -70,9 +103,12 @@ def land(lake: Lake, counts: Sequence[Path], sensors: Sequence[Path], result: Jo
 def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | None = None,
           parsed: Callable[[Landed], bool] | None = None) -> None:
     """Parse every landed file that has no raw table yet (``parsed`` says which have one, when the lake
-    holds only their manifests). A file the reader rejects as a whole is moved aside to
-    ``landing/<kind>/_rejected/`` so it cannot block later runs."""
+    holds only their manifests). A file whose content the reader rejects as a whole is moved aside to
+    ``landing/<kind>/_rejected/`` so it cannot block later runs; running out of memory or disk, or an
+    interrupt, fails the run and leaves the file in place for the next one."""
+    _retry_unexplained_rejections(lake)
     con = connect(temp_dir=lake.root / SPILL)
+    con.execute("SET TimeZone = 'Australia/Melbourne'")
     sandbox(con, [lake.root])
     try:
         for kind in ("counts", "sensors"):
@@ -84,8 +120,8 @@ def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | Non
                 started = time.perf_counter()
                 try:
                     staged = stage_file(con, lake, landed)
-                except InputError:
-                    _reject(lake, landed)
+                except InputError as e:
+                    _reject(lake, landed, e.message)
                     raise
                 result.staged.append(staged)
                 if listener:
@@ -95,13 +131,38 @@ def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | Non
         con.close()
 
 
-def _reject(lake: Lake, landed: Landed) -> None:
-    folder = lake.path("landing", landed.kind, "_rejected")
+def _reject(lake: Lake, landed: Landed, reason: str) -> None:
+    """Set a file whose content cannot be read aside, its manifest saying why."""
+    folder = lake.path("landing", landed.kind, REJECTED)
     folder.mkdir(parents=True, exist_ok=True)
-    for name in (landed.name, f"{landed.file_id}.manifest.json"):
-        source = lake.path("landing", landed.kind, name)
-        if source.exists():
-            shutil.move(source, folder / name)
+    source = lake.path("landing", landed.kind, landed.name)
+    if source.exists():
+        shutil.move(source, folder / landed.name)
+    manifest = manifest_path(lake, landed.kind, landed.file_id)
+    data = json.loads(manifest.read_text())
+    write_json(folder / manifest.name, {**data, "rejection": reason})
+    manifest.unlink()
+
+
+def _retry_unexplained_rejections(lake: Lake) -> None:
+    """Files set aside without a recorded reason (by versions that also set files aside for running out
+    of memory or disk) go back to the landing zone to be parsed again; a content error sets them aside
+    again, this time with the reason."""
+    for kind in ("counts", "sensors"):
+        folder = lake.path("landing", kind, REJECTED)
+        if not folder.is_dir():
+            continue
+        for manifest in folder.glob("*.manifest.json"):
+            if "rejection" in json.loads(manifest.read_text()):
+                continue
+            landed = read_manifest(manifest)
+            if manifest_path(lake, kind, landed.file_id).exists():  # landed again since
+                (folder / landed.name).unlink(missing_ok=True)
+                manifest.unlink()
+                continue
+            if (folder / landed.name).exists():
+                os.replace(folder / landed.name, lake.path("landing", kind, landed.name))
+            os.replace(manifest, manifest_path(lake, kind, landed.file_id))
 
 
 def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, engine: str = "duckdb",
