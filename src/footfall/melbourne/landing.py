@@ -34,7 +34,7 @@ from footfall.melbourne.formats import (
     blank,
     detect,
 )
-from footfall.melbourne.inputs import copy_hashing
+from footfall.melbourne.inputs import copy_hashing, open_regular
 from footfall.sql import literal, quote
 
 KINDS = ("counts", "sensors")
@@ -74,7 +74,7 @@ class Landed:
 
 
 def sha256_of(path: Path) -> str:
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
