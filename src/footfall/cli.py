@@ -1,7 +1,9 @@
 """The ``footfall`` command: a thin face over the framework and the Melbourne pipeline.
 
-Errors a user can cause are ``FootfallError``s and print as one line; ``--debug`` shows the
-traceback. Progress goes to stderr, answers to stdout, so output can be piped.
+Errors a user can cause are ``FootfallError``s and print as one line; so does anything else that reaches
+the command line, named as unexpected; ``--debug`` shows the traceback. Progress goes to stderr, answers to
+stdout, so output can be piped. Everything is printed through :func:`line`: user text (paths, URLs, names,
+messages) literally, never read as rich markup or emoji codes, and with secrets masked.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from footfall import __version__
 from footfall.errors import FootfallError
+from footfall.redact import redact
 from footfall.runner import Event, RunResult
 
 if TYPE_CHECKING:
@@ -37,9 +40,15 @@ catalog_app = typer.Typer(help="Register an S3 lake's tables in the Glue Data Ca
                           no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
 state = {"debug": False}
+Part = str | tuple[str, str]
+
+
+def line(*parts: Part) -> Text:
+    """What every message is made of: text exactly as given, secrets masked; a (text, style) pair is styled."""
+    return Text.assemble(*(redact(p) if isinstance(p, str) else (redact(p[0]), p[1]) for p in parts))
 
 PipelineDir = Annotated[Path, typer.Argument(help="Pipeline directory (pipeline.yml + sql/).")]
 LakeOpt = Annotated[str, typer.Option("--lake", help="Lake root: a directory or s3://bucket/prefix.",
@@ -52,7 +61,7 @@ EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (embedded) or s
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"footfall {__version__}")
+        out.print(line(f"footfall {__version__}"))
         raise typer.Exit()
 
 
@@ -80,7 +89,7 @@ class Progress:
 
     def __call__(self, event: Event) -> None:
         if event.kind == "begin":
-            self.status.update(f"{event.detail} {event.name}")
+            self.status.update(line(f"{event.detail} {event.name}"))
         else:
             print_event(event)
 
@@ -93,12 +102,12 @@ def print_event(event: Event) -> None:
     if event.kind == "check":
         if event.detail != "passed":
             colour = "red" if event.detail == "failed" else "yellow"
-            err.print(f"  [{colour}]{event.detail:<7}[/] {event.name} ({event.rows} offending)")
+            err.print(line("  ", (f"{event.detail:<7}", colour), f" {event.name} ({event.rows} offending)"))
         return
     if event.kind == "output":
         return
     rows = "" if event.rows is None else f"{event.rows:>12,} rows"
-    err.print(f"  {event.kind:<7} {event.name:<40} {rows:>18} {event.seconds:>7.2f}s  [dim]{event.detail}[/]")
+    err.print(line(f"  {event.kind:<7} {event.name:<40} {rows:>18} {event.seconds:>7.2f}s  ", (event.detail, "dim")))
 
 
 def summary_line(result: RunResult) -> str:
@@ -113,9 +122,9 @@ def pipeline_validate(path: PipelineDir) -> None:
     from footfall.dag import load_pipeline
 
     pipeline = load_pipeline(path)
-    out.print(f"[green]ok[/] {pipeline.name}: {len(pipeline.spec.sources)} source(s), "
-              f"{len(pipeline.steps)} step(s), {len(pipeline.spec.outputs)} output(s), "
-              f"{len(pipeline.checks())} check(s)")
+    out.print(line(("ok", "green"), f" {pipeline.name}: {len(pipeline.spec.sources)} source(s), "
+                   f"{len(pipeline.steps)} step(s), {len(pipeline.spec.outputs)} output(s), "
+                   f"{len(pipeline.checks())} check(s)"))
 
 
 @pipeline_app.command("plan")
@@ -125,13 +134,13 @@ def pipeline_plan(path: PipelineDir) -> None:
 
     pipeline = load_pipeline(path)
     for name in pipeline.spec.sources:
-        out.print(f"source  {name}")
+        out.print(line(f"source  {name}"))
     for i, name in enumerate(pipeline.order, 1):
         step = pipeline.steps[name]
         reads = ", ".join(sorted(step.depends_on)) or "-"
-        out.print(f"{i:>3}. {name} ({step.settings.materialize}) <- {reads}")
+        out.print(line(f"{i:>3}. {name} ({step.settings.materialize}) <- {reads}"))
     for o in pipeline.spec.outputs:
-        out.print(f"output  {o.table} -> {o.zone}/{o.relpath} ({o.format})")
+        out.print(line(f"output  {o.table} -> {o.zone}/{o.relpath} ({o.format})"))
 
 
 @pipeline_app.command("lint")
@@ -148,10 +157,10 @@ def pipeline_lint(
     except ValueError as e:
         raise FootfallError(str(e)) from None
     for finding in findings:
-        out.print(escape(str(finding)), highlight=False)
+        out.print(line(str(finding)))
     if findings:
         raise typer.Exit(1)
-    out.print(f"[green]ok[/] nothing in {path} changes meaning on {engine}")
+    out.print(line(("ok", "green"), f" nothing in {path} changes meaning on {engine}"))
 
 
 @pipeline_app.command("run")
@@ -163,12 +172,12 @@ def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = 
     from footfall.runner import run_pipeline
 
     pipeline = load_pipeline(path)
-    err.print(f"[bold]{pipeline.name}[/] -> {lake}")
+    err.print(line((pipeline.name, "bold"), f" -> {lake}"))
     with opened(lake, write=True, endpoint=s3_endpoint, spec=pipeline.spec) as the_lake:
         the_lake.ensure()
         with get_engine(engine) as eng, Progress() as progress:
             result = run_pipeline(pipeline, the_lake, eng, listener=progress)
-    err.print(f"[green]done[/]: {summary_line(result)}")
+    err.print(line(("done", "green"), f": {summary_line(result)}"))
 
 
 CountsOpt = Annotated[list[str], typer.Option("--counts", help="Counts file, glob, directory or http(s) URL "
@@ -231,10 +240,10 @@ def fetch(lake: Lake, counts: list[str], sensors: list[str], how: Fetch) -> tupl
                 raise FootfallError(f"unknown source {how.source!r} (melbourne, socrata)")
     for result in results:
         for landed in result.landed:
-            err.print(f"  fetched {landed.kind}/{landed.name} ({landed.bytes / 1e6:,.1f} MB, {landed.format}) "
-                      f"from {landed.origin}")
+            err.print(line(f"  fetched {landed.kind}/{landed.name} ({landed.bytes / 1e6:,.1f} MB, {landed.format}) "
+                           f"from {landed.origin}"))
         for what in result.unchanged:
-            err.print(f"  [dim]unchanged {what}[/]")
+            err.print(line("  ", (f"unchanged {what}", "dim")))
     local = [[i for i in items if not i.startswith(("http://", "https://"))] for items in (counts, sensors)]
     return local[0], local[1], sum(len(r.landed) for r in results)
 
@@ -256,12 +265,12 @@ def opened(location: str, *, write: bool, endpoint: str | None = None, spec: Pip
         spec = pipeline().spec
     with download_bars() as bars, working_copy(location, spec, write=write, endpoint_url=endpoint, reads=reads,
                                               progress=bars) as remote:
-        err.print(f"  [dim]pulled {remote.pulled.files} file(s), {remote.pulled.bytes / 1e6:,.1f} MB, from "
-                  f"{remote} ({remote.pulled.kept} already here) into {remote.work}[/]")
+        err.print(line("  ", (f"pulled {remote.pulled.files} file(s), {remote.pulled.bytes / 1e6:,.1f} MB, from "
+                              f"{remote} ({remote.pulled.kept} already here) into {remote.work}", "dim")))
         yield remote.work
     if remote.pushed is not None:
-        err.print(f"  pushed {remote.pushed.files} file(s), {remote.pushed.bytes / 1e6:,.1f} MB, to {remote} "
-                  f"({remote.pushed.kept} unchanged, {remote.pushed.deleted} superseded object(s) deleted)")
+        err.print(line(f"  pushed {remote.pushed.files} file(s), {remote.pushed.bytes / 1e6:,.1f} MB, to {remote} "
+                       f"({remote.pushed.kept} unchanged, {remote.pushed.deleted} superseded object(s) deleted)"))
 
 
 @contextmanager
@@ -269,10 +278,10 @@ def download_bars() -> Iterator[Callable[[str], Callable[[int, int | None], None
     """A rich progress bar per download: bytes, rate, time left."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-    with Progress(TextColumn("  {task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  TimeRemainingColumn(), console=err, transient=True) as bars:
+    with Progress(TextColumn("  {task.description}", markup=False), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(), console=err, transient=True) as bars:
         def factory(label: str) -> Callable[[int, int | None], None]:
-            task = bars.add_task(label, total=None)
+            task = bars.add_task(redact(label), total=None)
 
             def update(done: int, total: int | None) -> None:
                 bars.update(task, completed=done, total=total)
@@ -307,8 +316,8 @@ def ingest_command(
         local_counts, local_sensors, fetched = fetch(the_lake, counts, sensors, how)
         result = JobResult()
         land(the_lake, expand(local_counts), expand(local_sensors), result)
-    err.print(f"[green]done[/]: {fetched} download(s) landed, {len(result.landed)} local file(s) landed, "
-              f"{len(result.unchanged)} unchanged")
+    err.print(line(("done", "green"), f": {fetched} download(s) landed, {len(result.landed)} local file(s) landed, "
+                   f"{len(result.unchanged)} unchanged"))
 
 
 @app.command("run")
@@ -339,7 +348,7 @@ def run_command(
     from footfall.melbourne.run import run
     from footfall.s3 import is_s3
 
-    err.print(f"[bold]melbourne[/] -> {lake}")
+    err.print(line(("melbourne", "bold"), f" -> {lake}"))
     how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers)
     if engine == "spark" and is_s3(lake):
         result, fetched = spark_on_s3(lake, s3_endpoint, spark_master, counts, sensors, how)
@@ -351,9 +360,9 @@ def run_command(
                 with Progress() as progress:
                     result = run(the_lake, local_counts, local_sensors, engine=engine, listener=progress,
                                  engine_options={"master": spark_master} if engine == "spark" else None)
-    err.print(f"[green]done[/]: {fetched + len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged, "
-              f"{len(result.staged)} parsed; {summary_line(result.run)}; {result.quarantined:,} row(s) quarantined"
-              + (" (see curated/quarantine_summary.csv)" if result.quarantined else ""))
+    err.print(line(("done", "green"), f": {fetched + len(result.landed)} file(s) landed, {len(result.unchanged)} "
+                   f"unchanged, {len(result.staged)} parsed; {summary_line(result.run)}; {result.quarantined:,} row(s) "
+                   "quarantined" + (" (see curated/quarantine_summary.csv)" if result.quarantined else "")))
     if strict and result.quarantined:
         raise typer.Exit(4)
 
@@ -409,7 +418,7 @@ def report_command(
 
     with opened(lake, write=False, endpoint=s3_endpoint, reads=READS) as the_lake:
         path = write(the_lake, out_path)
-    err.print(f"[green]wrote[/] {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    err.print(line(("wrote", "green"), f" {path} ({path.stat().st_size / 1e6:.1f} MB)"))
 
 
 @app.command("generate")
@@ -431,8 +440,8 @@ def generate_command(
                            end=_day(end, "--end"), rows=rows, locations=locations)
     except ValueError as e:
         raise FootfallError(str(e)) from None
-    err.print(f"[green]wrote[/] {summary.path}: {summary.rows:,} rows, {summary.sensors} sensors, "
-              f"{summary.start} .. {summary.end}, {summary.bytes / 1e6:,.1f} MB ({summary.format})")
+    err.print(line(("wrote", "green"), f" {summary.path}: {summary.rows:,} rows, {summary.sensors} sensors, "
+                   f"{summary.start} .. {summary.end}, {summary.bytes / 1e6:,.1f} MB ({summary.format})"))
 
 
 def _day(text: str, flag: str) -> date:
@@ -452,18 +461,19 @@ def demo_command(
     from footfall.melbourne.report import write
     from footfall.melbourne.run import run
 
+    folder.mkdir(parents=True, exist_ok=True)
     counts, sensors = folder / "counts-2019-2021.csv", folder / "sensor-locations.csv"
     if not counts.exists() or not sensors.exists():
         summary = generate(counts, fmt="archive", seed=2019, sensors=40, start=date(2019, 1, 1),
                            end=date(2021, 12, 31), locations=sensors)
-        err.print(f"[green]generated[/] {summary.rows:,} rows for {summary.sensors} sensors, "
-                  f"{summary.start} .. {summary.end}")
+        err.print(line(("generated", "green"), f" {summary.rows:,} rows for {summary.sensors} sensors, "
+                       f"{summary.start} .. {summary.end}"))
     lake = Lake.at(folder / "lake")
     with Progress() as progress:
         result = run(lake, [str(counts)], [str(sensors)], listener=progress)
-    err.print(f"[green]done[/]: {summary_line(result.run)}")
+    err.print(line(("done", "green"), f": {summary_line(result.run)}"))
     report = write(lake, folder / "report.html")
-    err.print(f"[green]report[/] {report}")
+    err.print(line(("report", "green"), f" {report}"))
     top_command(by="month", day=None, month=None, lake=str(lake.root), fmt="table")
 
 
@@ -478,8 +488,8 @@ def doctor_command(
 
     findings = examine(lake, portal)
     for f in findings:
-        mark = "[green]ok[/]     " if f.ok else ("[red]missing[/]" if f.required else "[yellow]optional[/]")
-        out.print(f"{mark} {f.name:<8} {escape(f.detail)}")
+        mark = ("ok      ", "green") if f.ok else (("missing ", "red") if f.required else ("optional", "yellow"))
+        out.print(line(mark, f" {f.name:<8} {f.detail}"))
     if any(f.required and not f.ok for f in findings):
         raise typer.Exit(1)
 
@@ -517,7 +527,7 @@ def catalog_register(
         parts = (f" (partitions: +{change.partitions_added} ~{change.partitions_updated} "
                  f"-{change.partitions_removed})" if change.partitions_added or change.partitions_updated
                  or change.partitions_removed else "")
-        out.print(f"{change.action:<9} {database}.{change.table}{parts}")
+        out.print(line(f"{change.action:<9} {database}.{change.table}{parts}"))
 
 
 @catalog_app.command("ddl")
@@ -548,31 +558,45 @@ def render(columns: list[str], rows: list[tuple], fmt: str, title: str = "") -> 
     elif fmt == "table":
         from rich.table import Table
 
-        table = Table(title=title)
+        table = Table(title=Text(title))
         for c in columns:
-            table.add_column(c, justify="right" if c in ("rank", "pedestrians", "location_id") else "left")
+            table.add_column(Text(c), justify="right" if c in ("rank", "pedestrians", "location_id") else "left")
         for row in rows:
-            table.add_row(*(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) and columns[i] ==
-                            "pedestrians" else str(v) for i, v in enumerate(row)))
+            table.add_row(*(Text(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) and columns[i] ==
+                                 "pedestrians" else str(v)) for i, v in enumerate(row)))
         out.print(table)
     else:
         raise FootfallError(f"unknown format {fmt!r} (table, csv, json)")
 
 
+def explain(error: Exception) -> tuple[str, int]:
+    """One line and an exit code for any error that reaches the command line. A ``FootfallError`` or an OS
+    error is the user's or the environment's; anything else is named as unexpected, a bug to report."""
+    if isinstance(error, FootfallError):
+        return _one_line(str(error)), error.exit_code
+    if isinstance(error, OSError):
+        where = f": {error.filename}" if error.filename else ""
+        return _one_line(f"{error.strerror or error}{where}"), 1
+    first = next((t.strip() for t in str(error).splitlines() if t.strip()), "")
+    if type(error).__module__.split(".")[0] == "duckdb":
+        return f"the engine failed: {first}", 1
+    return (f"unexpected {type(error).__name__}: {first} (a bug in footfall: run again with --debug for the "
+            "traceback)"), 1
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main() -> None:
     try:
         app()
-    except FootfallError as e:
-        if state["debug"]:
-            raise
-        err.print(f"[red]error:[/] {escape(str(e))}", highlight=False)
-        sys.exit(e.exit_code)
-    except OSError as e:
-        if state["debug"]:
-            raise
-        where = f": {e.filename}" if e.filename else ""
-        err.print(f"[red]error:[/] {escape(e.strerror or str(e))}{escape(where)}", highlight=False)
-        sys.exit(1)
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print(line("interrupted"))
         sys.exit(130)
+    except Exception as e:
+        if state["debug"]:
+            raise
+        message, code = explain(e)
+        err.print(line(("error:", "red"), f" {message}"))
+        sys.exit(code)

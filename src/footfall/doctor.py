@@ -13,6 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from footfall.errors import FootfallError
+from footfall.redact import redact
+
 DEFAULT_PORTAL = "https://data.melbourne.vic.gov.au"
 PORTAL_PROBE = "/api/explore/v2.1/catalog/datasets/pedestrian-counting-system-monthly-counts-per-hour"
 
@@ -63,7 +66,6 @@ def spark_jars() -> Finding:
 
 def s3_lake(location: str) -> Finding:
     """Reach the bucket with the credentials at hand, and say where the working copy lives."""
-    from footfall.errors import FootfallError
     from footfall.s3 import S3Lake
 
     try:
@@ -92,14 +94,22 @@ def lake_writable(location: str) -> Finding:
 
 
 def portal(url: str) -> Finding:
+    """Whether the portal answers, probed like a download (redirects followed, credentials kept to its origin)."""
+    from footfall.sources.http import Policy, client, send
+
+    shown = redact(url)
     try:
-        response = httpx.get(url.rstrip("/") + PORTAL_PROBE, timeout=5.0, follow_redirects=True)
+        with client(Policy(connect_timeout=5.0, read_timeout=5.0)) as http:
+            response = send(http, "GET", url.rstrip("/") + PORTAL_PROBE)
+            response.close()
     except httpx.HTTPError as e:
-        return Finding("Portal", False, f"{url} cannot be reached ({type(e).__name__}); `footfall run` needs it, "
+        return Finding("Portal", False, f"{shown} cannot be reached ({type(e).__name__}); `footfall run` needs it, "
                        "or give files with --counts", required=False)
+    except FootfallError as e:
+        return Finding("Portal", False, redact(str(e)), required=False)
     if response.status_code >= 400:
-        return Finding("Portal", False, f"{url} answered HTTP {response.status_code}", required=False)
-    return Finding("Portal", True, f"{url} answers", required=False)
+        return Finding("Portal", False, f"{shown} answered HTTP {response.status_code}", required=False)
+    return Finding("Portal", True, f"{shown} answers", required=False)
 
 
 def examine(lake: str, portal_url: str | None = None) -> list[Finding]:

@@ -43,6 +43,10 @@ class LakeError(FootfallError):
     """The lake cannot be read or written, or a path would leave it."""
 
 
+class OutputError(FootfallError):
+    """A file cannot be written where the user asked: not a regular file there, or no such folder."""
+
+
 class CheckFailed(FootfallError):
     """A blocking data check found offending rows; nothing was published."""
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from footfall.output import check_target, replacing
 from footfall.sql import literal
 
 FORMATS = ("archive", "rows-csv", "soda-json", "ods-csv")
@@ -161,18 +162,18 @@ def generate(out: Path, *, fmt: str = "archive", seed: int = 0, sensors: int = 6
     if end < start:
         raise ValueError(f"the end ({end}) is before the start ({start})")
     select, options = _select(fmt, seed, sensors, start, end)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
+    for target in (out, locations):
+        if target is not None:
+            check_target(target)
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
-        written = con.execute(f"COPY ({select}) TO {literal(str(tmp))} ({options})").fetchone()
-        os.replace(tmp, out)
+        with replacing(out) as tmp:
+            written = con.execute(f"COPY ({select}) TO {literal(str(tmp))} ({options})").fetchone()
         if locations is not None:
             _write_locations(con, locations, seed, sensors, start, end)
     finally:
-        tmp.unlink(missing_ok=True)
         con.close()
     return GenerateSummary(out, fmt, int(written[0]) if written else 0, sensors, start, end, out.stat().st_size)
 
@@ -186,8 +187,7 @@ def _write_locations(con: duckdb.DuckDBPyConnection, path: Path, seed: int, sens
               FROM (SELECT CAST(s AS BIGINT) AS sensor_id, TIMESTAMP '{end.isoformat()}' AS ts
                     FROM range(1, {sensors + 1}) AS r(s)))
         ORDER BY sensor_id""").fetchall()
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("w", newline="") as handle:
+    with replacing(path) as tmp, tmp.open("w", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(["location_id", "sensor_description", "sensor_name", "installation_date", "note",
                          "location_type", "status", "direction_1", "direction_2", "latitude", "longitude",
@@ -195,4 +195,3 @@ def _write_locations(con: duckdb.DuckDBPyConnection, path: Path, seed: int, sens
         for sensor_id, name, code, lat, lon in rows:
             writer.writerow([sensor_id, name, code, start.isoformat(), "", "Outdoor", "A", "North", "South", lat, lon,
                              f"{lat}, {lon}"])
-    os.replace(tmp, path)

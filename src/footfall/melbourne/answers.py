@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-from footfall.errors import FootfallError, InputError
+from footfall.errors import FootfallError, InputError, LakeError
 from footfall.lake import Lake
 from footfall.sql import literal
 
@@ -24,9 +24,18 @@ def curated(lake: Lake, table: str) -> str:
     return literal(str(path))
 
 
+def unreadable(lake: Lake, error: duckdb.Error) -> LakeError:
+    """A curated file DuckDB cannot read (truncated, overwritten, not Parquet), said in one line."""
+    first = next((t.strip() for t in str(error).splitlines() if t.strip()), type(error).__name__)
+    return LakeError(f"the answers cannot be read ({first}): `footfall run` rebuilds them", path=lake.root)
+
+
 def top10(lake: Lake, by: str, period: str | None) -> tuple[list[str], list[tuple[Any, ...]], str]:
     """The top-10 rows of one date or month (the latest when none is given), from one published run."""
-    return lake.read(lambda: _top10(lake, by, period))
+    try:
+        return lake.read(lambda: _top10(lake, by, period))
+    except duckdb.Error as e:
+        raise unreadable(lake, e) from None
 
 
 def _top10(lake: Lake, by: str, period: str | None) -> tuple[list[str], list[tuple[Any, ...]], str]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from footfall.errors import InputError, Interrupted, ResourceError
+from footfall.errors import InputError, Interrupted, LakeError, ResourceError
 from footfall.lake import Lake
 from footfall.melbourne.formats import (
     COUNT_COLUMNS,
@@ -141,9 +141,17 @@ def _known(lake: Lake, kind: str, digest: str) -> Landed | None:
 
 
 def read_manifest(path: Path) -> Landed:
-    data = json.loads(path.read_text())
-    data["header"] = tuple(data.get("header", ()))
-    return Landed(**{k: v for k, v in data.items() if k in Landed.__dataclass_fields__})
+    """A manifest as ``land_file`` wrote it; one damaged by hand or by the disk is named in one line."""
+    try:
+        data = json.loads(path.read_text())
+        data["header"] = tuple(data.get("header", ()))
+        landed = Landed(**{k: v for k, v in data.items() if k in Landed.__dataclass_fields__})
+        if landed.format not in {f.name for f in FORMATS} or landed.container not in CONTAINER_SUFFIX:
+            raise ValueError(f"unknown format {landed.format!r} in a {landed.container!r} container")
+    except (ValueError, TypeError, AttributeError) as e:
+        raise LakeError(f"a damaged manifest ({type(e).__name__}: {e}): delete it and land its file again",
+                        path=path) from None
+    return landed
 
 
 def landed_files(lake: Lake, kind: str) -> list[Landed]:

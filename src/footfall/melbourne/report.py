@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ import duckdb
 
 from footfall.errors import FootfallError
 from footfall.lake import Lake
+from footfall.melbourne.answers import unreadable
+from footfall.output import check_target, replacing
 from footfall.sql import literal
 
 LOCKDOWNS = (("2020-03-31", "2020-05-12"), ("2020-07-09", "2020-10-27"), ("2021-02-13", "2021-02-17"),
@@ -48,7 +49,10 @@ class Answers:
         path = self.lake.path(zone, f"{table}.parquet")
         if not path.exists():
             raise FootfallError(f"no {table} in this lake yet: run `footfall run` first", path=self.lake.root)
-        return self.con.execute(sql.replace("{t}", f"read_parquet({literal(str(path))})")).fetchall()
+        try:
+            return self.con.execute(sql.replace("{t}", f"read_parquet({literal(str(path))})")).fetchall()
+        except duckdb.Error as e:
+            raise unreadable(self.lake, e) from None
 
 
 def _fig(data: list[dict[str, Any]], layout: dict[str, Any]) -> dict[str, Any]:
@@ -212,13 +216,12 @@ def _section(c: Chart) -> str:
 
 
 def write(lake: Lake, out: Path) -> Path:
-    """Write the report, built from one published run, next to its final name and move it into place when
-    complete."""
+    """Write the report, built from one published run, beside its final name and move it into place when
+    complete; a target that is not a regular file, or a missing folder, is refused before the (slow) build."""
+    check_target(out)
     text = lake.read(lambda: build(lake))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    with replacing(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return out
 
 

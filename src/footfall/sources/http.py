@@ -3,18 +3,20 @@
 A body goes to ``<dest>.part`` and is renamed only when complete and checked. Connection errors, read
 timeouts, 5xx and 429 are retried with exponential backoff and jitter, honouring ``Retry-After`` and
 Opendatasoft's ``reset_time``; an interrupted body is resumed with ``Range`` when the server allows it.
-Any other 4xx is final and reported with the portal's own message. Tokens never leave this module:
-URLs are redacted before they reach a message, a log or a manifest.
+Any other 4xx is final and reported with the portal's own message. Secrets never leave this module:
+URLs and server messages are redacted before they reach a message, a log or a manifest, and credentials
+(``X-App-Token``, ``Authorization``, a URL's userinfo) never follow a redirect to another origin.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import json
+import logging
 import os
 import random
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -26,9 +28,13 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from footfall import __version__
 from footfall.errors import FootfallError
+from footfall.redact import is_secret, redact, remember, remember_header
 
-SECRET_PARAMS = re.compile(r"(?i)([?&](?:\$\$app_token|app_token|token|apikey|api_key|access_token|key)=)[^&#]*")
+__all__ = ["redact"]
+
 CHUNK = 1 << 20
+MAX_REDIRECTS = 10
+CREDENTIAL_HEADERS = ("Authorization", "Proxy-Authorization", "X-App-Token", "Cookie")
 Progress = Callable[[int, int | None], None]  # (bytes so far, total or None)
 
 
@@ -44,13 +50,16 @@ class Retryable(Exception):
         self.wait = wait
 
 
-def redact(url: str) -> str:
-    """A URL safe to print: secret query values replaced.
+class _Redacting(logging.Filter):
+    """httpx and httpcore log every request's URL at INFO and DEBUG: mask its secrets first."""
 
-    >>> redact("https://x.org/r.json?$limit=5&$$app_token=abc123&b=1")
-    'https://x.org/r.json?$limit=5&$$app_token=***&b=1'
-    """
-    return SECRET_PARAMS.sub(r"\1***", url)
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).addFilter(_Redacting())
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,37 @@ DEFAULT_POLICY = Policy()
 
 def client(policy: Policy = DEFAULT_POLICY) -> httpx.Client:
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
-    return httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": f"footfall/{__version__}"})
+    return httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": f"footfall/{__version__}"})
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def send(http: httpx.Client, method: str, url: str, params: dict[str, str] | None = None,
+         headers: dict[str, str] | None = None) -> httpx.Response:
+    """A streamed response, redirects followed here rather than by httpx, which keeps custom headers such as
+    ``X-App-Token`` on a redirect to another host: once the origin changes, credentials are dropped.
+    The caller closes the response."""
+    request = http.build_request(method, url, params=params or None, headers=headers)
+    origin = _origin(request.url)
+    remember(request.url.password)
+    redact(str(request.url))
+    for name in CREDENTIAL_HEADERS:
+        remember_header(request.headers.get(name))
+    for _ in range(MAX_REDIRECTS + 1):
+        response = http.send(request, stream=True, follow_redirects=False)
+        if response.next_request is None:
+            return response
+        response.close()
+        request = response.next_request
+        if _origin(request.url) != origin:
+            for name in CREDENTIAL_HEADERS:
+                request.headers.pop(name, None)
+            if request.url.userinfo:
+                request.url = request.url.copy_with(username=None, password=None)
+            origin = _origin(request.url)
+    raise FetchError(f"{redact(url)}: more than {MAX_REDIRECTS} redirects")
 
 
 def _wait(policy: Policy) -> Callable[[RetryCallState], float]:
@@ -148,21 +187,36 @@ def check_status(response: httpx.Response, url: str) -> None:
     if response.status_code == 429 or response.status_code >= 500:
         raise Retryable(f"HTTP {response.status_code}", server_wait(response))
     if response.status_code >= 400:
-        raise FetchError(f"{redact(url)}: HTTP {response.status_code}: {server_message(response)}")
+        raise FetchError(redact(f"{url}: HTTP {response.status_code}: {server_message(response)}"))
 
 
 def get_json(http: httpx.Client, url: str, params: dict[str, str], headers: dict[str, str] | None = None,
              policy: Policy = DEFAULT_POLICY) -> Any:
     """A small JSON answer, with the same retry policy as downloads."""
-    for attempt in retrying(policy):
-        with attempt:
-            response = http.get(url, params=params, headers=headers)
-            check_status(response, str(response.url))
-            try:
-                return response.json()
-            except ValueError:
-                raise FetchError(f"{redact(str(response.url))}: the answer is not JSON") from None
+    try:
+        for attempt in retrying(policy):
+            with attempt:
+                response = send(http, "GET", url, params, headers)
+                try:
+                    response.read()
+                finally:
+                    response.close()
+                check_status(response, str(response.url))
+                try:
+                    return response.json()
+                except ValueError:
+                    raise FetchError(f"{redact(str(response.url))}: the answer is not JSON") from None
+    except (httpx.HTTPError, Retryable) as e:
+        raise FetchError(f"{redact(url)}: {gave_up(e, policy)}") from None
     raise AssertionError("unreachable")
+
+
+def gave_up(error: Exception, policy: Policy) -> str:
+    """Why a request failed for good, in words that hold no secret (httpx's messages embed the URL)."""
+    if isinstance(error, httpx.TransportError | Retryable):
+        reason = str(error) if isinstance(error, Retryable) else type(error).__name__
+        return f"{reason} after {policy.attempts} attempts"
+    return f"{type(error).__name__}: {redact(str(error))}"
 
 
 def download(http: httpx.Client, url: str, dest: Path, *, params: dict[str, str] | None = None,
@@ -187,16 +241,13 @@ def download(http: httpx.Client, url: str, dest: Path, *, params: dict[str, str]
         response_headers, final_url = result
         digest, size = sha256_file(part)
         os.replace(part, dest)
-    except httpx.TransportError as e:
+    except (httpx.HTTPError, Retryable) as e:
         part.unlink(missing_ok=True)
-        raise FetchError(f"{redact(url)}: {type(e).__name__} after {policy.attempts} attempts") from None
-    except Retryable as e:
-        part.unlink(missing_ok=True)
-        raise FetchError(f"{redact(url)}: {e} after {policy.attempts} attempts") from None
+        raise FetchError(f"{redact(url)}: {gave_up(e, policy)}") from None
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    return Fetched(dest, redact(final_url), {k: v for k, v in (params or {}).items() if "token" not in k.lower()},
+    return Fetched(dest, redact(final_url), {k: v for k, v in (params or {}).items() if not is_secret(k)},
                    datetime.now(UTC).isoformat(timespec="seconds"), size, digest, response_headers.get("ETag"),
                    response_headers.get("Last-Modified"), response_headers.get("Content-Type"))
 
@@ -216,7 +267,8 @@ def _attempt(http: httpx.Client, url: str, part: Path, params: dict[str, str], h
         headers["If-None-Match"] = validators["etag"]
     if validators.get("last_modified"):
         headers["If-Modified-Since"] = validators["last_modified"]
-    with http.stream("GET", url, params=params or None, headers=headers) as response:
+    response = send(http, "GET", url, params, headers)
+    with contextlib.closing(response):
         if response.status_code == 304:
             return None
         check_status(response, str(response.url))
