@@ -3,7 +3,9 @@
 Opendatasoft: exports (csv/json/jsonl, `where` on sensing_date, delimiter, labels), records (limit <= 100,
 offset + limit <= 10000, 400 JSON errors), the attachment list and the archive zip, ETag / Last-Modified /
 304 and Range. Socrata: SODA JSON paging (`$limit` default 1000, `$offset`, `$order=:id`,
-`$select=count(*)`), rows.csv, a required app token. Faults are injected per path prefix.
+`$select=count(*)`), rows.csv, a required app token. Faults are injected per path prefix, including a
+server that echoes everything it was sent (URL and headers) in its error, and redirects per path prefix to
+any base URL (another port is another origin).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Portal:
         self.data = data
         self.faults: dict[str, list[Fault]] = {}
         self.requests: list[dict[str, Any]] = []
+        self.redirects: dict[str, tuple[str, bool]] = {}
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
@@ -78,6 +81,12 @@ class Portal:
         """The next ``times`` requests whose path starts with ``prefix`` meet fault ``kind``."""
         with self.lock:
             self.faults.setdefault(prefix, []).append(Fault(kind, times))
+
+    def redirect(self, prefix: str, base: str, strip: bool = False) -> None:
+        """Requests whose path starts with ``prefix`` are sent with a 302 to ``base`` + the path (without the
+        prefix when ``strip``) + the query."""
+        with self.lock:
+            self.redirects[prefix] = (base, strip)
 
     def take_fault(self, path: str) -> str | None:
         with self.lock:
@@ -119,9 +128,19 @@ def _handler(portal: Portal) -> type[BaseHTTPRequestHandler]:
             query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             with portal.lock:
                 portal.requests.append({"path": parts.path, "query": query, "headers": dict(self.headers)})
+            for prefix, (base, strip) in portal.redirects.items():
+                if parts.path.startswith(prefix):
+                    target = base + (self.path[len(prefix):] if strip else self.path)
+                    return self.reply(302, b"", "text/plain", {"Location": target})
             fault = portal.take_fault(parts.path)
             if fault in ("500", "503"):
                 return self.reply(int(fault), json.dumps({"error": "server trouble"}).encode(), "application/json")
+            if fault in ("500-now", "503-now"):
+                return self.reply(int(fault[:3]), json.dumps({"error": "server trouble"}).encode(), "application/json",
+                                  {"Retry-After": "0"})
+            if fault == "echo":
+                said = f"refused {self.path} from {self.client_address[0]} with {dict(self.headers)}"
+                return self.reply(403, json.dumps({"code": "forbidden", "message": said}).encode(), "application/json")
             if fault == "429":
                 return self.reply(429, b'{"error": "slow down"}', "application/json", {"Retry-After": "0"})
             if fault == "429-ods":

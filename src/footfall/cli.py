@@ -578,7 +578,7 @@ def explain(error: Exception) -> tuple[str, int]:
         where = f": {error.filename}" if error.filename else ""
         return _one_line(f"{error.strerror or error}{where}"), 1
     first = next((t.strip() for t in str(error).splitlines() if t.strip()), "")
-    if type(error).__module__.split(".")[0] == "duckdb":
+    if type(error).__module__.split(".")[0].lstrip("_") == "duckdb":
         return f"the engine failed: {first}", 1
     return (f"unexpected {type(error).__name__}: {first} (a bug in footfall: run again with --debug for the "
             "traceback)"), 1

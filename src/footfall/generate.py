@@ -18,12 +18,14 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 
+from footfall.errors import OutputError
 from footfall.output import check_target, replacing
 from footfall.sql import literal
 
@@ -170,12 +172,21 @@ def generate(out: Path, *, fmt: str = "archive", seed: int = 0, sensors: int = 6
         con.execute("SET enable_progress_bar = false")
         con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
         with replacing(out) as tmp:
-            written = con.execute(f"COPY ({select}) TO {literal(str(tmp))} ({options})").fetchone()
+            try:
+                written = con.execute(f"COPY ({select}) TO {literal(str(tmp))} ({options})").fetchone()
+            except duckdb.IOException as e:
+                raise OutputError(f"cannot be written: {_reason(e)}", path=out) from None
         if locations is not None:
             _write_locations(con, locations, seed, sensors, start, end)
     finally:
         con.close()
     return GenerateSummary(out, fmt, int(written[0]) if written else 0, sensors, start, end, out.stat().st_size)
+
+
+def _reason(error: duckdb.Error) -> str:
+    """The operating system's words inside DuckDB's message (``File too large``, ``No space left``...)."""
+    found = re.search(r'"exception_message":"(.*?)"[,}]', str(error))
+    return found.group(1).rsplit(": ", 1)[-1] if found else str(error).splitlines()[0]
 
 
 def _write_locations(con: duckdb.DuckDBPyConnection, path: Path, seed: int, sensors: int, start: date,

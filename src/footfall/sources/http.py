@@ -10,6 +10,7 @@ URLs and server messages are redacted before they reach a message, a log or a ma
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email.utils
 import hashlib
@@ -112,8 +113,10 @@ def send(http: httpx.Client, method: str, url: str, params: dict[str, str] | Non
     The caller closes the response."""
     request = http.build_request(method, url, params=params or None, headers=headers)
     origin = _origin(request.url)
-    remember(request.url.password)
     redact(str(request.url))
+    if request.url.username or request.url.password:
+        basic = f"{request.url.username}:{request.url.password}".encode()
+        remember_header(f"Basic {base64.b64encode(basic).decode()}")
     for name in CREDENTIAL_HEADERS:
         remember_header(request.headers.get(name))
     for _ in range(MAX_REDIRECTS + 1):
