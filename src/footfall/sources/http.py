@@ -29,7 +29,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from footfall import __version__
 from footfall.errors import FootfallError
-from footfall.redact import is_secret, redact, remember, remember_header
+from footfall.redact import is_secret, redact, remember_header
 
 __all__ = ["redact"]
 
