@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 
@@ -151,7 +152,7 @@ def ingest_urls(lake: Lake, urls: list[str], kind: str, *, progress: ProgressFac
     try:
         with client(policy) as http:
             for i, url in enumerate(urls):
-                name = Path(url.split("?")[0].rstrip("/")).name or f"download-{i}"
+                name = Path(urlsplit(url).path.rstrip("/")).name or f"download-{i}"
                 fetched = download(http, url, folder / f"{i}-{name}", progress=_bar(progress, redact(url)),
                                    policy=policy)
                 if fetched is None:
