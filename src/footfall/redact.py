@@ -12,7 +12,6 @@ import base64
 import binascii
 import re
 import threading
-from collections.abc import Iterable
 from urllib.parse import unquote
 
 MASK = "***"
@@ -63,19 +62,12 @@ def remember_header(value: str | None) -> None:
         remember(password, f"{user}:{password}")
 
 
-def redact(text: str, extra: Iterable[str] = ()) -> str:
-    """``text`` (a URL, or a message holding URLs) with every credential replaced by ``***``.
-
-    >>> redact("https://x.org/r.json?$limit=5&$$app_token=abc123&b=1")
-    'https://x.org/r.json?$limit=5&$$app_token=***&b=1'
-    >>> redact("GET http://ann:s3cret@host/a.csv failed")
-    'GET http://***@host/a.csv failed'
-    """
+def _mask(text: str) -> tuple[str, list[str]]:
+    """``text`` with userinfo and secret parameter values masked where they stand, and the values masked."""
     found: list[str] = []
 
     def userinfo(match: re.Match[str]) -> str:
-        password = match.group(2).partition(":")[2]
-        found.extend(v for v in (password, match.group(2)) if v)
+        found.extend(v for v in (match.group(2).partition(":")[2], match.group(2)) if v)
         return f"{match.group(1)}{MASK}@"
 
     def param(match: re.Match[str]) -> str:
@@ -84,8 +76,24 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
         found.append(match.group(3))
         return f"{match.group(1)}{match.group(2)}={MASK}"
 
-    text = _PARAM.sub(param, _USERINFO.sub(userinfo, text))
-    remember(*found, *extra)
+    return _PARAM.sub(param, _USERINFO.sub(userinfo, text)), found
+
+
+def remember_url(url: str) -> None:
+    """The secrets a URL is about to carry, so that an echo of them is masked too."""
+    remember(*_mask(url)[1])
+
+
+def redact(text: str) -> str:
+    """``text`` (a URL, or a message holding URLs) with every credential replaced by ``***``.
+
+    >>> redact("https://x.org/r.json?$limit=5&$$app_token=abc123&b=1")
+    'https://x.org/r.json?$limit=5&$$app_token=***&b=1'
+    >>> redact("GET http://ann:s3cret@host/a.csv failed")
+    'GET http://***@host/a.csv failed'
+    """
+    text, found = _mask(text)
+    remember(*found)
     with _lock:
         known = sorted(_known, key=len, reverse=True)
     for value in known:

@@ -29,9 +29,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from footfall import __version__
 from footfall.errors import FootfallError
-from footfall.redact import is_secret, redact, remember_header
-
-__all__ = ["redact"]
+from footfall.redact import is_secret, redact, remember_header, remember_url
 
 CHUNK = 1 << 20
 MAX_REDIRECTS = 10
@@ -113,7 +111,7 @@ def send(http: httpx.Client, method: str, url: str, params: dict[str, str] | Non
     The caller closes the response."""
     request = http.build_request(method, url, params=params or None, headers=headers)
     origin = _origin(request.url)
-    redact(str(request.url))
+    remember_url(str(request.url))
     if request.url.username or request.url.password:
         basic = f"{request.url.username}:{request.url.password}".encode()
         remember_header(f"Basic {base64.b64encode(basic).decode()}")
