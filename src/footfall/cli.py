@@ -50,6 +50,7 @@ def line(*parts: Part) -> Text:
     """What every message is made of: text exactly as given, secrets masked; a (text, style) pair is styled."""
     return Text.assemble(*(redact(p) if isinstance(p, str) else (redact(p[0]), p[1]) for p in parts))
 
+
 PipelineDir = Annotated[Path, typer.Argument(help="Pipeline directory (pipeline.yml + sql/).")]
 LakeOpt = Annotated[str, typer.Option("--lake", help="Lake root: a directory or s3://bucket/prefix.",
                                        envvar="FOOTFALL_LAKE")]
