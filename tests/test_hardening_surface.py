@@ -460,3 +460,11 @@ def test_table_values_with_markup_are_printed_literally(lake: Path) -> None:
     for name in MARKUP_PROBES:
         assert name in done.stdout
     assert "😄" not in done.stdout and "👍" not in done.stdout
+
+
+def test_a_redirect_loop_is_one_line(portal: Portal, tmp_path: Path) -> None:
+    portal.redirect("/loop", portal.url)
+    line = one_error(footfall("ingest", "--counts", f"{portal.url}/loop/x.csv?token={SECRET}", "--lake",
+                              str(tmp_path / "lake")))
+    assert line == f"error: {portal.url}/loop/x.csv?token=***: more than 10 redirects"
+    assert len([r for r in portal.requests if r["path"] == "/loop/x.csv"]) == 11

@@ -21,6 +21,7 @@ SECRET_NAMES = frozenset({
     "x-amz-signature", "x-amz-security-token", "x-amz-credential", "x-goog-signature", "x-goog-credential",
 })
 SECRET_PARTS = ("token", "secret", "passw", "signature", "credential", "apikey", "api_key", "api-key", "private")
+TRAILING = ":,.)]'\""
 SHORTEST_KNOWN = 4  # shorter remembered values are masked only where they stand as a parameter or a password
 
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/?#\s@]*(?:@[^/?#\s@]*)*)@")
@@ -71,10 +72,11 @@ def _mask(text: str) -> tuple[str, list[str]]:
         return f"{match.group(1)}{MASK}@"
 
     def param(match: re.Match[str]) -> str:
-        if not is_secret(match.group(2)) or not match.group(3) or match.group(3) == MASK:
+        value = match.group(3).rstrip(TRAILING)  # a URL ending a sentence keeps its punctuation
+        if not is_secret(match.group(2)) or not value or value == MASK:
             return match.group(0)
-        found.append(match.group(3))
-        return f"{match.group(1)}{match.group(2)}={MASK}"
+        found.append(value)
+        return f"{match.group(1)}{match.group(2)}={MASK}{match.group(3)[len(value):]}"
 
     return _PARAM.sub(param, _USERINFO.sub(userinfo, text)), found
 
