@@ -394,17 +394,21 @@ def generate_command(
     fmt: Annotated[str, typer.Option("--format", help="archive, rows-csv, soda-json or ods-csv.")] = "archive",
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 0,
     locations: Annotated[Path | None, typer.Option("--locations", help="Also write a sensor-locations file.")] = None,
+    faults: Annotated[bool, typer.Option("--faults", help="Plant sensor faults: an outage, flatlines, a level "
+                                         "shift (needs 8 sensors, 120 days).")] = False,
 ) -> None:
     """Write deterministic synthetic counts shaped like the real data, in any published format."""
     from footfall.generate import generate
 
     try:
         summary = generate(out_path, fmt=fmt, seed=seed, sensors=sensors, start=_day(start, "--start"),
-                           end=_day(end, "--end"), rows=rows, locations=locations)
+                           end=_day(end, "--end"), rows=rows, locations=locations, faults=faults)
     except ValueError as e:
         raise FootfallError(str(e)) from None
     err.print(f"[green]wrote[/] {summary.path}: {summary.rows:,} rows, {summary.sensors} sensors, "
               f"{summary.start} .. {summary.end}, {summary.bytes / 1e6:,.1f} MB ({summary.format})")
+    for fault in summary.faults:
+        err.print(f"  planted {fault}")
 
 
 def _day(text: str, flag: str) -> date:
