@@ -60,7 +60,8 @@ class Fault:
     detail: str
 
     def __str__(self) -> str:
-        return f"{self.kind} at sensor {self.sensor}, {self.start:%Y-%m-%d %H:00} .. {self.end:%Y-%m-%d %H:00} ({self.detail})"
+        return (f"{self.kind} at sensor {self.sensor}, {self.start:%Y-%m-%d %H:00} .. {self.end:%Y-%m-%d %H:00} "
+                f"({self.detail})")
 
 
 FAULT_SENSORS = 8
