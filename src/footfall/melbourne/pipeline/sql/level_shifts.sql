@@ -1,10 +1,12 @@
 -- Level shifts: weeks in which a location's counts depart from its own trailing 8-week weekday-hour
 -- profile by far more than its weeks usually do, and more than the rest of the city's did.
--- * Weeks start on Monday 00:00 local time; an hour's place in its week (0-167) is its weekday-hour.
--- * expected: the median of the location's counts at the same weekday-hour in the 8 weeks before
---   (at least 4 of them reported); only weekday-hours expecting at least 10 pedestrians are compared.
--- * ratio: the median over the week's compared hours (at least 48) of count / expected, so a partial
---   outage or a day of zeros inside the week does not move it.
+-- * Weeks start on Monday 00:00 local time. The profile's cells are the week's 28 quarter-days (weekday x
+--   00-06, 06-12, 12-18, 18-24 h; a cell counts only when all its 6 hours reported): hourly cells would
+--   cost six times the work for the same finding.
+-- * expected: the median of the location's counts in the same cell in the 8 weeks before (at least 4 of
+--   them reported); only cells expecting at least 60 pedestrians (10 an hour) are compared.
+-- * ratio: the median over the week's compared cells (at least 8) of count / expected, so a day of zeros
+--   or a partial outage inside the week does not move it.
 -- * score: ln(ratio) minus the median ln(ratio) of every location that week (when at least 3 reported),
 --   so a public holiday or a citywide change is not a sensor's fault.
 -- * A week is a level shift when |score - the location's median score| exceeds both 5 robust standard
@@ -12,33 +14,39 @@
 --   one-third fall), and neither the week nor its 8 trailing weeks touch a lockdown (each location
 --   changed level there by its own amount).
 WITH hours AS (
-    SELECT location_id,
-           pedestrians,
-           (CAST(EPOCH(ts) AS BIGINT) // 3600 + 72) // 168 AS week_no,
-           (CAST(EPOCH(ts) AS BIGINT) // 3600 + 72) % 168 AS hour_of_week
+    SELECT location_id, pedestrians, CAST(EPOCH(ts) AS BIGINT) // 3600 + 72 AS hour_no
     FROM hourly_counts
+),
+cells AS (
+    SELECT location_id,
+           hour_no // 168 AS week_no,
+           (hour_no % 168) // 6 AS cell,
+           SUM(pedestrians) AS pedestrians
+    FROM hours
+    GROUP BY location_id, hour_no // 168, (hour_no % 168) // 6
+    HAVING COUNT(*) = 6
 ),
 profiled AS (
     SELECT location_id,
            week_no,
            pedestrians,
            MEDIAN(pedestrians) OVER (
-               PARTITION BY location_id, hour_of_week ORDER BY week_no RANGE BETWEEN 8 PRECEDING AND 1 PRECEDING
+               PARTITION BY location_id, cell ORDER BY week_no RANGE BETWEEN 8 PRECEDING AND 1 PRECEDING
            ) AS expected,
            COUNT(*) OVER (
-               PARTITION BY location_id, hour_of_week ORDER BY week_no RANGE BETWEEN 8 PRECEDING AND 1 PRECEDING
+               PARTITION BY location_id, cell ORDER BY week_no RANGE BETWEEN 8 PRECEDING AND 1 PRECEDING
            ) AS trailing_weeks
-    FROM hours
+    FROM cells
 ),
 weekly AS (
     SELECT location_id,
            week_no,
            MEDIAN(CAST(pedestrians AS DOUBLE) / expected) AS ratio,
-           COUNT(*) AS hours_compared
+           COUNT(*) AS cells_compared
     FROM profiled
-    WHERE trailing_weeks >= 4 AND expected >= 10
+    WHERE trailing_weeks >= 4 AND expected >= 60
     GROUP BY location_id, week_no
-    HAVING COUNT(*) >= 48
+    HAVING COUNT(*) >= 8
 ),
 city AS (
     SELECT week_no,
@@ -50,7 +58,7 @@ scored AS (
     SELECT w.location_id,
            w.week_no,
            w.ratio,
-           w.hours_compared,
+           w.cells_compared,
            LN(GREATEST(w.ratio, 0.001)) - c.city_log_ratio AS score
     FROM weekly AS w
     JOIN city AS c ON c.week_no = w.week_no
@@ -70,7 +78,7 @@ judged AS (
     SELECT s.location_id,
            CAST('1969-12-29' AS DATE) + CAST(s.week_no * 7 AS INTEGER) AS week_start,
            s.ratio,
-           s.hours_compared,
+           s.cells_compared,
            s.score - p.typical_score AS departure,
            GREATEST(5 * 1.4826 * p.mad, LN(1.5)) AS threshold
     FROM scored AS s
@@ -83,7 +91,7 @@ SELECT j.location_id,
        ROUND(j.ratio, 3) AS ratio,
        ROUND(EXP(j.departure), 3) AS relative_level,
        ROUND(EXP(j.threshold), 3) AS threshold_factor,
-       j.hours_compared
+       j.cells_compared
 FROM judged AS j
 JOIN locations AS l ON l.location_id = j.location_id
 WHERE ABS(j.departure) > j.threshold
