@@ -34,13 +34,12 @@ from sqlglot.errors import ParseError, TokenError
 from footfall.dag import Pipeline
 from footfall.errors import FootfallError, LakeError, SqlError
 from footfall.lake import Lake
-from footfall.sql import DIALECT, literal, quote
+from footfall.sql import DIALECT, FILE_READERS, literal, quote
 
 FORMATS = ("table", "csv", "json", "parquet")
 READ_ONLY = (exp.Query, exp.Describe, exp.Summarize)
 REFUSED_FUNCTIONS = frozenset({"query", "query_table"})  # they run SQL given as a string, past the parser
-FILE_FUNCTIONS = frozenset({"glob", "sniff_csv", "parquet_metadata", "parquet_schema", "parquet_file_metadata",
-                            "parquet_kv_metadata", "parquet_bloom_probe", "from_csv_auto", "st_read"})
+FILE_FUNCTIONS = FILE_READERS | {"from_csv_auto", "st_read"}
 WRITE_WORDS = frozenset({"COPY", "ATTACH", "DETACH", "INSTALL", "LOAD", "CREATE", "INSERT", "UPDATE", "DELETE",
                          "DROP", "ALTER", "SET", "RESET", "PRAGMA", "CALL", "EXPORT", "IMPORT", "USE", "CHECKPOINT",
                          "VACUUM", "TRUNCATE", "MERGE", "BEGIN", "COMMIT", "ROLLBACK", "PREPARE", "EXECUTE"})
@@ -220,12 +219,13 @@ def connect(lake: Lake, pipeline: Pipeline, tables: Sequence[LakeTable], views: 
             ) -> duckdb.DuckDBPyConnection:
     """A connection with ``tables`` and the pipeline's ``views`` defined, then locked down: no file outside the
     tables' folders, no extension, no configuration change."""
+    published = lake.read(lambda: {t.name: table_files(lake, t) for t in tables})  # one run's outputs, not two
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     folders: set[str] = set()
     try:
         con.execute("SET enable_progress_bar = false")
         for table in tables:
-            files = table_files(lake, table)
+            files = published[table.name]
             if not files:
                 raise LakeError(f"no {table.name} in this lake yet ({table.rel}): run the pipeline first",
                                 path=lake.root)
