@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -47,7 +48,8 @@ def command_path(args: list[str]) -> list[str]:
 
 def help_text(path: tuple[str, ...]) -> str:
     done = subprocess.run([sys.executable, "-m", "footfall", *path, "--help"], capture_output=True, text=True,
-                          timeout=60, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "TERM": "dumb"})
+                          timeout=60, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "TERM": "dumb",
+                                           **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}})
     assert done.returncode == 0, f"`footfall {' '.join(path)} --help` failed: {done.stderr}"
     return done.stdout
 

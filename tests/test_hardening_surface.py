@@ -253,7 +253,7 @@ TARGET_PROBES = [
     ("missing-folder", lambda t: None, "does not exist"),
     ("folder-is-a-file", lambda t: t.parent.write_text("x"), "not a folder"),
 ]
-WRITERS = ["report --out", "generate OUT", "generate --locations"]
+WRITERS = ["report --out", "generate OUT", "generate --locations", "query --out"]
 
 
 @pytest.fixture(scope="module")
@@ -279,6 +279,9 @@ def _write(writer: str, target: Path, lake: Path, spare: Path) -> subprocess.Com
         return footfall("report", "--lake", str(lake), "--out", str(target))
     if writer == "generate OUT":
         return footfall("generate", str(target), "--sensors", "2", "--end", "2019-01-02")
+    if writer == "query --out":
+        return footfall("query", "select * from locations", "--lake", str(lake), "--format", "csv", "--out",
+                        str(target))
     return footfall("generate", str(spare), "--sensors", "2", "--end", "2019-01-02", "--locations", str(target))
 
 

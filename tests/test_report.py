@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -58,13 +59,13 @@ def test_every_chart_renders_in_chromium_without_console_errors(report: Path, tm
     assert_renders(report, tmp_path)
 
 
-def assert_renders(report: Path, tmp_path: Path) -> None:
+def assert_renders(report: Path, tmp_path: Path, charts: dict[str, str] = CHARTS) -> None:
     done = browse(report, tmp_path, "--virtual-time-budget=10000", "--dump-dom")
     assert done.returncode == 0, done.stderr[-2000:]
     console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
     assert console == []
     dom = done.stdout
-    for chart, mark in CHARTS.items():
+    for chart, mark in charts.items():
         match = re.search(rf'<div class="chart[^"]*" id="chart-{re.escape(chart)}".*?</section>', dom, re.S)
         assert match, f"chart {chart} is missing"
         assert 'class="main-svg"' in match.group(0), f"chart {chart} did not render"
@@ -100,3 +101,49 @@ def test_the_report_builds_from_an_s3_lake(report: Path, s3, tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert out.read_text() == report.read_text()
     assert_renders(out, tmp_path)
+
+
+def report_data(report: Path) -> dict:
+    found = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', report.read_text(), re.S)
+    assert found
+    return json.loads(found.group(1))
+
+
+def test_the_sensor_health_section_renders_the_planted_faults_in_chromium(tmp_path_factory: pytest.TempPathFactory,
+                                                                            tmp_path: Path) -> None:
+    from datetime import date
+
+    from footfall.generate import generate
+
+    folder = tmp_path_factory.mktemp("faulty-report")
+    generate(folder / "counts.csv", seed=5, sensors=12, start=date(2019, 1, 1), end=date(2019, 12, 31),
+             locations=folder / "sensors.csv", faults=True)
+    lake = Lake.at(folder / "lake")
+    run(lake, [str(folder / "counts.csv")], [str(folder / "sensors.csv")])
+    report = write(lake, folder / "report.html")
+    traces = {t["name"]: t for t in report_data(report)["charts"]["sensor-health"]["data"]}
+    assert set(traces) == {"outage", "flatline", "level shift"}
+    assert {y for y in traces["outage"]["y"] if y} == {"Town Hall (West) (4)"}
+    assert_renders(report, tmp_path, {"top-day": 'class="point"', "sensor-health": 'class="js-line"'})
+    table = re.search(r'<table class="top" id="sensor-health-table">(.*?)</table>', report.read_text(), re.S)
+    assert table and table.group(1).count("<tr>") == 5  # a header and the four faulty sensors
+
+
+def test_a_month_without_data_is_a_gap_in_the_history_line(tmp_path: Path) -> None:
+    """A lake holding 2012-2015 and December 2020: the monthly lines stop in 2015 and pick up in 2020."""
+    from datetime import date
+
+    from footfall.generate import generate
+
+    generate(tmp_path / "old.csv", seed=1, sensors=3, start=date(2012, 1, 1), end=date(2015, 2, 28))
+    generate(tmp_path / "new.csv", seed=2, sensors=3, start=date(2020, 12, 1), end=date(2020, 12, 31), fmt="ods-csv")
+    lake = Lake.at(tmp_path / "lake")
+    run(lake, [str(tmp_path / "old.csv"), str(tmp_path / "new.csv")])
+    history = report_data(write(lake, tmp_path / "report.html"))["charts"]["history"]["data"]
+    assert history
+    for line in history:
+        points = dict(zip(line["x"], line["y"], strict=True))
+        assert line["connectgaps"] is False
+        assert points["2015-02-01"] is not None and points["2020-12-01"] is not None
+        hole = [m for m in line["x"] if "2015-03-01" <= m <= "2020-11-01"]
+        assert len(hole) == 69 and all(points[m] is None for m in hole)

@@ -103,3 +103,19 @@ def test_the_melbourne_pipeline_gives_byte_identical_answers_on_spark(spark: obj
     assert [name for name in duck if duck[name] != on_spark[name]] == []
     for answer in ("top10_by_day.csv", "lockdown_impact.csv", "growth_last_year.csv", "top10_by_weekday.csv"):
         assert duck[answer].count(b"\n") > 4, f"{answer} has rows to compare"
+
+
+def test_sensor_health_finds_the_same_faults_on_spark(spark: object, tmp_path: Path) -> None:
+    from datetime import date
+
+    from footfall.generate import generate
+
+    counts = tmp_path / "faults.csv"
+    generate(counts, fmt="archive", seed=5, sensors=8, start=date(2019, 1, 1), end=date(2019, 6, 30), faults=True)
+    duck = melbourne_on("duckdb", tmp_path / "duck", [str(counts)], [], spark)
+    on_spark = melbourne_on("spark", tmp_path / "spark", [str(counts)], [], spark)
+    health = ("outages.csv", "flatlines.csv", "level_shifts.csv", "sensor_health.csv", "top10_by_day_flags.csv",
+              "top10_by_month_flags.csv")
+    assert [name for name in health if duck[name] != on_spark[name]] == []
+    for answer in ("outages.csv", "flatlines.csv", "level_shifts.csv"):
+        assert duck[answer].count(b"\n") >= 2, f"{answer} has findings to compare"

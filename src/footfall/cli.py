@@ -27,6 +27,9 @@ from footfall.redact import redact
 from footfall.runner import Event, RunResult
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from footfall.dag import Pipeline
     from footfall.lake import Lake
     from footfall.melbourne.run import JobResult
     from footfall.spec import PipelineSpec
@@ -58,6 +61,7 @@ S3EndpointOpt = Annotated[str | None, typer.Option(
     "--s3-endpoint", envvar="AWS_ENDPOINT_URL_S3",
     help="S3-compatible endpoint URL for an s3:// lake (default: AWS, or AWS_ENDPOINT_URL).")]
 EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (embedded) or spark.")]
+PipelineOpt = Annotated[Path | None, typer.Option("--pipeline", help="Pipeline directory (default: Melbourne).")]
 
 
 def _version(value: bool) -> None:
@@ -408,6 +412,112 @@ def top_command(
     render(columns, rows, fmt, title=f"Top 10 locations by pedestrians, {period}")
 
 
+@app.command("query")
+def query_command(
+    sql: Annotated[str | None, typer.Argument(help="DuckDB SQL over the lake's tables (none: an interactive "
+                                               "shell, statements ended by ;).")] = None,
+    lake: LakeOpt = "lake",
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet (with --out).")] = "table",
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write the answer to this file.")] = None,
+    tables: Annotated[bool, typer.Option("--tables", help="List the tables with columns and row counts.")] = False,
+    pipeline_dir: PipelineOpt = None,
+    s3_endpoint: S3EndpointOpt = None,
+) -> None:
+    """Ask the lake anything: read-only SQL over its tables and views, by name, on a local or an S3 lake.
+
+    Anything that would write (COPY, ATTACH, INSTALL, CREATE, SET, ...) or read files outside the lake is
+    refused before it runs. Ctrl-C cancels a running query (exit 130)."""
+    from footfall import query
+    from footfall.dag import load_pipeline
+    from footfall.melbourne.run import pipeline as melbourne
+
+    if fmt not in query.FORMATS:
+        raise FootfallError(f"unknown format {fmt!r} ({', '.join(query.FORMATS)})")
+    the_pipeline = load_pipeline(pipeline_dir) if pipeline_dir else melbourne()
+    every = tuple(t.rel for t in query.lake_tables(the_pipeline).values())
+    if tables:
+        with opened(lake, write=False, endpoint=s3_endpoint, spec=the_pipeline.spec, reads=every) as the_lake:
+            for info in query.describe(the_lake, the_pipeline):
+                size = f"{info.rows:,} rows" if info.rows is not None else "view"
+                columns = ", ".join(f"{n} {t.lower()}" for n, t in info.columns)
+                out.print(line((info.name, "bold"), f" ({size}): {columns}"))
+        return
+    if sql is None:
+        with opened(lake, write=False, endpoint=s3_endpoint, spec=the_pipeline.spec, reads=every) as the_lake:
+            _query_shell(the_lake, the_pipeline, fmt)
+        return
+    statement = query.parse_read_only(sql, the_pipeline)
+    reads = tuple(t.rel for t in query.needed(the_pipeline, query.referenced(statement)))
+    with opened(lake, write=False, endpoint=s3_endpoint, spec=the_pipeline.spec, reads=reads) as the_lake:
+        _answer(the_lake, the_pipeline, statement, fmt, out_path)
+
+
+def _answer(lake: Lake, pipeline: Pipeline, statement: exp.Expression, fmt: str, out_path: Path | None) -> None:
+    """Run one checked statement with a spinner (after half a second, on a terminal) and print or write it."""
+    from footfall import query
+
+    con = query.open_for(lake, pipeline, statement)
+    sql = statement.sql(query.DIALECT)
+    status = err.status("", spinner="dots") if err.is_terminal else None
+
+    def waiting(elapsed: float) -> None:
+        if status is not None and elapsed >= 0.5:
+            status.update(line(f"querying {lake} ... {elapsed:,.1f}s (Ctrl-C cancels)"))
+            status.start()
+
+    try:
+        if fmt == "table" and out_path is None:
+            limit = 1000
+            answer = query.run_cancellable(con, lambda: query.fetch(con, sql, limit), waiting)
+            if status is not None:
+                status.stop()
+            render(answer.columns, answer.rows, "table")
+            if answer.more:
+                err.print(line((f"  first {limit:,} rows shown: use --format csv or --out FILE for all", "dim")))
+            return
+        target = out_path.expanduser().absolute() if out_path else None
+        rows = query.run_cancellable(con, lambda: query.write(con, sql, "csv" if fmt == "table" else fmt, target,
+                                                                sys.stdout), waiting)
+        if status is not None:
+            status.stop()
+        if target:
+            err.print(line(("wrote", "green"), f" {target}: {rows:,} row(s)"))
+    except KeyboardInterrupt:
+        if status is not None:
+            status.stop()
+        err.print(line("query cancelled"))
+        raise typer.Exit(130) from None
+    finally:
+        if status is not None:
+            status.stop()
+        con.close()
+
+
+def _query_shell(lake: Lake, pipeline: Pipeline, fmt: str) -> None:
+    """Statements ended by ``;``, one answer each; an error or a refusal is one line and the shell goes on."""
+    from footfall import query
+
+    interactive = sys.stdin.isatty()
+
+    def lines() -> Iterator[str]:
+        while True:
+            try:
+                yield input("footfall> ") + "\n"
+            except EOFError:
+                return
+
+    if interactive:
+        err.print(line(f"tables: {', '.join(query.known_names(pipeline))}; Ctrl-D ends"))
+    for text in query.statements_of(lines() if interactive else sys.stdin):
+        try:
+            statement = query.parse_read_only(text, pipeline)
+            _answer(lake, pipeline, statement, fmt, None)
+        except FootfallError as e:
+            err.print(line(("error:", "red"), f" {e}"))
+        except typer.Exit:
+            continue
+
+
 @app.command("report")
 def report_command(
     lake: LakeOpt = "lake",
@@ -432,17 +542,21 @@ def generate_command(
     fmt: Annotated[str, typer.Option("--format", help="archive, rows-csv, soda-json or ods-csv.")] = "archive",
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 0,
     locations: Annotated[Path | None, typer.Option("--locations", help="Also write a sensor-locations file.")] = None,
+    faults: Annotated[bool, typer.Option("--faults", help="Plant sensor faults: an outage, flatlines, a level "
+                                         "shift (needs 8 sensors, 120 days).")] = False,
 ) -> None:
     """Write deterministic synthetic counts shaped like the real data, in any published format."""
     from footfall.generate import generate
 
     try:
         summary = generate(out_path, fmt=fmt, seed=seed, sensors=sensors, start=_day(start, "--start"),
-                           end=_day(end, "--end"), rows=rows, locations=locations)
+                           end=_day(end, "--end"), rows=rows, locations=locations, faults=faults)
     except ValueError as e:
         raise FootfallError(str(e)) from None
     err.print(line(("wrote", "green"), f" {summary.path}: {summary.rows:,} rows, {summary.sensors} sensors, "
                    f"{summary.start} .. {summary.end}, {summary.bytes / 1e6:,.1f} MB ({summary.format})"))
+    for fault in summary.faults:
+        err.print(line(f"  planted {fault}"))
 
 
 def _day(text: str, flag: str) -> date:
@@ -496,7 +610,6 @@ def doctor_command(
 
 
 DatabaseOpt = Annotated[str, typer.Option("--database", help="Glue database (created when missing).")]
-PipelineOpt = Annotated[Path | None, typer.Option("--pipeline", help="Pipeline directory (default: Melbourne).")]
 
 
 def _describe(lake: str, endpoint: str | None, pipeline_dir: Path | None) -> tuple[list, list]:

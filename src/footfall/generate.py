@@ -9,8 +9,11 @@ few thousand an hour at peak) and leaning to commuters or to leisure; a daily cy
 peaks at the morning and evening commute and at lunch) and a weekly one; one sensor in ten installed
 during the first tenth of the period; counts down to 20-40% during Melbourne's six lockdowns; about
 0.5% of hours missing (absent rows, not zeros); sensor 3 renamed halfway (``Pelham St (S)`` to
-``Pelham St (South)``); sensor 2 reporting exactly sensor 1's counts for two weeks (ties); zero counts
-at night; local time with daylight saving: no 2 o'clock on the first Sunday of October.
+``Pelham St (South)``); sensor 2 shaped like sensor 1 and reporting exactly its counts for two weeks
+(ties); zero counts at night; local time with daylight saving: no 2 o'clock on the first Sunday of October.
+
+With ``faults``, sensors also fail the ways real ones do (see :func:`planted_faults`): an outage, a day
+and more of zeros, a day and more of one repeated count, and a level shift after "maintenance".
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ import csv
 import math
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -49,6 +53,48 @@ NAMES = ("Bourke Street Mall (North)", "Bourke Street Mall (South)", "Pelham St 
 
 
 @dataclass(frozen=True)
+class Fault:
+    """One planted sensor fault: ``start`` is its first hour, ``end`` its last (inclusive)."""
+
+    kind: str  # outage | flatline | level shift
+    sensor: int
+    start: datetime
+    end: datetime
+    detail: str
+
+    def __str__(self) -> str:
+        return (f"{self.kind} at sensor {self.sensor}, {self.start:%Y-%m-%d %H:00} .. {self.end:%Y-%m-%d %H:00} "
+                f"({self.detail})")
+
+
+FAULT_SENSORS = 8
+FAULT_DAYS = 120
+SHIFT_FACTOR = 2.5
+FLAT_VALUE = 37
+
+
+def planted_faults(start: date, end: date) -> list[Fault]:
+    """Where ``--faults`` breaks which sensor, at fixed fractions of the period (midnight-aligned): a 10-day
+    outage at sensor 4 (25%), 72 hours of zeros at sensor 5 (45%), 30 hours of the count 37 at sensor 6 (55%),
+    and sensor 8 counting 2.5 times as many from 70% of the period to its end."""
+    days = (end - start).days + 1
+
+    def at(fraction: float) -> datetime:
+        return datetime.combine(start + timedelta(days=int(days * fraction)), datetime.min.time())
+
+    last = datetime.combine(end, datetime.min.time()) + timedelta(hours=23)
+    return [Fault("outage", 4, at(0.25), at(0.25) + timedelta(hours=239), "240 missing hours"),
+            Fault("flatline", 5, at(0.45), at(0.45) + timedelta(hours=71), "72 hours of 0"),
+            Fault("flatline", 6, at(0.55), at(0.55) + timedelta(hours=29), f"30 hours of {FLAT_VALUE}"),
+            Fault("level shift", 8, at(0.70), last, f"counts x{SHIFT_FACTOR} to the end")]
+
+
+def _between(fault: Fault) -> str:
+    return (f"sensor_id = {fault.sensor} AND ts >= TIMESTAMP '{fault.start.isoformat(sep=' ')}' "
+            f"AND ts <= TIMESTAMP '{fault.end.isoformat(sep=' ')}'")
+
+
+@dataclass(frozen=True)
 class GenerateSummary:
     path: Path
     format: str
@@ -57,6 +103,7 @@ class GenerateSummary:
     start: date
     end: date
     bytes: int
+    faults: tuple[Fault, ...] = ()
 
 
 def end_for_rows(rows: int, sensors: int, start: date) -> date:
@@ -66,9 +113,16 @@ def end_for_rows(rows: int, sensors: int, start: date) -> date:
     return start + timedelta(days=max(0, math.ceil(hours / 24) - 1))
 
 
-def _grid_sql(seed: int, sensors: int, start: date, end: date) -> str:
+def _grid_sql(seed: int, sensors: int, start: date, end: date, faults: Sequence[Fault] = ()) -> str:
     """Every (sensor, local hour) row with its count, sensor-major so the file is not in time order."""
     hours = ((end - start).days + 1) * 24
+    outages = "".join(f" AND NOT ({_between(f)})" for f in faults if f.kind == "outage")
+    factor = "".join(f" * CASE WHEN {_between(f)} THEN {SHIFT_FACTOR} ELSE 1 END" for f in faults
+                     if f.kind == "level shift")
+    flat = [(f, 0 if "of 0" in f.detail else FLAT_VALUE) for f in faults if f.kind == "flatline"]
+    count = "raw_n"
+    if flat:
+        count = "CASE " + " ".join(f"WHEN {_between(f)} THEN {v}" for f, v in flat) + " ELSE raw_n END"
     shape = "[" + ", ".join(str(x) for x in HOURLY_SHAPE) + "]"
     lockdown = " OR ".join(f"(ts >= TIMESTAMP '{a}' AND ts < TIMESTAMP '{b}' + INTERVAL 1 DAY)" for a, b in LOCKDOWNS)
     return f"""
@@ -80,6 +134,8 @@ def _grid_sql(seed: int, sensors: int, start: date, end: date) -> str:
     ),
     shaped AS (
         SELECT i, sensor_id, ts,
+               -- sensor 2 is shaped like sensor 1 throughout, so copying it is not a change of level
+               CASE WHEN sensor_id = 2 THEN 1 ELSE sensor_id END AS profile,
                -- sensor 2 copies sensor 1 for two weeks: ties in the daily totals
                CASE WHEN sensor_id = 2 AND ts >= TIMESTAMP '{start.isoformat()}' + INTERVAL 30 DAY
                          AND ts < TIMESTAMP '{start.isoformat()}' + INTERVAL 44 DAY THEN 1 ELSE sensor_id END AS twin
@@ -87,19 +143,23 @@ def _grid_sql(seed: int, sensors: int, start: date, end: date) -> str:
         WHERE hash({seed}, sensor_id, ts, 'missing') % 1000 >= {MISSING_PER_MILLE}
           AND NOT (month(ts) = 10 AND dayofweek(ts) = 0 AND day(ts) <= 7 AND hour(ts) = 2)
           AND (sensor_id % 10 <> 7 OR ts >= TIMESTAMP '{start.isoformat()}'
-               + to_hours(CAST(hash({seed}, sensor_id, 'install') % {max(1, hours // 10)} AS BIGINT)))
+               + to_hours(CAST(hash({seed}, sensor_id, 'install') % {max(1, hours // 10)} AS BIGINT))){outages}
+    ),
+    counted AS (
+        SELECT i, sensor_id, ts,
+               CAST(round(
+                   (20 + hash({seed}, profile, 'level') % 2500)
+                   * {shape}[hour(ts) + 1]
+                   * CASE WHEN dayofweek(ts) IN (0, 6)
+                          THEN (CASE WHEN hash({seed}, profile, 'leisure') % 3 = 0 THEN 1.25 ELSE 0.6 END) ELSE 1.0 END
+                   * CASE WHEN {lockdown} THEN 0.2 + (hash({seed}, profile, 'lockdown') % 200) / 1000.0 ELSE 1.0 END
+                   * (0.85 + (hash({seed}, twin, ts, 'noise') % 300) / 1000.0){factor}
+               ) AS BIGINT) AS raw_n,
+               (hash({seed}, sensor_id, 'split') % 60 + 20) / 100.0 AS split
+        FROM shaped
     )
-    SELECT i, sensor_id, ts,
-           CAST(round(
-               (20 + hash({seed}, twin, 'level') % 2500)
-               * {shape}[hour(ts) + 1]
-               * CASE WHEN dayofweek(ts) IN (0, 6)
-                      THEN (CASE WHEN hash({seed}, twin, 'leisure') % 3 = 0 THEN 1.25 ELSE 0.6 END) ELSE 1.0 END
-               * CASE WHEN {lockdown} THEN 0.2 + (hash({seed}, twin, 'lockdown') % 200) / 1000.0 ELSE 1.0 END
-               * (0.85 + (hash({seed}, twin, ts, 'noise') % 300) / 1000.0)
-           ) AS BIGINT) AS n,
-           (hash({seed}, sensor_id, 'split') % 60 + 20) / 100.0 AS split
-    FROM shaped
+    SELECT i, sensor_id, ts, {count} AS n, split
+    FROM counted
     """
 
 
@@ -117,9 +177,11 @@ def _code_sql() -> str:
     return f"upper(left({letters}, 1)) || lower(substr({letters}, 2, 2)) || CAST(sensor_id AS VARCHAR) || '_T'"
 
 
-def _select(fmt: str, seed: int, sensors: int, start: date, end: date) -> tuple[str, str]:
+def _select(fmt: str, seed: int, sensors: int, start: date, end: date,
+            faults: Sequence[Fault] = ()) -> tuple[str, str]:
     """The SELECT producing the file and the COPY options that write it."""
-    rows = f"(SELECT *, {_name_sql(sensors, start, end)} AS name FROM ({_grid_sql(seed, sensors, start, end)}))"
+    grid = _grid_sql(seed, sensors, start, end, faults)
+    rows = f"(SELECT *, {_name_sql(sensors, start, end)} AS name FROM ({grid}))"
     if fmt in ("archive", "rows-csv"):
         stamp = "'%B %d, %Y %I:%M:%S %p'" if fmt == "archive" else "'%m/%d/%Y %I:%M:%S %p'"
         count = ("CASE WHEN n >= 1000 THEN format('{:,}', n) ELSE CAST(n AS VARCHAR) END" if fmt == "archive"
@@ -151,8 +213,9 @@ def _coordinate(axis: str) -> str:
 
 def generate(out: Path, *, fmt: str = "archive", seed: int = 0, sensors: int = 60, start: date = date(2019, 1, 1),
              end: date = date(2019, 12, 31), rows: int | None = None, locations: Path | None = None,
-             threads: int | None = None) -> GenerateSummary:
-    """Write one synthetic publication to ``out`` (and a sensor-locations file to ``locations``)."""
+             threads: int | None = None, faults: bool = False) -> GenerateSummary:
+    """Write one synthetic publication to ``out`` (and a sensor-locations file to ``locations``); with
+    ``faults``, the sensor faults of :func:`planted_faults` too."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
     if sensors < 1:
@@ -163,7 +226,12 @@ def generate(out: Path, *, fmt: str = "archive", seed: int = 0, sensors: int = 6
         end = end_for_rows(rows, sensors, start)
     if end < start:
         raise ValueError(f"the end ({end}) is before the start ({start})")
-    select, options = _select(fmt, seed, sensors, start, end)
+    planted: list[Fault] = []
+    if faults:
+        if sensors < FAULT_SENSORS or (end - start).days + 1 < FAULT_DAYS:
+            raise ValueError(f"--faults needs at least {FAULT_SENSORS} sensors and {FAULT_DAYS} days")
+        planted = planted_faults(start, end)
+    select, options = _select(fmt, seed, sensors, start, end, planted)
     for target in (out, locations):
         if target is not None:
             check_target(target)
@@ -180,7 +248,8 @@ def generate(out: Path, *, fmt: str = "archive", seed: int = 0, sensors: int = 6
             _write_locations(con, locations, seed, sensors, start, end)
     finally:
         con.close()
-    return GenerateSummary(out, fmt, int(written[0]) if written else 0, sensors, start, end, out.stat().st_size)
+    return GenerateSummary(out, fmt, int(written[0]) if written else 0, sensors, start, end, out.stat().st_size,
+                           tuple(planted))
 
 
 def _reason(error: duckdb.Error) -> str:

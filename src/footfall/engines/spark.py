@@ -29,6 +29,9 @@ OPTION_NAMES = {"delim": "sep", "delimiter": "sep", "sep": "sep", "header": "hea
                 "timestampformat": "timestampFormat"}
 
 
+PLAN_STRING_LIMIT = 100_000
+
+
 class SparkEngine(Engine):
     name: ClassVar[str] = "spark"
     dialect: ClassVar[str] = "spark"
@@ -53,6 +56,9 @@ class SparkEngine(Engine):
         self.spark = session
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self.spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        # Each cached step's plan string embeds the plans of the steps it reads; on a deep DAG the driver runs
+        # out of heap just describing a plan, so descriptions are cut short (execution is unaffected).
+        self.spark.conf.set("spark.sql.maxPlanStringLength", str(PLAN_STRING_LIMIT))
         self.cached: list[str] = []
         self.roots: list[Path] | None = None
 

@@ -11,7 +11,8 @@ from footfall.errors import FootfallError, InputError, LakeError
 from footfall.lake import Lake
 from footfall.sql import literal
 
-READS = ("curated/top10_by_day.parquet", "curated/top10_by_month.parquet")  # what a reader of an S3 lake fetches
+READS = ("curated/top10_by_day.parquet", "curated/top10_by_month.parquet", "curated/top10_by_day_flags.parquet",
+         "curated/top10_by_month_flags.parquet")  # what a reader of an S3 lake fetches
 PERIOD = {"day": ("date", re.compile(r"^\d{4}-\d{2}-\d{2}$"), "YYYY-MM-DD"),
           "month": ("month", re.compile(r"^\d{4}-\d{2}$"), "YYYY-MM")}
 
@@ -59,4 +60,18 @@ def _top10(lake: Lake, by: str, period: str | None) -> tuple[list[str], list[tup
                            f"FROM {source}").fetchone()
         raise FootfallError(f"no data for {period}; the lake covers {span[0]} .. {span[1]}" if span else
                             f"no data for {period}")
-    return [d[0] for d in cursor.description], rows, period
+    columns = [d[0] for d in cursor.description]
+    flags = health_flags(con, lake, by, column, period)
+    return ([*columns, "flags"],
+            [(*row, flags.get(row[2], "")) for row in rows], period)
+
+
+def health_flags(con: duckdb.DuckDBPyConnection, lake: Lake, by: str, column: str, period: str) -> dict[int, str]:
+    """location_id -> the health findings its ranked row sits on (the top-10 companion table), for one period;
+    empty for a lake published before the companion existed."""
+    path = lake.path("curated", f"top10_by_{by}_flags.parquet")
+    if not path.exists():
+        return {}
+    rows = con.execute(f"SELECT location_id, flags FROM read_parquet({literal(str(path))}) "
+                       f"WHERE CAST({column} AS VARCHAR) = ?", [period]).fetchall()
+    return {int(location_id): str(flags) for location_id, flags in rows}

@@ -91,20 +91,81 @@ def history_chart(a: Answers) -> Chart:
                        ORDER BY SUM(pedestrians) DESC, location_id LIMIT {BUSIEST})
                      SELECT m.location || ' (' || m.location_id || ')', m.month, m.pedestrians
                      FROM {{t}} m JOIN busiest USING (location_id) ORDER BY 1, m.month""", "monthly_counts")
-    series: dict[str, tuple[list, list]] = {}
+    series: dict[str, dict[str, int]] = {}
     for name, month, n in rows:
-        xs, ys = series.setdefault(name, ([], []))
-        xs.append(f"{month}-01")
-        ys.append(n)
+        series.setdefault(name, {})[month] = n
+    every = months_between(min(rows, key=lambda r: r[1])[1], max(rows, key=lambda r: r[1])[1]) if rows else []
     shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": s, "x1": e, "y0": 0, "y1": 1,
                "fillcolor": "#d62728", "opacity": 0.12, "line": {"width": 0}} for s, e in LOCKDOWNS]
-    data = [{"type": "scatter", "mode": "lines", "name": n, "x": xs, "y": ys} for n, (xs, ys) in series.items()]
+    data = [{"type": "scatter", "mode": "lines", "name": n, "connectgaps": False, "x": [f"{m}-01" for m in every],
+             "y": [values.get(m) for m in every]} for n, values in series.items()]
     return Chart("history", "Monthly pedestrians at the busiest locations",
                  f"Sum of hourly counts per calendar month for the {BUSIEST} locations with the most pedestrians "
-                 "over the whole history; shaded bands are Melbourne's six lockdowns.",
+                 "over the whole history; shaded bands are Melbourne's six lockdowns. A month without data is a "
+                 "gap in the line, not an interpolation.",
                  _fig(data, {"shapes": shapes, "xaxis": {"title": {"text": "Month"}},
                              "yaxis": {"title": {"text": "Pedestrians per month"}}, "legend": {"orientation": "h"},
                              "height": 480}))
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """Every YYYY-MM from ``first`` to ``last``, so a month without data is a hole in a line, not a segment.
+
+    >>> months_between("2019-11", "2020-02")
+    ['2019-11', '2019-12', '2020-01', '2020-02']
+    """
+    year, month = int(first[:4]), int(first[5:7])
+    found = []
+    while f"{year:04d}-{month:02d}" <= last:
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
+
+
+HEALTH_COLOURS = {"outage": "#7f7f7f", "flatline": "#ff7f0e", "level shift": "#9467bd"}
+
+
+def health_chart(a: Answers) -> Chart:
+    """Each finding as a bar from its first to its last day, one row per location that has any."""
+    events = []
+    for kind, table, columns in (("outage", "outages", "start_ts, end_ts"),
+                                 ("flatline", "flatlines", "start_ts, end_ts"),
+                                 ("level shift", "level_shifts", "week_start, week_end + 1")):
+        if a.lake.path("curated", f"{table}.parquet").exists():
+            events += [(kind, *r) for r in a.rows(f"SELECT location || ' (' || location_id || ')', {columns} "
+                                                 "FROM {t} ORDER BY location_id, 2", table)]
+    caption = ("Outages (24 hours or more missing, beyond the location's usual gaps), flatlines (24 hours or more "
+               "of one count where people normally pass) and level-shift weeks (the weekday-hour profile off its "
+               "trailing 8 weeks by more than 5 robust deviations and 50%), as defined in docs/definitions.md.")
+    if not events:
+        return Chart("sensor-health", "Sensor health", caption + " None was found in this data.", None)
+    data = []
+    for kind, colour in HEALTH_COLOURS.items():
+        mine = [e for e in events if e[0] == kind]
+        if not mine:
+            continue
+        xs: list[Any] = []
+        ys: list[Any] = []
+        for _, name, start, end in mine:
+            xs += [str(start), str(end), None]
+            ys += [name, name, None]
+        data.append({"type": "scatter", "mode": "lines+markers", "name": kind, "x": xs, "y": ys,
+                     "connectgaps": False, "line": {"color": colour, "width": 10}, "marker": {"size": 6}})
+    names = {e[1] for e in events}
+    return Chart("sensor-health", "Sensor health", caption,
+                 _fig(data, {"xaxis": {"title": {"text": "Date"}, "type": "date"},
+                             "yaxis": {"automargin": True, "type": "category"}, "legend": {"orientation": "h"},
+                             "height": max(260, 28 * len(names) + 140)}))
+
+
+def health_rows(a: Answers) -> list[list[Any]]:
+    """The locations whose health row reports any finding, worst first."""
+    if not a.lake.path("curated", "sensor_health.parquet").exists():
+        return []
+    return [list(r) for r in a.rows(
+        "SELECT location_id, location, status, coverage_pct, outages, outage_hours, flatlines, flatline_hours, "
+        "level_shift_weeks FROM {t} WHERE outages + flatlines + level_shift_weeks > 0 "
+        "ORDER BY status = 'ok', outages + flatlines + level_shift_weeks DESC, location_id", "sensor_health")]
 
 
 def ranked_bar(a: Answers, table: str, value: str, title: str, caption: str, axis: str) -> Chart:
@@ -178,6 +239,7 @@ def charts(a: Answers) -> list[Chart]:
                    "Growth in average daily pedestrians (%)"),
         heatmap_chart(a),
         map_chart(a),
+        health_chart(a),
     ]
 
 
@@ -189,7 +251,7 @@ def build(lake: Lake) -> str:
     head = headline(a)
     charts_list = charts(a)
     payload = {"charts": {c.id: c.figure for c in charts_list if c.figure}, "top": selector_data(a)}
-    sections = "\n".join(_section(c) for c in charts_list)
+    sections = "\n".join(_section(c, health_rows(a) if c.id == "sensor-health" else None) for c in charts_list)
     best_day = head["best_day"]
     best_month = head["best_month"]
     cards = [("First hour", head["first"]), ("Last hour", head["last"]), ("Locations", f"{head['locations']:,}"),
@@ -205,12 +267,20 @@ def build(lake: Lake) -> str:
                            style=STYLE, script=SCRIPT)
 
 
-def _section(c: Chart) -> str:
+def _section(c: Chart, health: list[list[Any]] | None = None) -> str:
     controls = {"top-month": '<label>Month <select id="month-select"></select></label>',
                 "top-day": '<label>Date <input type="date" id="day-select"></label>'}.get(c.id, "")
     table = f'<table class="top" id="{c.id}-table"></table>' if c.id.startswith("top-") else ""
+    if health:
+        head = ("Id", "Location", "Last 90 days", "Coverage %", "Outages", "Hours", "Flatlines", "Hours",
+                "Level-shift weeks")
+        table = (f'<table class="top" id="{c.id}-table"><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
+                 + "".join("<tr>" + "".join(f'<td class="{"n" if isinstance(v, int | float) else ""}">'
+                                             f"{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in health)
+                 + "</table>")
+    empty = "No sensor fault was found." if c.id == "sensor-health" else "Not enough data for this chart."
     body = (f'<div class="chart" id="chart-{c.id}"></div>' if c.figure or c.id.startswith("top-")
-            else '<p class="empty">Not enough data for this chart.</p>')
+            else f'<p class="empty">{empty}</p>')
     return (f'<section id="{c.id}"><h2>{html.escape(c.title)}</h2>{controls}{body}{table}'
             f'<p class="how">{html.escape(c.caption)}</p></section>')
 
