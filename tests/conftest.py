@@ -79,3 +79,26 @@ def s3(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sim
     client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-southeast-2"})
     return SimpleNamespace(endpoint=s3_endpoint, bucket=bucket, uri=f"s3://{bucket}/melbourne", client=client,
                            glue=boto3.client("glue", endpoint_url=s3_endpoint))
+
+
+@pytest.fixture
+def stated_probes() -> Callable[[str], int]:
+    """How many probes RELIABILITY.md states on the one line holding ``marker``: ``N probes``, else the total
+    after the last colon of the table's probes cell, else that cell's leading number."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "RELIABILITY.md").read_text()
+
+    def stated(marker: str) -> int:
+        lines = [line for line in text.splitlines() if marker in line]
+        assert len(lines) == 1, f"{marker!r} is on {len(lines)} lines of RELIABILITY.md"
+        line = lines[0]
+        counted = re.search(r"(\d+) probes", line)
+        if counted:
+            return int(counted.group(1))
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        cell = next(c for c in reversed(cells) if re.match(r"^\d", c))
+        total = re.search(r":\s*(\d+)\s*$", cell)
+        return int(total.group(1) if total else re.match(r"\d+", cell).group())
+
+    return stated

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -178,8 +179,7 @@ def test_a_sandboxed_run_still_reads_its_files_writes_its_outputs_and_spills(mak
     assert spilled is not None and spilled[0] and spilled[0] > 0, "the step fit in memory: nothing spilled"
 
 
-@pytest.mark.spark
-@pytest.mark.parametrize("sql", [
+SPARK_ESCAPES = [
     "select * from parquet.`{out}/secret.parquet`",
     "select * from csv.`{out}/secret.csv`",
     "select * from json.`file://{out}/secret.json`",
@@ -187,7 +187,11 @@ def test_a_sandboxed_run_still_reads_its_files_writes_its_outputs_and_spills(mak
     "select * from text.`/etc/passwd`",
     "select 1 as a; select 2 as a",
     "insert overwrite directory '{out}/x' select 1",
-])
+]
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("sql", SPARK_ESCAPES)
 def test_the_spark_engine_refuses_paths_outside_the_lake_before_running(sql: str, tmp_path: Path) -> None:
     if shutil.which("java") is None:
         pytest.skip("the Spark engine needs Java")
@@ -702,3 +706,12 @@ def test_the_sweep_touches_only_footfalls_temporary_files(tmp_path: Path) -> Non
         lake.recover()
     assert sorted(p.relative_to(lake.root).as_posix() for p in lake.root.rglob("*") if p.is_file()
                   and p.name != ".lock") == sorted(keep)
+
+
+def test_reliability_md_counts_the_probes_the_suite_runs(stated_probes: Callable[[str], int]) -> None:
+    """The catalogue's figures for classes 1, 2 and 10 are the lengths of the probe lists above (a single test
+    counts as one)."""
+    assert stated_probes("(issue 18, class 1)") == len(ESCAPES) + len(ENGINE_ESCAPES) + len(SPARK_ESCAPES) + 1
+    assert stated_probes("(class 2)") == (len(BAD_OUTPUT_PATHS) + len(OVERLAPPING_OUTPUTS) + len(SOURCE_OVERLAPS)
+                                          + 1 + len(BROKEN_JOURNALS) + 1 + 1)
+    assert stated_probes("(class 10)") == len(KILL_POINTS) + len(READERS) + 1 + 1 + 1

@@ -471,3 +471,15 @@ def test_a_redirect_loop_is_one_line(portal: Portal, tmp_path: Path) -> None:
                               str(tmp_path / "lake")))
     assert line == f"error: {portal.url}/loop/x.csv?token=***: more than 10 redirects"
     assert len([r for r in portal.requests if r["path"] == "/loop/x.csv"]) == 11
+
+
+def test_reliability_md_counts_the_probes_the_suite_runs(stated_probes: Callable[[str], int]) -> None:
+    """The catalogue's figures for classes 3, 5, 6 and 11 are the lengths of the probe lists above (a single test
+    counts as one)."""
+    assert stated_probes("45 probes") == (len(URL_SECRET_PROBES) + 1 + len(DOWNLOAD_SECRET_PROBES) + len(ECHO_PROBES)
+                                          + len(REDIRECT_PROBES) + 1 + 1 + len(DOCTOR_SECRET_PROBES))
+    assert stated_probes("naming a symlink") == len(TARGET_PROBES) * len(WRITERS)
+    assert stated_probes("answering 500, 503 or 429 forever") == len(SERVER_FAULT_PROBES) + 2
+    assert stated_probes("damaged manifest") == len(MANIFEST_PROBES)
+    assert stated_probes("curated Parquet under") == len(DAMAGE_PROBES) * len(READERS)
+    assert stated_probes("`:smile:`") == 2 * len(MARKUP_PROBES) + 1
