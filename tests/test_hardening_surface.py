@@ -17,6 +17,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -365,6 +366,25 @@ def test_a_server_failing_forever_is_one_line(portal: Portal, tmp_path: Path, na
 def test_a_refused_connection_is_one_line(tmp_path: Path, flags: list[str]) -> None:
     line = one_error(footfall("ingest", *flags, "--lake", str(tmp_path / "lake")))
     assert "ConnectError after 5 attempts" in line and "127.0.0.1:9" in line
+
+
+def test_ctrl_c_during_a_download_is_one_line_and_exit_130(portal: Portal, tmp_path: Path) -> None:
+    """Typer turns a Ctrl-C outside footfall's own handlers into a silent exit 130; the user still reads why."""
+    portal.fail(EXPORT, "stall", times=1)
+    process = subprocess.Popen([sys.executable, "-m", "footfall", "ingest", "--portal", portal.url, "--lake",
+                                str(tmp_path / "lake")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "COLUMNS": "200"})
+    try:
+        deadline = time.monotonic() + 60
+        while not any(r["path"] == EXPORT for r in portal.requests):
+            assert process.poll() is None and time.monotonic() < deadline, "the export was never asked for"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert stderr.rstrip("\n").splitlines()[-1] == "interrupted" and "Traceback" not in stderr, stderr
 
 
 def _truncate(path: Path) -> None:

@@ -702,12 +702,26 @@ def _one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
+def _interrupted(error: BaseException) -> bool:
+    """Whether an exit came from a Ctrl-C nobody reported: Typer turns one into a silent exit 130."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        cause = cause.__cause__ or (None if cause.__suppress_context__ else cause.__context__)
+    return False
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         err.print(line("interrupted"))
         sys.exit(130)
+    except SystemExit as e:
+        if e.code == 130 and _interrupted(e):
+            err.print(line("interrupted"))
+        raise
     except Exception as e:
         if state["debug"]:
             raise
