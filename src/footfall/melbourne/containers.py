@@ -38,7 +38,7 @@ def release(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 def _project(detected: Detected, text_of: dict[str, str], position: str = _NULL, problem: str = _NULL) -> str:
     """The format's columns from ``text_of`` (normalised name -> SQL text), in the format's order."""
-    cols = ", ".join(f"{text_of.get(c, _NULL)} AS {quote(c)}" for c in detected.format.columns)
+    cols = ", ".join(f"{text_of.get(normalise(c), _NULL)} AS {quote(c)}" for c in detected.format.columns)
     return f"{cols}, {position} AS {POSITION}, {problem} AS {PROBLEM}"
 
 
@@ -59,7 +59,7 @@ def _json(con: duckdb.DuckDBPyConnection, source: Path, detected: Detected, name
     """JSON keys as the first record wrote them, and every other column of the format under its own name
     (a record may lack a key the first one has, or have one it lacks, as SODA's ``note``)."""
     keys = {normalise(k): k for k in reversed(detected.header)}
-    wanted = {c: keys.get(c, c) for c in detected.format.columns}
+    wanted = {normalise(c): keys.get(normalise(c), c) for c in detected.format.columns}
     columns = "{" + ", ".join(f"{literal(k)}: 'VARCHAR'" for k in dict.fromkeys(wanted.values())) + "}"
     layout = "array" if detected.container == "json" else "newline_delimited"
     relation = f"read_json({literal(str(source))}, format = {literal(layout)}, columns = {columns})"
@@ -70,7 +70,7 @@ def _geojson(con: duckdb.DuckDBPyConnection, source: Path, detected: Detected, n
              shown: str | Path) -> str:
     """Each feature's properties, with the point's coordinates ``[lon, lat]`` where a property lacks them."""
     props = {normalise(k): f"json_extract_string(f -> 'properties', {literal(k)})" for k in reversed(detected.header)}
-    for column, index in (("longitude", 0), ("latitude", 1)):
+    for column, index in (("longitude", 0), ("latitude", 1)):  # normalised names are the same
         point = f"json_extract_string(f, '$.geometry.coordinates[{index}]')"
         props[column] = f"COALESCE({props[column]}, {point})" if column in props else point
     relation = (f"(SELECT unnest(features) AS f, generate_subscripts(features, 1) AS n FROM read_json("

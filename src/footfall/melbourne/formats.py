@@ -237,13 +237,14 @@ FORMATS: tuple[Format, ...] = (
 
 
 def normalise(name: str) -> str:
-    """The one spelling a header name is compared in: without BOM, case, spaces, underscores or punctuation
-    differences, so ``SensingDateTime(Hour)``, ``Sensor ID`` and ``sensor_id`` are matched like field names.
+    """The one spelling header names are compared in: lower case letters and digits only, so a BOM, case,
+    spaces, underscores and parentheses make no difference (``SensingDateTime(Hour)``, ``Sensor ID``,
+    ``LocationID`` and ``location_id`` are matched like the field names).
 
-    >>> [normalise(n) for n in ("\ufeffSensingDateTime(Hour)", " Sensor ID", "Total_of_Directions", "HourDay")]
-    ['sensingdatetime_hour', 'sensor_id', 'total_of_directions', 'hourday']
+    >>> [normalise(n) for n in ("\ufeffSensingDateTime(Hour)", " Sensor ID", "Total_of_Directions", "LocationID")]
+    ['sensingdatetimehour', 'sensorid', 'totalofdirections', 'locationid']
     """
-    return re.sub(r"[^0-9a-z]+", "_", name.replace("\ufeff", "").strip().lower()).strip("_")
+    return re.sub(r"[^0-9a-z]+", "", name.lower())
 
 
 @dataclass(frozen=True)
@@ -408,7 +409,7 @@ def _workbook(path: Path, shown: str | Path) -> Detected:
 
 def _match(keys: set[str], path: str | Path, seen: str) -> Format:
     for fmt in FORMATS:
-        if fmt.required <= keys:
+        if {normalise(name) for name in fmt.required} <= keys:
             return fmt
     expected = "; ".join(f.label for f in FORMATS)
     raise InputError(f"matches no known format ({seen}); expected one of: {expected}", path=path)

@@ -13,6 +13,7 @@ import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from footfall.errors import InputError
 
@@ -22,9 +23,7 @@ ROW = "_row"  # the row number in the sheet, as Excel shows it
 PROBLEM = "_problem"  # why a row cannot be read, set by the reader rather than the mapping
 
 
-def _open_first(path: Path, shown: str | Path):
-    from python_calamine import CalamineError, CalamineWorkbook
-
+def _open_first(path: Path, shown: str | Path) -> tuple[str, CalamineSheet]:
     try:
         book = CalamineWorkbook.from_path(str(path))
         if not book.sheet_names:
