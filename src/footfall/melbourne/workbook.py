@@ -10,9 +10,12 @@ Rows inside merged cells are quarantined with the range: which row a merged valu
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from footfall.errors import InputError
@@ -33,22 +36,95 @@ def _open_first(path: Path, shown: str | Path) -> tuple[str, CalamineSheet]:
         raise InputError(f"cannot read the workbook ({str(e).splitlines()[0][:200]})", path=shown) from None
 
 
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
 def first_sheet_header(path: Path, shown: str | Path) -> tuple[str, tuple[str, ...]]:
-    """The first sheet's name and its first non-empty row, as text."""
-    name, sheet = _open_first(path, shown)
-    rows = sheet.to_python(nrows=1)
-    if not rows or not any(text(c) for c in rows[0]):
-        raise InputError(f"the first sheet ({name!r}) is empty: footfall reads the data from the first sheet",
-                         path=shown)
-    header = tuple((text(c) or "").strip() for c in rows[0])
+    """The first sheet's name and its first non-empty row, as text, read from the start of the sheet's XML
+    alone: recognising a workbook must not load every cell (a full read happens once, when it is parsed)."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            name, part = _first_sheet_part(book)
+            cells = _first_row(book, part)
+            header = tuple(_shared(book, cells) if cells else ())
+    except (KeyError, StopIteration, ET.ParseError, zipfile.BadZipFile, OSError, ValueError) as e:
+        raise InputError(f"cannot read the workbook ({e})", path=shown) from None
     while header and not header[-1]:
         header = header[:-1]
-    first_row, left_edge = sheet.start or (0, 0)
+    if not header:
+        raise InputError(f"the first sheet ({name!r}) is empty: footfall reads the data from the first sheet",
+                         path=shown)
+    return name, header
+
+
+def _first_sheet_part(book: zipfile.ZipFile) -> tuple[str, str]:
+    """The first sheet's name and the path of its XML inside the zip."""
+    workbook = ET.fromstring(book.read("xl/workbook.xml"))  # noqa: S314 - expat refuses entity bombs; no DTDs
+    sheet = workbook.find(f"{_MAIN}sheets/{_MAIN}sheet")
+    if sheet is None:
+        raise ValueError("the workbook has no sheets")
+    rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))  # noqa: S314
+    target = next(r.get("Target", "") for r in rels if r.get("Id") == sheet.get(_RID))
+    return sheet.get("name", ""), target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _first_row(book: zipfile.ZipFile, part: str) -> list[tuple[str, str]]:
+    """``(type, value)`` of each cell of the first row holding a value, by column; a shared string's value
+    is its index."""
+    with book.open(part) as stream:
+        for _, element in ET.iterparse(stream):  # noqa: S314
+            if element.tag != f"{_MAIN}row":
+                continue
+            row: list[tuple[str, str]] = []
+            for cell in element.iter(f"{_MAIN}c"):
+                column = _column(cell.get("r", "")) if cell.get("r") else len(row)
+                row += [("", "")] * (column - len(row))
+                kind = cell.get("t", "n")
+                value = cell.find(f"{_MAIN}v")
+                text_ = ("".join(t.text or "" for t in cell.iter(f"{_MAIN}t")) if kind == "inlineStr"
+                         else value.text or "" if value is not None else "")
+                row.append((kind, text_))
+            if any(v for _, v in row):
+                return row
+            element.clear()
+    return []
+
+
+def _shared(book: zipfile.ZipFile, cells: list[tuple[str, str]]) -> list[str]:
+    """The cells' text, shared strings looked up (read only as far as the largest index needed)."""
+    wanted = [int(v) for kind, v in cells if kind == "s" and v]
+    strings: list[str] = []
+    if wanted:
+        with book.open("xl/sharedStrings.xml") as stream:
+            for _, element in ET.iterparse(stream):  # noqa: S314
+                if element.tag == f"{_MAIN}si":
+                    strings.append("".join(t.text or "" for t in element.iter(f"{_MAIN}t")))
+                    element.clear()
+                    if len(strings) > max(wanted):
+                        break
+    return [(strings[int(v)] if kind == "s" and v else v).strip() for kind, v in cells]
+
+
+def _column(reference: str) -> int:
+    """The zero-based column of an A1 reference.
+
+    >>> _column("A1"), _column("AB10")
+    (0, 27)
+    """
+    number = 0
+    for letter in reference:
+        if not letter.isalpha():
+            break
+        number = number * 26 + ord(letter.upper()) - 64
+    return number - 1
+
+
+def _check_header(name: str, sheet: CalamineSheet, header_row: int, width: int, shown: str | Path) -> None:
     for (top, left), (bottom, right) in sheet.merged_cell_ranges or []:
-        if top <= first_row <= bottom and left - left_edge < len(header):
+        if top <= header_row <= bottom and left < width:
             raise InputError(f"merged cells {_a1(top, left)}:{_a1(bottom, right)} in the header row of sheet "
                              f"{name!r}: unmerge them so every column has its own name", path=shown)
-    return name, header
 
 
 def text(cell: Cell) -> str | None:
@@ -68,29 +144,35 @@ def read_sheet(path: Path, shown: str | Path, width: int) -> pa.Table:
     """The first sheet below its header: ``width`` text columns ``c0..``, the row number and, for rows inside
     merged cells, the problem."""
     name, sheet = _open_first(path, shown)
-    start, left_edge = sheet.start or (0, 0)
-    rows = sheet.to_python()[1:]
-    columns: list[list[str | None]] = [[] for _ in range(width)]
-    numbers: list[int] = []
-    for offset, row in enumerate(rows, start + 2):
-        cells = [text(c) for c in row[:width]]
-        if not any(cells):
-            continue  # a blank row, as a CSV reader skips an empty line
-        cells += [None] * (width - len(cells))
-        for column, cell in zip(columns, cells, strict=True):
-            column.append(cell)
-        numbers.append(offset)
-    problems: list[str | None] = [None] * len(numbers)
+    rows = sheet.to_python(skip_empty_area=False)
+    header_row = next((i for i, row in enumerate(rows) if any(c != "" for c in row)), len(rows))
+    _check_header(name, sheet, header_row, width, shown)
+    numbers = [i for i, row in enumerate(rows[header_row + 1:], header_row + 2) if row[:width].count("") < width]
+    kept = [rows[n - 1] for n in numbers]  # a blank row is skipped, as a CSV reader skips one
+    columns = list(zip(*kept, strict=False)) if kept else []
+    arrays = {f"c{i}": _texts(columns[i]) if i < len(columns) else pa.nulls(len(kept), pa.string())
+              for i in range(width)}
     merged = [(top + 1, bottom + 1, f"{_a1(top, left)}:{_a1(bottom, right)}")
-              for (top, left), (bottom, right) in sheet.merged_cell_ranges or [] if left - left_edge < width]
-    if merged:
-        for i, number in enumerate(numbers):
-            hit = next((label for top, bottom, label in merged if top <= number <= bottom), None)
-            if hit:
-                problems[i] = f"in merged cells {hit} of the sheet (which row a merged value belongs to is unknown)"
-    arrays = {f"c{i}": pa.array(column, pa.string()) for i, column in enumerate(columns)}
-    return pa.table({**arrays, ROW: pa.array(numbers, pa.int64()), PROBLEM: pa.array(problems, pa.string())},
-                    metadata={"sheet": name})
+              for (top, left), (bottom, right) in sheet.merged_cell_ranges or [] if left < width]
+    problems = [next((f"in merged cells {label} of the sheet (which row a merged value belongs to is unknown)"
+                      for top, bottom, label in merged if top <= number <= bottom), None) if merged else None
+                for number in numbers]
+    return pa.table({**arrays, ROW: pa.array(numbers, pa.int64()), PROBLEM: pa.array(problems, pa.string())})
+
+
+def _texts(column: tuple[Cell, ...]) -> pa.Array:
+    """A column's cells as text. A column of only text or only numbers (nearly every one) is converted at
+    once; a mixed one cell by cell."""
+    kinds = set(map(type, column))
+    if kinds <= {str}:
+        return pa.array([c or None for c in column], pa.string())
+    if kinds <= {float, int}:
+        numbers = pa.array(column, pa.float64())
+        whole = pc.and_(pc.equal(pc.trunc(numbers), numbers), pc.less(pc.abs(numbers), 2.0**53))
+        as_whole = pc.cast(pc.cast(pc.if_else(whole, numbers, 0.0), pa.int64()), pa.string())
+        return pc.if_else(whole, as_whole, pa.array([None if w else text(c) for c, w in zip(
+            column, whole.to_pylist(), strict=True)], pa.string()) if not pc.all(whole).as_py() else as_whole)
+    return pa.array([(c or None) if type(c) is str else text(c) for c in column], pa.string())
 
 
 def _a1(row: int, column: int) -> str:
