@@ -313,3 +313,20 @@ def test_a_sensor_description_becomes_the_location_name(tmp_path: Path) -> None:
                        "order by all").fetchall()
     assert names == [(22, "Flinders St-Elizabeth St (East)"), (41, "Flinders La-Swanston St (West)"),
                      (42, "Col12_T")]
+
+
+# ---- repeated hours ----------------------------------------------------------------------------------
+
+
+def test_repeated_hours_are_counted_per_publication_in_the_summary_and_the_run_line(tmp_path: Path) -> None:
+    legacy = write(tmp_path / "a", "csv", *SCHEMAS["legacy_counts"])
+    labels = write(tmp_path / "b", "xlsx", *SCHEMAS["ods_counts_2023_labels"])
+    done = footfall("run", "--counts", str(legacy), "--counts", str(labels), "--lake", str(tmp_path / "lake"))
+    assert done.returncode == 0, done.stderr
+    assert "repeated hours: 2 folded (identical rows), 2 summed (partial records)" in done.stderr
+    summary = duckdb.sql(f"select source, hours, hours_folded, rows_folded, hours_summed, rows_summed "
+                         f"from '{tmp_path}/lake/curated/resolution_summary.csv' order by source").fetchall()
+    assert summary == [("legacy_counts", 3, 1, 1, 1, 2), ("ods_counts_2023_labels", 3, 1, 1, 1, 2)]
+    again = footfall("run", "--counts", str(labels), "--lake", str(tmp_path / "lake"))
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "lake/curated/resolution_summary.csv").read_text().count("\n") == 3, "kept for applied files"

@@ -367,7 +367,10 @@ def run_command(
                                  engine_options={"master": spark_master} if engine == "spark" else None)
     err.print(line(("done", "green"), f": {fetched + len(result.landed)} file(s) landed, {len(result.unchanged)} "
                    f"unchanged, {len(result.staged)} parsed; {summary_line(result.run)}; {result.quarantined:,} row(s) "
-                   "quarantined" + (" (see curated/quarantine_summary.csv)" if result.quarantined else "")))
+                   "quarantined" + (" (see curated/quarantine_summary.csv)" if result.quarantined else "")
+                   + f"; repeated hours: {result.hours_folded:,} folded (identical rows), {result.hours_summed:,} "
+                   "summed (partial records)" + (" (see curated/resolution_summary.csv)"
+                                                 if result.hours_folded or result.hours_summed else "")))
     if strict and result.quarantined:
         raise typer.Exit(4)
 
