@@ -330,3 +330,54 @@ def test_repeated_hours_are_counted_per_publication_in_the_summary_and_the_run_l
     again = footfall("run", "--counts", str(labels), "--lake", str(tmp_path / "lake"))
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "lake/curated/resolution_summary.csv").read_text().count("\n") == 3, "kept for applied files"
+
+
+# ---- the website's wide monthly files ----------------------------------------------------------------
+
+WIDE = (["Date", "Hour", "Bourke Street Mall (North)", "Southbank", "Melbourne Central", "Nowhere St"],
+        [["01/04/2026", "0", "10", "na", "5", "3"],
+         ["01/04/2026", "1", "undefined", "", "7", "4"],
+         ["02/04/2026", "0", "11", "2", "x", ""]])
+SENSORS = ("location_id;sensor_description;sensor_name;installation_date;status;latitude;longitude\n"
+           "1;Bourke Street Mall (North);Bou292_T;2009-03-24;A;-37.81;144.96\n"
+           "3;melbourne central ;Swa295_T;2009-03-25;A;-37.81;144.96\n"
+           "7;Nowhere St;Now1_T;2020-01-01;A;-37.80;144.95\n8;Nowhere St;Now2_T;2020-01-01;A;-37.80;144.95\n")
+OLDER_NAME = ("ID,Date_Time,Year,Month,Mdate,Day,Time,Sensor_ID,Sensor_Name,Hourly_Counts\n"
+              "1,11/01/2019 05:00:00 PM,2019,November,1,Friday,17,24,Southbank,300\n")
+
+
+def _daily(lake: Path) -> list[tuple]:
+    return duckdb.sql(f"select location_id, date, pedestrians from '{lake}/curated/daily_counts.parquet' "
+                      "where date >= '2026-01-01' order by all").fetchall()
+
+
+@pytest.mark.parametrize("container", ["csv", "xlsx", "parquet"])
+def test_a_wide_file_resolves_its_columns_through_every_description_the_lake_knows(tmp_path: Path,
+                                                                                    container: str) -> None:
+    wide = write(tmp_path / "in", container, *WIDE)
+    lake = tmp_path / "lake"
+    first = footfall("run", "--counts", str(wide), "--lake", str(lake))
+    assert first.returncode == 0, first.stderr
+    assert "unresolved wide column 'Southbank' matches no location id: 1 value(s) quarantined" in first.stderr
+    assert "4 missing hour(s) in wide files (na, undefined or empty)" in first.stderr
+    assert _daily(lake) == []
+
+    (tmp_path / "sensors.csv").write_text(SENSORS)
+    (tmp_path / "older.csv").write_text(OLDER_NAME)
+    second = footfall("run", "--sensors", str(tmp_path / "sensors.csv"), "--counts", str(tmp_path / "older.csv"),
+                      "--lake", str(lake))
+    assert second.returncode == 0, second.stderr
+    assert _daily(lake) == [(1, dt.date(2026, 4, 1), 10), (1, dt.date(2026, 4, 2), 11),
+                            (3, dt.date(2026, 4, 1), 12), (24, dt.date(2026, 4, 2), 2)]
+    summary = dict(duckdb.sql(f"select reason, rows_quarantined from '{lake}/curated/quarantine_summary.csv' "
+                              "where source = 'website_wide'").fetchall())
+    assert summary == {"missing or non-numeric count": 1,
+                       "wide column 'Nowhere St' matches several location ids (7, 8)": 2}
+    assert "unresolved wide column 'Nowhere St' matches several location ids (7, 8): 2 value(s)" in second.stderr
+
+
+def test_a_long_layout_with_a_date_and_an_hour_is_not_taken_for_a_wide_file(tmp_path: Path) -> None:
+    path = tmp_path / "teaching.csv"
+    path.write_text("Date,Day_of_week,Hour,SensorID,SensorName,PedestrianCount\n2019-11-01,Friday,17,34,A,300\n")
+    with pytest.raises(Exception, match="matches no known format"):
+        detect(path)

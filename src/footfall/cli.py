@@ -371,6 +371,12 @@ def run_command(
                    + f"; repeated hours: {result.hours_folded:,} folded (identical rows), {result.hours_summed:,} "
                    "summed (partial records)" + (" (see curated/resolution_summary.csv)"
                                                  if result.hours_folded or result.hours_summed else "")))
+    for column in result.unresolved:
+        err.print(line("  ", ("unresolved", "yellow"), f" {column.reason}: {column.rows_quarantined:,} value(s) "
+                       "quarantined"))
+    if result.missing_hours:
+        err.print(line(f"  {result.missing_hours:,} missing hour(s) in wide files (na, undefined or empty): absent, "
+                       "not quarantined"))
     if strict and result.quarantined:
         raise typer.Exit(4)
 

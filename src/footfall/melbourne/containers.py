@@ -38,8 +38,13 @@ def release(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 def _project(detected: Detected, text_of: dict[str, str], position: str = _NULL, problem: str = _NULL) -> str:
     """The format's columns from ``text_of`` (normalised name -> SQL text), in the format's order."""
-    cols = ", ".join(f"{text_of.get(normalise(c), _NULL)} AS {quote(c)}" for c in detected.format.columns)
-    return f"{cols}, {position} AS {POSITION}, {problem} AS {PROBLEM}"
+    fmt = detected.format
+    named = [f"{text_of.get(normalise(c), _NULL)} AS {quote(c)}" for c in fmt.columns]
+    if fmt.wide:  # every other column too, under its name as written (a sensor's description)
+        fixed = {normalise(c) for c in fmt.columns}
+        named += [f"{text_of[normalise(h)]} AS {quote(h)}" for h in detected.header
+                  if normalise(h) not in fixed and normalise(h) in text_of]
+    return f"{', '.join(named)}, {position} AS {POSITION}, {problem} AS {PROBLEM}"
 
 
 def _by_name(names: tuple[str, ...], expr: str = "{}") -> dict[str, str]:
@@ -60,6 +65,8 @@ def _json(con: duckdb.DuckDBPyConnection, source: Path, detected: Detected, name
     (a record may lack a key the first one has, or have one it lacks, as SODA's ``note``)."""
     keys = {normalise(k): k for k in reversed(detected.header)}
     wanted = {normalise(c): keys.get(normalise(c), c) for c in detected.format.columns}
+    if detected.format.wide:
+        wanted |= {n: k for n, k in keys.items() if n not in wanted}
     columns = "{" + ", ".join(f"{literal(k)}: 'VARCHAR'" for k in dict.fromkeys(wanted.values())) + "}"
     layout = "array" if detected.container == "json" else "newline_delimited"
     relation = f"read_json({literal(str(source))}, format = {literal(layout)}, columns = {columns})"

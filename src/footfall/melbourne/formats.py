@@ -55,6 +55,11 @@ class Format:
     optional: frozenset[str]
     generation: int  # newer publication systems win over older ones for the same hour
     exprs: tuple[tuple[str, str], ...]  # (canonical column, SQL over the raw text columns)
+    # Wide: one column per sensor, headed by its description; the other columns unpivoted into
+    # ``sensor_column`` (the header name) and ``value`` before ``exprs`` apply. Not this format when any
+    # of ``excludes`` is a column (a long layout that also has a date and an hour).
+    wide: bool = False
+    excludes: frozenset[str] = frozenset()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -168,6 +173,28 @@ def _ods_2023(time_col: str) -> tuple[tuple[str, str], ...]:
     )
 
 
+# Missing values of the wide monthly files: absent hours, as elsewhere, not bad rows.
+WIDE_MISSING = ("na", "undefined", "")
+_WIDE_HOUR = _hour("hour")
+WIDE_COUNTS = (
+    ("raw_id", "CAST(NULL AS VARCHAR)"),
+    ("raw_location_id", "sensor_column"),
+    ("raw_time", "concat_ws(' ', date, hour)"),
+    ("raw_count", "value"),
+    ("location_id", "CAST(NULL AS BIGINT)"),  # resolved by the pipeline from the descriptions the lake knows
+    ("ts", f"CASE WHEN {_WIDE_HOUR} BETWEEN 0 AND 23 THEN CAST(try_strptime(trim(date), ['%d/%m/%Y', '%Y-%m-%d']) "
+           f"AS DATE) + to_hours({_WIDE_HOUR}) END"),
+    ("direction_1", "CAST(NULL AS BIGINT)"),
+    ("direction_2", "CAST(NULL AS BIGINT)"),
+    ("raw_direction_1", "CAST(NULL AS VARCHAR)"),
+    ("raw_direction_2", "CAST(NULL AS VARCHAR)"),
+    ("pedestrians", _int("value")),
+    ("sensor_description", "trim(sensor_column)"),
+    ("sensor_code", "CAST(NULL AS VARCHAR)"),
+    ("latitude", "CAST(NULL AS DOUBLE)"),
+    ("longitude", "CAST(NULL AS DOUBLE)"),
+)
+
 _INSTALLED = "TRY_CAST(replace(left(trim(installation_date), 10), '/', '-') AS DATE)"
 
 
@@ -223,6 +250,11 @@ FORMATS: tuple[Format, ...] = (
            "(SensingDateTime(Hour), LocationID, Direction_1, Direction_2, Total_of_Directions)",
            frozenset({"sensingdatetime_hour", "locationid", "total_of_directions"}),
            frozenset({"direction_1", "direction_2"}), 2, _ods_2023("sensingdatetime_hour")),
+    Format("website_wide", "counts", "the pedestrian-counting website's monthly download, wide (Date, Hour, "
+           "one column per sensor headed by its description)",
+           frozenset({"date", "hour"}), frozenset(), 2, WIDE_COUNTS, wide=True,
+           excludes=frozenset({"day_of_week", "sensorid", "sensor_id", "sensorname", "sensor_name", "locationid",
+                               "location_id", "pedestriancount", "hourly_counts", "total_of_directions", "count"})),
     Format("legacy_sensors_labels", "sensors", "legacy sensor locations with label headers (2016: Sensor ID, "
            "Sensor Name, Sensor Description, Status, Upload Date, Year Installed, ...)",
            frozenset({"sensor_id", "sensor_description", "year_installed"}),
@@ -409,7 +441,9 @@ def _workbook(path: Path, shown: str | Path) -> Detected:
 
 def _match(keys: set[str], path: str | Path, seen: str) -> Format:
     for fmt in FORMATS:
-        if {normalise(name) for name in fmt.required} <= keys:
+        required = {normalise(name) for name in fmt.required}
+        if required <= keys and not keys & {normalise(name) for name in fmt.excludes} and (
+                not fmt.wide or keys - required):
             return fmt
     expected = "; ".join(f.label for f in FORMATS)
     raise InputError(f"matches no known format ({seen}); expected one of: {expected}", path=path)

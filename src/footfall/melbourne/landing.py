@@ -30,10 +30,12 @@ from footfall.melbourne.formats import (
     INTEGER_PATTERN,
     MAX_HOURLY_COUNT,
     SENSOR_COLUMNS,
+    WIDE_MISSING,
     Detected,
     Format,
     blank,
     detect,
+    normalise,
 )
 from footfall.melbourne.inputs import copy_hashing, open_regular
 from footfall.sql import literal, quote
@@ -61,6 +63,7 @@ class Landed:
     rejected: int | None = None
     fetch: dict[str, Any] = field(default_factory=dict)
     sheet: str = ""
+    missing: int | None = None  # values of a wide file that are missing hours (na, undefined, empty)
 
     @property
     def name(self) -> str:
@@ -180,6 +183,12 @@ def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> La
     tmp = target.with_name(target.name + ".part")
     try:
         reader = container_relation(con, source, detected, rejects, shown=landed.origin)
+        missing = None
+        if detected.format.wide:
+            missing = _count_missing(con, container_relation(con, source, detected, rejects + "_m",
+                                                             shown=landed.origin), detected)
+            _drop_rejects(con, rejects + "_m")
+            reader = _unpivot(reader, detected, present=True)
         select = _canonical_select(detected.format, landed, reader)
         rows = con.execute(f"COPY ({select}) TO {literal(str(tmp))} (FORMAT parquet)").fetchone()
         rejected = 0
@@ -196,10 +205,10 @@ def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> La
             raise Interrupted(f"interrupted while parsing; {_KEPT}", path=landed.origin) from None
         raise
     count = int(rows[0]) if rows else 0
-    if count == 0 and rejected == 0:
+    if count == 0 and rejected == 0 and not missing:
         target.unlink(missing_ok=True)
         raise InputError("has no data rows (a header or an empty list only)", path=landed.origin)
-    staged = Landed(**{**asdict(landed), "rows": count, "rejected": rejected})
+    staged = Landed(**{**asdict(landed), "rows": count, "rejected": rejected, "missing": missing})
     write_json(manifest_path(lake, landed.kind, landed.file_id), _manifest(staged))
     return staged
 
@@ -264,8 +273,9 @@ def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
     quarantine shows), which keeps the parsed files small."""
     exprs = ", ".join(f"{sql} AS {quote(col)}" for col, sql in fmt.exprs)
     out_of_range = literal(OUT_OF_RANGE_ID)
-    bad_id = (f"WHEN location_id IS NULL THEN {_integer_reason('raw_location_id', 'location id', out_of_range)} "
-              f"WHEN location_id < 0 THEN {out_of_range} ")
+    bad_id = "" if fmt.wide else (
+        f"WHEN location_id IS NULL THEN {_integer_reason('raw_location_id', 'location id', out_of_range)} "
+        f"WHEN location_id < 0 THEN {out_of_range} ")
     if fmt.kind == "sensors":
         reason = f"COALESCE({PROBLEM}, CASE {bad_id}END)"
         cols = ", ".join(quote(c) for c in SENSOR_COLUMNS)
@@ -306,9 +316,31 @@ def _stage_rejects(con: duckdb.DuckDBPyConnection, landed: Landed, rejects: str,
                    arg_min(csv_line, column_idx) AS raw_line
             FROM {quote(rejects)} GROUP BY line ORDER BY line
         ) TO {literal(str(path))} (FORMAT parquet)""")
+    _drop_rejects(con, rejects)
+    return rejected
+
+
+def _drop_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> None:
     con.execute(f"DROP TABLE IF EXISTS {quote(rejects)}")
     con.execute(f"DROP TABLE IF EXISTS {quote(rejects + '_scan')}")
-    return rejected
+
+
+def _missing(value: str) -> str:
+    return f"({value} IS NULL OR lower(trim({value}, ' \t\r\n')) IN ({', '.join(map(literal, WIDE_MISSING))}))"
+
+
+def _unpivot(reader: str, detected: Detected, present: bool) -> str:
+    """A wide table as one row per (date, hour, column) whose value is present (``present``) or missing."""
+    fixed = {normalise(c) for c in detected.format.columns}
+    columns = ", ".join(quote(h) for h in detected.header if normalise(h) not in fixed)
+    test = f"NOT {_missing('value')}" if present else _missing("value")
+    return (f"(SELECT * FROM {reader} UNPIVOT INCLUDE NULLS (value FOR sensor_column IN ({columns})) "
+            f"WHERE {test})")
+
+
+def _count_missing(con: duckdb.DuckDBPyConnection, reader: str, detected: Detected) -> int:
+    found = con.execute(f"SELECT COUNT(*) FROM {_unpivot(reader, detected, present=False)}").fetchone()
+    return int(found[0]) if found else 0
 
 
 def _type(column: str) -> str:
