@@ -59,6 +59,7 @@ class Portal:
         self.faults: dict[str, list[Fault]] = {}
         self.requests: list[dict[str, Any]] = []
         self.redirects: dict[str, tuple[str, bool]] = {}
+        self.built: dict[tuple[str, str], bytes] = {}  # Parquet/XLSX export bodies, built once per query
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
@@ -111,6 +112,13 @@ class Portal:
 
     def archive_path(self) -> str:
         return f"/api/datasets/1.0/{COUNTS}/attachments/{ARCHIVE_ID}/"
+
+    def build(self, path: str, query: dict[str, str], make: Any) -> bytes:
+        """An export body made once per path and query (a portal serves prepared exports)."""
+        key = (path, json.dumps(query, sort_keys=True))
+        if key not in self.built:
+            self.built[key] = make()
+        return self.built[key]
 
     def paths(self) -> list[str]:
         return [r["path"] for r in self.requests]
@@ -165,9 +173,12 @@ def _handler(portal: Portal) -> type[BaseHTTPRequestHandler]:
             if path == f"{base}{COUNTS}/exports/csv":
                 return 200, export_csv(portal.data.counts, q), "text/csv; charset=utf-8", {}
             if path == f"{base}{COUNTS}/exports/parquet":
-                return 200, export_parquet(ordered(portal.data.counts, q)), "application/octet-stream", {}
+                body = portal.build(path, q, lambda: export_parquet(ordered(portal.data.counts, q)))
+                return 200, body, "application/octet-stream", {}
             if path == f"{base}{COUNTS}/exports/xlsx":
-                return 200, export_xlsx(ordered(portal.data.counts, q), ODS_FIELDS, ODS_LABELS), XLSX_TYPE, {}
+                body = portal.build(path, q, lambda: export_xlsx(ordered(portal.data.counts, q), ODS_FIELDS,
+                                                                 ODS_LABELS))
+                return 200, body, XLSX_TYPE, {}
             if path == f"{base}{SENSORS}/exports/parquet":
                 rows = sensor_rows(portal.data.sensors_csv)
                 return 200, export_parquet(rows, {"location_id"}), "application/octet-stream", {}

@@ -272,6 +272,10 @@ def test_the_portal_parquet_or_xlsx_export_gives_the_answers_of_the_csv_export(p
     assert again.returncode == 0, again.stderr
     query = next(r["query"] for r in reversed(portal.requests) if r["path"].endswith(f"{COUNTS}/exports/{export}"))
     assert query["where"].startswith("sensing_date >= date'"), "the incremental window applies to every format"
+    nothing = footfall("ingest", "--format", export, "--since", "2030-01-01", "--lake", str(tmp_path / export),
+                       env=env)
+    assert nothing.returncode == 0, nothing.stderr
+    assert "unchanged live: no rows in" in nothing.stderr
 
 
 def test_an_unknown_export_format_is_one_line(tmp_path: Path) -> None:

@@ -9,18 +9,21 @@ for the days after the last one landed, minus an overlap window the portal may s
 from __future__ import annotations
 
 import shutil
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from xml.etree import ElementTree as ET
 
 import duckdb
 
 from footfall.errors import FootfallError, InputError
 from footfall.lake import Lake
 from footfall.melbourne.landing import Landed, land_file, landed_files, raw_path
+from footfall.melbourne.workbook import has_data_rows
 from footfall.sources import opendatasoft, socrata
 from footfall.sources.http import DEFAULT_POLICY, Fetched, Policy, Progress, client, download, redact
 from footfall.sql import literal
@@ -72,11 +75,9 @@ def _no_rows(path: Path) -> bool:
         except (OSError, ValueError):
             return False  # landing names the problem
     if path.suffix == ".xlsx":
-        from python_calamine import CalamineError, CalamineWorkbook
-
         try:
-            return CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).height <= 1
-        except (CalamineError, OSError, ValueError):
+            return not has_data_rows(path)
+        except (KeyError, StopIteration, ET.ParseError, zipfile.BadZipFile, OSError, ValueError):
             return False
     with path.open("rb") as handle:
         return len(handle.read(1 << 16).splitlines()) <= 1 and path.suffix == ".csv"

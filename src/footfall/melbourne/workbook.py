@@ -69,9 +69,21 @@ def _first_sheet_part(book: zipfile.ZipFile) -> tuple[str, str]:
     return sheet.get("name", ""), target.lstrip("/") if target.startswith("/") else f"xl/{target}"
 
 
+def has_data_rows(path: Path) -> bool:
+    """Whether the first sheet holds a row with a value below its header, read from the start of its XML."""
+    with zipfile.ZipFile(path) as book:
+        return len(_first_rows(book, _first_sheet_part(book)[1], 2)) == 2
+
+
 def _first_row(book: zipfile.ZipFile, part: str) -> list[tuple[str, str]]:
-    """``(type, value)`` of each cell of the first row holding a value, by column; a shared string's value
-    is its index."""
+    rows = _first_rows(book, part, 1)
+    return rows[0] if rows else []
+
+
+def _first_rows(book: zipfile.ZipFile, part: str, wanted: int) -> list[list[tuple[str, str]]]:
+    """The first ``wanted`` rows holding a value: ``(type, value)`` of each cell, by column; a shared
+    string's value is its index."""
+    found: list[list[tuple[str, str]]] = []
     with book.open(part) as stream:
         for _, element in ET.iterparse(stream):  # noqa: S314
             if element.tag != f"{_MAIN}row":
@@ -86,9 +98,11 @@ def _first_row(book: zipfile.ZipFile, part: str) -> list[tuple[str, str]]:
                          else value.text or "" if value is not None else "")
                 row.append((kind, text_))
             if any(v for _, v in row):
-                return row
+                found.append(row)
+                if len(found) == wanted:
+                    break
             element.clear()
-    return []
+    return found
 
 
 def _shared(book: zipfile.ZipFile, cells: list[tuple[str, str]]) -> list[str]:
