@@ -355,8 +355,8 @@ def _named(header: tuple[str, ...], path: str | Path, seen: str) -> Format:
 def _json(head: bytes, handle: BinaryIO, path: str | Path) -> Detected:
     """An array of records, JSON lines, or a GeoJSON FeatureCollection (whose records are the features'
     properties, with the point's coordinates as longitude and latitude)."""
-    geojson = re.search(rb'^\s*(?:\xef\xbb\xbf)?\s*\{\s*"type"\s*:\s*"FeatureCollection"', head)
-    if geojson or re.search(rb'"type"\s*:\s*"FeatureCollection"', head[:4096]):
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") and re.search(
+            rb'"type"\s*:\s*"FeatureCollection"', head[:4096]):
         found = re.search(rb'"properties"\s*:\s*', head)
         if not found:
             raise InputError("a GeoJSON FeatureCollection without feature properties in its first 64 KB", path=path)
