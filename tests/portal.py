@@ -1,6 +1,6 @@
 """A real HTTP server on loopback that answers like the two portals, with their limits and faults.
 
-Opendatasoft: exports (csv/json/jsonl, `where` on sensing_date, delimiter, labels), records (limit <= 100,
+Opendatasoft: exports (csv/json/jsonl/parquet/xlsx, `where` on sensing_date, delimiter, labels), records (limit <= 100,
 offset + limit <= 10000, 400 JSON errors), the attachment list and the archive zip, ETag / Last-Modified /
 304 and Range. Socrata: SODA JSON paging (`$limit` default 1000, `$offset`, `$order=:id`,
 `$select=count(*)`), rows.csv, a required app token. Faults are injected per path prefix, including a
@@ -19,7 +19,7 @@ import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -59,6 +59,7 @@ class Portal:
         self.faults: dict[str, list[Fault]] = {}
         self.requests: list[dict[str, Any]] = []
         self.redirects: dict[str, tuple[str, bool]] = {}
+        self.built: dict[tuple[str, str], bytes] = {}  # Parquet/XLSX export bodies, built once per query
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
@@ -112,6 +113,13 @@ class Portal:
     def archive_path(self) -> str:
         return f"/api/datasets/1.0/{COUNTS}/attachments/{ARCHIVE_ID}/"
 
+    def build(self, path: str, query: dict[str, str], make: Any) -> bytes:
+        """An export body made once per path and query (a portal serves prepared exports)."""
+        key = (path, json.dumps(query, sort_keys=True))
+        if key not in self.built:
+            self.built[key] = make()
+        return self.built[key]
+
     def paths(self) -> list[str]:
         return [r["path"] for r in self.requests]
 
@@ -164,6 +172,19 @@ def _handler(portal: Portal) -> type[BaseHTTPRequestHandler]:
             base = "/api/explore/v2.1/catalog/datasets/"
             if path == f"{base}{COUNTS}/exports/csv":
                 return 200, export_csv(portal.data.counts, q), "text/csv; charset=utf-8", {}
+            if path == f"{base}{COUNTS}/exports/parquet":
+                body = portal.build(path, q, lambda: export_parquet(ordered(portal.data.counts, q)))
+                return 200, body, "application/octet-stream", {}
+            if path == f"{base}{COUNTS}/exports/xlsx":
+                body = portal.build(path, q, lambda: export_xlsx(ordered(portal.data.counts, q), ODS_FIELDS,
+                                                                 ODS_LABELS))
+                return 200, body, XLSX_TYPE, {}
+            if path == f"{base}{SENSORS}/exports/parquet":
+                rows = sensor_rows(portal.data.sensors_csv)
+                return 200, export_parquet(rows, {"location_id"}), "application/octet-stream", {}
+            if path == f"{base}{SENSORS}/exports/xlsx":
+                rows = sensor_rows(portal.data.sensors_csv)
+                return 200, export_xlsx(rows, list(rows[0]), list(rows[0]), {"location_id"}), XLSX_TYPE, {}
             if path in (f"{base}{COUNTS}/exports/json", f"{base}{COUNTS}/exports/jsonl"):
                 rows = filter_rows(portal.data.counts, q.get("where"))
                 lines = [json.dumps(r) for r in rows]
@@ -245,10 +266,64 @@ def filter_rows(rows: list[dict[str, str]], where: str | None) -> list[dict[str,
     return [r for r in rows if all(ops[op](date.fromisoformat(r["sensing_date"]), d) for op, d in tests)]
 
 
-def export_csv(rows: list[dict[str, str]], q: dict[str, str]) -> bytes:
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_INTEGERS = {"id", "location_id", "hourday", "direction_1", "direction_2", "pedestriancount"}
+
+
+def ordered(rows: list[dict[str, str]], q: dict[str, str]) -> list[dict[str, str]]:
     chosen = filter_rows(rows, q.get("where"))
     if q.get("order_by"):
         chosen = sorted(chosen, key=lambda r: (r["sensing_date"], int(r["hourday"]), int(r["location_id"])))
+    return chosen
+
+
+def sensor_rows(sensors_csv: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(sensors_csv.decode("utf-8-sig")), delimiter=";"))
+
+
+def _typed(key: str, value: str, integers: set[str]) -> object:
+    if value and key in integers:
+        return int(value)
+    if value and key == "sensing_date":
+        return date.fromisoformat(value)
+    return value or None
+
+
+def export_parquet(rows: list[dict[str, str]], integers: set[str] = _INTEGERS) -> bytes:
+    """Typed columns, as a Parquet export holds them: whole numbers as integers, dates as dates."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    keys = list(rows[0]) if rows else ODS_FIELDS
+    table = pa.table({k: pa.array([_typed(k, r.get(k, ""), integers) for r in rows]) for k in keys})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def export_xlsx(rows: list[dict[str, str]], keys: list[str], labels: list[str],
+                integers: set[str] = _INTEGERS) -> bytes:
+    """The first sheet with label headers; numbers and dates as typed cells."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("pedestrian-counting-system")
+    dates = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, labels)
+    for r, row in enumerate(rows, 1):
+        for c, key in enumerate(keys):
+            value = _typed(key, row.get(key, ""), integers)
+            if isinstance(value, date):
+                sheet.write_datetime(r, c, datetime.combine(value, datetime.min.time()), dates)
+            elif value is not None:
+                sheet.write(r, c, value)
+    book.close()
+    return buffer.getvalue()
+
+
+def export_csv(rows: list[dict[str, str]], q: dict[str, str]) -> bytes:
+    chosen = ordered(rows, q)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=q.get("delimiter", ";"), lineterminator="\r\n")
     writer.writerow(ODS_LABELS if q.get("use_labels") == "true" else ODS_FIELDS)

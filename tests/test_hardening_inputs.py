@@ -487,14 +487,17 @@ HEADER_PROBES = [
     ("a blank name", "ID,Date_Time, ,Year,Month,Mdate,Day,Time,Sensor_ID,Sensor_Name,Hourly_Counts",
      "header column 3 of 11 has no name: every column needs one"),
     ("a duplicate name", LEGACY_HEADER.strip() + ",Sensor_ID",
-     "header names 'Sensor_ID' twice (columns 8 and 11; names are compared without case): which one to read is "
-     "ambiguous"),
+     "header names 'Sensor_ID' twice (columns 8 and 11; names are compared without case, spaces or punctuation): "
+     "which one to read is ambiguous"),
     ("a duplicate in another case", LEGACY_HEADER.strip() + ",hourly_counts",
-     "header names 'hourly_counts' twice (columns 10 and 11; names are compared without case): which one to read "
-     "is ambiguous"),
+     "header names 'hourly_counts' twice (columns 10 and 11; names are compared without case, spaces or punctuation): "
+     "which one to read is ambiguous"),
+    ("a duplicate in another spelling", LEGACY_HEADER.strip() + ",Sensor ID",
+     "header names 'Sensor ID' twice (columns 8 and 11; names are compared without case, spaces or punctuation): "
+     "which one to read is ambiguous"),
     ("a duplicate unused name", LEGACY_HEADER.strip() + ",Note,NOTE",
-     "header names 'NOTE' twice (columns 11 and 12; names are compared without case): which one to read is "
-     "ambiguous"),
+     "header names 'NOTE' twice (columns 11 and 12; names are compared without case, spaces or punctuation): "
+     "which one to read is ambiguous"),
 ]
 
 

@@ -150,7 +150,7 @@ GOOD = "1,11/01/2019 05:00:00 PM,2019,November,1,Friday,17,34,Flinders St-Spark 
 @pytest.mark.parametrize(("name", "content", "code", "message"), [
     ("empty.csv", b"", 1, "empty file"),
     ("header.csv", LEGACY_HEADER.encode(), 1, "has no data rows"),
-    ("garbage.bin", bytes(range(256)) * 4, 1, "binary content, not CSV or JSON"),
+    ("garbage.bin", bytes(range(256)) * 4, 1, "binary content, not CSV, JSON, XLSX or Parquet"),
     ("tabs.tsv", LEGACY_HEADER.replace(",", "\t").encode() + GOOD.replace(",", "\t").encode(), 1,
      "matches no known format"),
     ("object.json", b'{"sensor_id": "1", "date_time": "2019-11-01T17:00:00.000"}', 1, "matches no known format"),

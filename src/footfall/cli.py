@@ -199,6 +199,8 @@ DatasetOpt = Annotated[str, typer.Option("--dataset", help="Socrata counts datas
 SensorsDatasetOpt = Annotated[str | None, typer.Option("--sensors-dataset", help="Socrata sensors dataset id.")]
 BulkOpt = Annotated[bool, typer.Option("--bulk-csv", help="Socrata: the bulk rows.csv instead of SODA JSON pages.")]
 WorkersOpt = Annotated[int, typer.Option("--workers", help="Socrata: pages fetched at once.")]
+ExportFormatOpt = Annotated[str, typer.Option("--format", help="The portal's export to fetch: csv, parquet (the "
+                                              "most compact) or xlsx.")]
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,7 @@ class Fetch:
     sensors_dataset: str | None = "h57g-5234"
     bulk_csv: bool = False
     workers: int = 4
+    export_format: str = "csv"
 
 
 def fetch(lake: Lake, counts: list[str], sensors: list[str], how: Fetch) -> tuple[list[str], list[str], int]:
@@ -240,7 +243,7 @@ def fetch(lake: Lake, counts: list[str], sensors: list[str], how: Fetch) -> tupl
                 results.append(ingest.ingest_melbourne(
                     lake, how.portal or DEFAULT_PORTAL, since=_day(how.since, "--since") if how.since else None,
                     until=_day(how.until, "--until") if how.until else None, full_refresh=how.full_refresh,
-                    progress=bars))
+                    progress=bars, export_format=how.export_format))
             else:
                 raise FootfallError(f"unknown source {how.source!r} (melbourne, socrata)")
     for result in results:
@@ -311,12 +314,14 @@ def ingest_command(
     sensors_dataset: SensorsDatasetOpt = "h57g-5234",
     bulk_csv: BulkOpt = False,
     workers: WorkersOpt = 4,
+    export_format: ExportFormatOpt = "csv",
     s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Fetch into the landing zone only: the portal (incrementally), a Socrata dataset, URLs or files."""
     from footfall.melbourne.run import JobResult, expand, land
 
-    how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers)
+    how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers,
+                export_format)
     with opened(lake, write=True, endpoint=s3_endpoint) as the_lake, the_lake.lock():
         local_counts, local_sensors, fetched = fetch(the_lake, counts, sensors, how)
         result = JobResult()
@@ -343,6 +348,7 @@ def run_command(
     sensors_dataset: SensorsDatasetOpt = "h57g-5234",
     bulk_csv: BulkOpt = False,
     workers: WorkersOpt = 4,
+    export_format: ExportFormatOpt = "csv",
     s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Run the Melbourne pipeline: fetch (the portal unless files are given), land, parse what is new,
@@ -354,7 +360,8 @@ def run_command(
     from footfall.s3 import is_s3
 
     err.print(line(("melbourne", "bold"), f" -> {lake}"))
-    how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers)
+    how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers,
+                export_format)
     if engine == "spark" and is_s3(lake):
         result, fetched = spark_on_s3(lake, s3_endpoint, spark_master, counts, sensors, how)
     else:
@@ -367,7 +374,16 @@ def run_command(
                                  engine_options={"master": spark_master} if engine == "spark" else None)
     err.print(line(("done", "green"), f": {fetched + len(result.landed)} file(s) landed, {len(result.unchanged)} "
                    f"unchanged, {len(result.staged)} parsed; {summary_line(result.run)}; {result.quarantined:,} row(s) "
-                   "quarantined" + (" (see curated/quarantine_summary.csv)" if result.quarantined else "")))
+                   "quarantined" + (" (see curated/quarantine_summary.csv)" if result.quarantined else "")
+                   + f"; repeated hours: {result.hours_folded:,} folded (identical rows), {result.hours_summed:,} "
+                   "summed (partial records)" + (" (see curated/resolution_summary.csv)"
+                                                 if result.hours_folded or result.hours_summed else "")))
+    for column in result.unresolved:
+        err.print(line("  ", ("unresolved", "yellow"), f" {column.reason}: {column.rows_quarantined:,} value(s) "
+                       "quarantined"))
+    if result.missing_hours:
+        err.print(line(f"  {result.missing_hours:,} missing hour(s) in wide files (na, undefined or empty): absent, "
+                       "not quarantined"))
     if strict and result.quarantined:
         raise typer.Exit(4)
 

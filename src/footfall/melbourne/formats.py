@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -38,8 +40,8 @@ MAX_HOURLY_COUNT = 1_000_000
 COUNT_COLUMNS = ("raw_id", "raw_location_id", "raw_time", "raw_count", "location_id", "ts",
                  "direction_1", "direction_2", "pedestrians", "sensor_description", "sensor_code",
                  "latitude", "longitude")
-SENSOR_COLUMNS = ("location_id", "sensor_description", "sensor_code", "installation_date", "status",
-                  "note", "location_type", "direction_1", "direction_2", "latitude", "longitude")
+SENSOR_COLUMNS = ("location_id", "sensor_description", "sensor_code", "installation_date", "installation_year",
+                  "status", "note", "location_type", "direction_1", "direction_2", "latitude", "longitude")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class Format:
     optional: frozenset[str]
     generation: int  # newer publication systems win over older ones for the same hour
     exprs: tuple[tuple[str, str], ...]  # (canonical column, SQL over the raw text columns)
+    # Wide: one column per sensor, headed by its description; the other columns unpivoted into
+    # ``sensor_column`` (the header name) and ``value`` before ``exprs`` apply. Not this format when any
+    # of ``excludes`` is a column (a long layout that also has a date and an hour).
+    wide: bool = False
+    excludes: frozenset[str] = frozenset()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -141,36 +148,65 @@ def _ods_counts(count_col: str) -> tuple[tuple[str, str], ...]:
     )
 
 
-ODS_2023_COUNTS = (
+def _ods_2023(time_col: str) -> tuple[tuple[str, str], ...]:
+    """The 2023 schema; ``time_col`` is ``timestamp`` (field names) or ``sensingdatetime_hour`` (labels)."""
+    return (
+        ("raw_id", "CAST(NULL AS VARCHAR)"),
+        ("raw_location_id", "locationid"),
+        ("raw_time", time_col),
+        ("raw_count", "total_of_directions"),
+        ("location_id", _int("locationid")),
+        # ISO with an offset: converted to Melbourne wall-clock time, the grain of every other format. Without
+        # one it already is Melbourne time; read as such, never in the session's (the machine's) time zone.
+        ("ts", f"date_trunc('hour', CASE WHEN regexp_matches(trim({time_col}), '{_OFFSET_PATTERN}') "
+               f"THEN timezone('Australia/Melbourne', TRY_CAST(trim({time_col}) AS TIMESTAMPTZ)) "
+               f"ELSE TRY_CAST(trim({time_col}) AS TIMESTAMP) END)"),
+        ("direction_1", _int("direction_1")),
+        ("direction_2", _int("direction_2")),
+        ("raw_direction_1", "direction_1"),
+        ("raw_direction_2", "direction_2"),
+        ("pedestrians", _int("total_of_directions")),
+        ("sensor_description", "CAST(NULL AS VARCHAR)"),
+        ("sensor_code", "CAST(NULL AS VARCHAR)"),
+        ("latitude", "CAST(NULL AS DOUBLE)"),
+        ("longitude", "CAST(NULL AS DOUBLE)"),
+    )
+
+
+# Missing values of the wide monthly files: absent hours, as elsewhere, not bad rows.
+WIDE_MISSING = ("na", "undefined", "")
+_WIDE_HOUR = _hour("hour")
+WIDE_COUNTS = (
     ("raw_id", "CAST(NULL AS VARCHAR)"),
-    ("raw_location_id", "locationid"),
-    ("raw_time", "timestamp"),
-    ("raw_count", "total_of_directions"),
-    ("location_id", _int("locationid")),
-    # ISO with an offset: converted to Melbourne wall-clock time, the grain of every other format. Without
-    # one it already is Melbourne time; read as such, never in the session's (the machine's) time zone.
-    ("ts", f"date_trunc('hour', CASE WHEN regexp_matches(trim(timestamp), '{_OFFSET_PATTERN}') "
-           "THEN timezone('Australia/Melbourne', TRY_CAST(trim(timestamp) AS TIMESTAMPTZ)) "
-           "ELSE TRY_CAST(trim(timestamp) AS TIMESTAMP) END)"),
-    ("direction_1", _int("direction_1")),
-    ("direction_2", _int("direction_2")),
-    ("raw_direction_1", "direction_1"),
-    ("raw_direction_2", "direction_2"),
-    ("pedestrians", _int("total_of_directions")),
-    ("sensor_description", "CAST(NULL AS VARCHAR)"),
+    ("raw_location_id", "sensor_column"),
+    ("raw_time", "concat_ws(' ', date, hour)"),
+    ("raw_count", "value"),
+    ("location_id", "CAST(NULL AS BIGINT)"),  # resolved by the pipeline from the descriptions the lake knows
+    ("ts", f"CASE WHEN {_WIDE_HOUR} BETWEEN 0 AND 23 THEN CAST(try_strptime(trim(date), ['%d/%m/%Y', '%Y-%m-%d']) "
+           f"AS DATE) + to_hours({_WIDE_HOUR}) END"),
+    ("direction_1", "CAST(NULL AS BIGINT)"),
+    ("direction_2", "CAST(NULL AS BIGINT)"),
+    ("raw_direction_1", "CAST(NULL AS VARCHAR)"),
+    ("raw_direction_2", "CAST(NULL AS VARCHAR)"),
+    ("pedestrians", _int("value")),
+    ("sensor_description", "trim(sensor_column)"),
     ("sensor_code", "CAST(NULL AS VARCHAR)"),
     ("latitude", "CAST(NULL AS DOUBLE)"),
     ("longitude", "CAST(NULL AS DOUBLE)"),
 )
 
+_INSTALLED = "TRY_CAST(replace(left(trim(installation_date), 10), '/', '-') AS DATE)"
 
-def _sensors(id_col: str) -> tuple[tuple[str, str], ...]:
+
+def _sensors(id_col: str, installed: str = _INSTALLED,
+             year: str = f"CAST(EXTRACT(YEAR FROM {_INSTALLED}) AS INTEGER)") -> tuple[tuple[str, str], ...]:
     return (
         ("location_id", _int(id_col)),
         ("raw_location_id", id_col),
         ("sensor_description", "NULLIF(trim(sensor_description), '')"),
         ("sensor_code", "NULLIF(trim(sensor_name), '')"),
-        ("installation_date", "TRY_CAST(replace(left(trim(installation_date), 10), '/', '-') AS DATE)"),
+        ("installation_date", installed),
+        ("installation_year", year),
         ("status", "NULLIF(trim(status), '')"),
         ("note", "NULLIF(NULLIF(trim(note), ''), '<Null>')"),
         ("location_type", "NULLIF(trim(location_type), '')"),
@@ -181,6 +217,12 @@ def _sensors(id_col: str) -> tuple[tuple[str, str], ...]:
     )
 
 
+# The 2016 labelled export gives only the year a sensor was installed: the date stays unknown (NULL) rather
+# than a made-up 1 January, and the year is kept in raw_sensors.installation_year.
+_YEAR_ONLY = _sensors("sensor_id", "CAST(NULL AS DATE)",
+                      "CASE WHEN regexp_full_match(trim(year_installed), '(19|20)[0-9]{2}') "
+                      "THEN CAST(trim(year_installed) AS INTEGER) END")
+
 _LEGACY_COUNT_COLS = frozenset({"date_time", "sensor_id", "hourly_counts"})
 _LEGACY_EXTRA = frozenset({"id", "year", "month", "mdate", "day", "time", "sensor_name"})
 _ODS_COUNT_COLS = frozenset({"location_id", "sensing_date", "hourday"})
@@ -188,6 +230,8 @@ _ODS_EXTRA = frozenset({"id", "direction_1", "direction_2", "sensor_name", "loca
 _SENSOR_EXTRA = frozenset({"sensor_description", "sensor_name", "installation_date", "note", "location_type",
                            "status", "direction_1", "direction_2", "latitude", "longitude", "location"})
 
+# The order matters only where one layout's names include another's: the first whose required names are all
+# present wins (the 2016 labelled sensor export has every name of the legacy one, plus year_installed).
 FORMATS: tuple[Format, ...] = (
     Format("legacy_counts", "counts", "legacy hourly counts (Socrata rows.csv / 2009-2022 archive / SODA JSON: "
            "ID, Date_Time, ..., Sensor_ID, Sensor_Name, Hourly_Counts)",
@@ -201,7 +245,20 @@ FORMATS: tuple[Format, ...] = (
     Format("ods_counts_2023", "counts", "Opendatasoft hourly counts, 2023 schema (timestamp, locationid, "
            "direction_1, direction_2, total_of_directions)",
            frozenset({"timestamp", "locationid", "total_of_directions"}),
-           frozenset({"direction_1", "direction_2"}), 2, ODS_2023_COUNTS),
+           frozenset({"direction_1", "direction_2"}), 2, _ods_2023("timestamp")),
+    Format("ods_counts_2023_labels", "counts", "Opendatasoft hourly counts, 2023 schema with label headers "
+           "(SensingDateTime(Hour), LocationID, Direction_1, Direction_2, Total_of_Directions)",
+           frozenset({"sensingdatetime_hour", "locationid", "total_of_directions"}),
+           frozenset({"direction_1", "direction_2"}), 2, _ods_2023("sensingdatetime_hour")),
+    Format("website_wide", "counts", "the pedestrian-counting website's monthly download, wide (Date, Hour, "
+           "one column per sensor headed by its description)",
+           frozenset({"date", "hour"}), frozenset(), 2, WIDE_COUNTS, wide=True,
+           excludes=frozenset({"day_of_week", "sensorid", "sensor_id", "sensorname", "sensor_name", "locationid",
+                               "location_id", "pedestriancount", "hourly_counts", "total_of_directions", "count"})),
+    Format("legacy_sensors_labels", "sensors", "legacy sensor locations with label headers (2016: Sensor ID, "
+           "Sensor Name, Sensor Description, Status, Upload Date, Year Installed, ...)",
+           frozenset({"sensor_id", "sensor_description", "year_installed"}),
+           _SENSOR_EXTRA | {"upload_date", "geometry"}, 1, _YEAR_ONLY),
     Format("legacy_sensors", "sensors", "legacy sensor locations (sensor_id, sensor_description, sensor_name, "
            "installation_date, status, ...)",
            frozenset({"sensor_id", "sensor_description"}), _SENSOR_EXTRA, 1, _sensors("sensor_id")),
@@ -211,14 +268,26 @@ FORMATS: tuple[Format, ...] = (
 )
 
 
+def normalise(name: str) -> str:
+    """The one spelling header names are compared in: lower case letters and digits only, so a BOM, case,
+    spaces, underscores and parentheses make no difference (``SensingDateTime(Hour)``, ``Sensor ID``,
+    ``LocationID`` and ``location_id`` are matched like the field names).
+
+    >>> [normalise(n) for n in ("\ufeffSensingDateTime(Hour)", " Sensor ID", "Total_of_Directions", "LocationID")]
+    ['sensingdatetimehour', 'sensorid', 'totalofdirections', 'locationid']
+    """
+    return re.sub(r"[^0-9a-z]+", "", name.lower())
+
+
 @dataclass(frozen=True)
 class Detected:
     """What a file turned out to be, and how to read it."""
 
     format: Format
-    container: str  # "csv" | "json" | "jsonl"
+    container: str  # "csv" | "json" | "jsonl" | "geojson" | "parquet" | "xlsx"
     delimiter: str = ","
-    header: tuple[str, ...] = ()
+    header: tuple[str, ...] = ()  # the names as written (CSV header, first JSON record's keys, first row, ...)
+    sheet: str = ""  # the sheet read, for a workbook
 
 
 def detect(path: Path, expected_kind: str | None = None, *, shown_as: str | Path | None = None) -> Detected:
@@ -232,11 +301,14 @@ def detect(path: Path, expected_kind: str | None = None, *, shown_as: str | Path
             raise InputError(f"cannot read: {e.strerror}", path=shown) from None
         if not head.strip():
             raise InputError("empty file", path=shown)
-        if b"\x00" in head:
-            raise InputError("binary content, not CSV or JSON", path=shown)
-        if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"[", b"{")):
-            container, keys = _json_keys(head, handle, shown)
-            detected = Detected(_match(keys, shown, f"JSON keys {sorted(keys)}"), container)
+        if head.startswith(b"PAR1"):
+            detected = _parquet(path, shown)
+        elif head.startswith(b"PK\x03\x04"):
+            detected = _workbook(path, shown)
+        elif b"\x00" in head:
+            raise InputError("binary content, not CSV, JSON, XLSX or Parquet", path=shown)
+        elif head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"[", b"{")):
+            detected = _json(head, handle, shown)
         else:
             detected = _csv_header(head, handle, shown)
     if expected_kind and detected.format.kind != expected_kind:
@@ -261,20 +333,46 @@ def _csv_header(head: bytes, handle: BinaryIO, path: str | Path) -> Detected:
     first = lines[0] if lines else ""
     delimiter = ";" if first.count(";") > first.count(",") else ","
     header = tuple(h.strip() for h in next(csv.reader(io.StringIO(first), delimiter=delimiter), []))
-    fmt = _match({h.lower() for h in header}, path, f"header {first[:200]!r}")
-    seen: dict[str, int] = {}
+    return Detected(_named(header, path, f"header {first[:200]!r}"), "csv", delimiter, header)
+
+
+def _named(header: tuple[str, ...], path: str | Path, seen: str) -> Format:
+    """The format of a table whose columns are ``header``; every column must have a name, once."""
+    fmt = _match({normalise(h) for h in header}, path, seen)
+    names: dict[str, int] = {}
     for number, name in enumerate(header, 1):
-        if not name:
+        if not normalise(name):
             raise InputError(f"header column {number} of {len(header)} has no name: every column needs one",
                              path=path)
-        if name.lower() in seen:
-            raise InputError(f"header names {name!r} twice (columns {seen[name.lower()]} and {number}; names "
-                             "are compared without case): which one to read is ambiguous", path=path)
-        seen[name.lower()] = number
-    return Detected(fmt, "csv", delimiter, header)
+        if normalise(name) in names:
+            raise InputError(f"header names {name!r} twice (columns {names[normalise(name)]} and {number}; names "
+                             "are compared without case, spaces or punctuation): which one to read is ambiguous",
+                             path=path)
+        names[normalise(name)] = number
+    return fmt
 
 
-def _json_keys(head: bytes, handle: BinaryIO, path: str | Path) -> tuple[str, set[str]]:
+def _json(head: bytes, handle: BinaryIO, path: str | Path) -> Detected:
+    """An array of records, JSON lines, or a GeoJSON FeatureCollection (whose records are the features'
+    properties, with the point's coordinates as longitude and latitude)."""
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") and re.search(
+            rb'"type"\s*:\s*"FeatureCollection"', head[:4096]):
+        found = re.search(rb'"properties"\s*:\s*', head)
+        if not found:
+            raise InputError("a GeoJSON FeatureCollection without feature properties in its first 64 KB", path=path)
+        first = _first_record(_text(head[found.end():]), path, container="geojson")
+        if first is None or not isinstance(first[1], dict):
+            raise InputError("a GeoJSON FeatureCollection whose first feature's properties are not an object",
+                             path=path)
+        keys = tuple(first[1])
+        header = keys + tuple(c for c in ("longitude", "latitude") if c not in {normalise(k) for k in keys})
+        return Detected(_named(header, path, f"GeoJSON properties {sorted(keys)}"), "geojson", header=header)
+    container, keys = _json_keys(head, handle, path)
+    return Detected(_match({normalise(k) for k in keys}, path, f"JSON keys {sorted(keys)}"), container,
+                    header=tuple(keys))
+
+
+def _json_keys(head: bytes, handle: BinaryIO, path: str | Path) -> tuple[str, list[str]]:
     """The container (array or JSON lines) and the keys of the first record, read past the sniffed bytes
     when the record is longer."""
     text = _text(head).lstrip()
@@ -290,12 +388,14 @@ def _json_keys(head: bytes, handle: BinaryIO, path: str | Path) -> tuple[str, se
     if container == "jsonl" and "results" in record and isinstance(record["results"], list):
         raise InputError("an Opendatasoft records-API page; use the exports endpoint (CSV/JSON/JSONL) instead",
                          path=path)
-    return container, {k.lower() for k in record}
+    return container, list(record)
 
 
-def _first_record(text: str, path: str | Path) -> tuple[str, object] | None:
+def _first_record(text: str, path: str | Path, container: str = "") -> tuple[str, object] | None:
     """``(container, first record)``, or None when the text holds no complete first value."""
-    if text.startswith("["):
+    if container:
+        body = text
+    elif text.startswith("["):
         body = text[1:].lstrip()
         if body.startswith("]"):
             raise InputError("JSON array holds no records", path=path)
@@ -311,9 +411,39 @@ def _first_record(text: str, path: str | Path) -> tuple[str, object] | None:
     return container, record
 
 
+def _parquet(path: Path, shown: str | Path) -> Detected:
+    """A Parquet export: its column names are the header."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = tuple(pq.read_schema(path).names)
+    except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputError(f"not a readable Parquet file ({str(e).splitlines()[0][:200]})", path=shown) from None
+    return Detected(_named(names, shown, f"Parquet columns {list(names)[:40]}"), "parquet", header=names)
+
+
+def _workbook(path: Path, shown: str | Path) -> Detected:
+    """An XLSX workbook (the portal's "Excel" export): the first sheet holds the data, its first row the header;
+    other sheets are not read. A zip that is not a workbook is named as such."""
+    from footfall.melbourne.workbook import first_sheet_header
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            is_workbook = "xl/workbook.xml" in archive.namelist()
+    except (zipfile.BadZipFile, OSError) as e:
+        raise InputError(f"a damaged zip or workbook ({e})", path=shown) from None
+    if not is_workbook:
+        raise InputError("a zip archive, not a workbook: extract the CSV inside and give that", path=shown)
+    sheet, header = first_sheet_header(path, shown)
+    return Detected(_named(header, shown, f"first row {list(header)[:40]} of sheet {sheet!r}"), "xlsx",
+                    header=header, sheet=sheet)
+
+
 def _match(keys: set[str], path: str | Path, seen: str) -> Format:
     for fmt in FORMATS:
-        if fmt.required <= keys:
+        required = {normalise(name) for name in fmt.required}
+        if required <= keys and not keys & {normalise(name) for name in fmt.excludes} and (
+                not fmt.wide or keys - required):
             return fmt
     expected = "; ".join(f.label for f in FORMATS)
     raise InputError(f"matches no known format ({seen}); expected one of: {expected}", path=path)

@@ -9,18 +9,21 @@ for the days after the last one landed, minus an overlap window the portal may s
 from __future__ import annotations
 
 import shutil
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from xml.etree import ElementTree as ET
 
 import duckdb
 
-from footfall.errors import InputError
+from footfall.errors import FootfallError, InputError
 from footfall.lake import Lake
 from footfall.melbourne.landing import Landed, land_file, landed_files, raw_path
+from footfall.melbourne.workbook import has_data_rows
 from footfall.sources import opendatasoft, socrata
 from footfall.sources.http import DEFAULT_POLICY, Fetched, Policy, Progress, client, download, redact
 from footfall.sql import literal
@@ -51,16 +54,33 @@ def incoming(lake: Lake) -> Path:
 
 def _land(lake: Lake, result: IngestResult, fetched: Fetched, path: Path, kind: str, source: str,
           extra: dict[str, Any] | None = None) -> None:
-    with path.open("rb") as handle:
-        if len(handle.read(1 << 16).splitlines()) <= 1 and path.suffix == ".csv":
-            result.unchanged.append(f"{source}: no rows in {fetched.url}")
-            return
+    if _no_rows(path):
+        result.unchanged.append(f"{source}: no rows in {fetched.url}")
+        return
     try:
         landed, new = land_file(lake, path, kind, origin=fetched.url, move=True,
                                 fetch={**fetched.to_dict(), "source": source, **(extra or {})})
     except InputError as e:
         raise InputError(e.message, path=fetched.url) from None
     result.add(landed, new, f"{source}: {fetched.url}")
+
+
+def _no_rows(path: Path) -> bool:
+    """An export holding a header only (an incremental fetch with nothing new), in any export format."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(path).metadata.num_rows == 0
+        except (OSError, ValueError):
+            return False  # landing names the problem
+    if path.suffix == ".xlsx":
+        try:
+            return not has_data_rows(path)
+        except (KeyError, StopIteration, ET.ParseError, zipfile.BadZipFile, OSError, ValueError):
+            return False
+    with path.open("rb") as handle:
+        return len(handle.read(1 << 16).splitlines()) <= 1 and path.suffix == ".csv"
 
 
 def last_live_date(lake: Lake) -> date | None:
@@ -85,16 +105,21 @@ def archive_validators(lake: Lake) -> dict[str, str]:
 
 def ingest_melbourne(lake: Lake, portal: str, *, since: date | None = None, until: date | None = None,
                      full_refresh: bool = False, archive: bool = True, overlap_days: int = OVERLAP_DAYS,
-                     progress: ProgressFactory | None = None, policy: Policy = DEFAULT_POLICY) -> IngestResult:
+                     progress: ProgressFactory | None = None, policy: Policy = DEFAULT_POLICY,
+                     export_format: str = "csv") -> IngestResult:
     """The current portal: sensor locations, the 2009-2022 archive (when changed), and the live counts
-    from the last landed date minus ``overlap_days`` (or ``since``/``until``; everything on a full refresh)."""
+    from the last landed date minus ``overlap_days`` (or ``since``/``until``; everything on a full refresh),
+    as the portal's ``export_format`` export (csv, parquet or xlsx)."""
+    if export_format not in opendatasoft.EXPORT_FORMATS:
+        raise FootfallError(f"--format {export_format!r} is not an export format of the portal (one of: "
+                            f"{', '.join(opendatasoft.EXPORT_FORMATS)})")
     lake.ensure()
     result = IngestResult()
     folder = incoming(lake)
     try:
         with client(policy) as http:
             sensors = opendatasoft.fetch_sensors(http, portal, folder, progress=_bar(progress, "sensor locations"),
-                                                 policy=policy)
+                                                 policy=policy, fmt=export_format)
             _land(lake, result, sensors, sensors.path, "sensors", "sensors")
             if archive:
                 validators = {} if full_refresh else archive_validators(lake)
@@ -110,7 +135,8 @@ def ingest_melbourne(lake: Lake, portal: str, *, since: date | None = None, unti
                 last = last_live_date(lake)
                 since = last - timedelta(days=overlap_days) if last else None
             counts = opendatasoft.fetch_counts(http, portal, folder, since=since, until=until,
-                                               progress=_bar(progress, "hourly counts"), policy=policy)
+                                               progress=_bar(progress, "hourly counts"), policy=policy,
+                                               fmt=export_format)
             _land(lake, result, counts, counts.path, "counts", "live",
                   {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None})
     finally:

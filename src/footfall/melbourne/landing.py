@@ -23,22 +23,26 @@ import duckdb
 
 from footfall.errors import InputError, Interrupted, LakeError, ResourceError
 from footfall.lake import Lake
+from footfall.melbourne.containers import POSITION, PROBLEM, container_relation, release
 from footfall.melbourne.formats import (
     COUNT_COLUMNS,
     FORMATS,
     INTEGER_PATTERN,
     MAX_HOURLY_COUNT,
     SENSOR_COLUMNS,
+    WIDE_MISSING,
     Detected,
     Format,
     blank,
     detect,
+    normalise,
 )
 from footfall.melbourne.inputs import copy_hashing, open_regular
 from footfall.sql import literal, quote
 
 KINDS = ("counts", "sensors")
-CONTAINER_SUFFIX = {"csv": ".csv", "json": ".json", "jsonl": ".jsonl"}
+CONTAINER_SUFFIX = {"csv": ".csv", "json": ".json", "jsonl": ".jsonl", "geojson": ".geojson", "parquet": ".parquet",
+                    "xlsx": ".xlsx"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class Landed:
     rows: int | None = None
     rejected: int | None = None
     fetch: dict[str, Any] = field(default_factory=dict)
+    sheet: str = ""
+    missing: int | None = None  # values of a wide file that are missing hours (na, undefined, empty)
 
     @property
     def name(self) -> str:
@@ -70,7 +76,7 @@ class Landed:
 
     def detected(self) -> Detected:
         fmt = next(f for f in FORMATS if f.name == self.format)
-        return Detected(fmt, self.container, self.delimiter, self.header)
+        return Detected(fmt, self.container, self.delimiter, self.header, self.sheet)
 
 
 def sha256_of(path: Path) -> str:
@@ -124,6 +130,7 @@ def land_file(lake: Lake, source: Path, kind: str, origin: str | None = None,
         detected = detect(stored, kind, shown_as=source)
         landed = Landed(file_id=digest[:20], kind=kind, format=detected.format.name,
                         container=detected.container, delimiter=detected.delimiter, header=detected.header,
+                        sheet=detected.sheet,
                         origin=origin or str(source), landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
                         bytes=size, sha256=digest, fetch=fetch or {})
         os.replace(stored, folder / landed.name)
@@ -173,27 +180,35 @@ def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> La
     source = lake.path("landing", landed.kind, landed.name)
     detected = landed.detected()
     rejects = f"rejects_{landed.file_id}"
-    reader = _reader(source, detected, rejects)
-    select = _canonical_select(detected.format, landed, reader)
     tmp = target.with_name(target.name + ".part")
     try:
+        reader = container_relation(con, source, detected, rejects, shown=landed.origin)
+        missing = None
+        if detected.format.wide:
+            missing = _count_missing(con, container_relation(con, source, detected, rejects + "_m",
+                                                             shown=landed.origin), detected)
+            _drop_rejects(con, rejects + "_m")
+            reader = _unpivot(reader, detected, present=True)
+        select = _canonical_select(detected.format, landed, reader)
         rows = con.execute(f"COPY ({select}) TO {literal(str(tmp))} (FORMAT parquet)").fetchone()
         rejected = 0
         if detected.container == "csv":
             rejected = _stage_rejects(con, landed, rejects, target)
         os.replace(tmp, target)
+        release(con, rejects)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
+        release(con, rejects)
         if isinstance(e, duckdb.Error):
             raise _parse_error(e, con, detected.format, landed) from None
         if isinstance(e, KeyboardInterrupt) or (isinstance(e, RuntimeError) and "interrupted" in str(e).lower()):
             raise Interrupted(f"interrupted while parsing; {_KEPT}", path=landed.origin) from None
         raise
     count = int(rows[0]) if rows else 0
-    if count == 0 and rejected == 0:
+    if count == 0 and rejected == 0 and not missing:
         target.unlink(missing_ok=True)
         raise InputError("has no data rows (a header or an empty list only)", path=landed.origin)
-    staged = Landed(**{**asdict(landed), "rows": count, "rejected": rejected})
+    staged = Landed(**{**asdict(landed), "rows": count, "rejected": rejected, "missing": missing})
     write_json(manifest_path(lake, landed.kind, landed.file_id), _manifest(staged))
     return staged
 
@@ -227,25 +242,6 @@ def _parse_error(error: duckdb.Error, con: duckdb.DuckDBPyConnection, fmt: Forma
                          path=landed.origin)
 
 
-def _reader(source: Path, detected: Detected, rejects: str) -> str:
-    """A table expression with every column the format knows, as text (absent ones as NULL)."""
-    fmt = detected.format
-    if detected.container == "csv":
-        columns = "{" + ", ".join(f"{literal(h)}: 'VARCHAR'" for h in detected.header) + "}"
-        relation = (f"read_csv({literal(str(source))}, columns = {columns}, auto_detect = false, skip = 1, "
-                    f"delim = {literal(detected.delimiter)}, quote = '\"', escape = '\"', header = false, "
-                    f"strict_mode = true, store_rejects = true, rejects_table = {literal(rejects)}, "
-                    f"rejects_scan = {literal(rejects + '_scan')})")
-        present = {h.lower() for h in detected.header}
-    else:
-        columns = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in fmt.columns) + "}"
-        layout = "array" if detected.container == "json" else "newline_delimited"
-        relation = f"read_json({literal(str(source))}, format = {literal(layout)}, columns = {columns})"
-        present = set(fmt.columns)
-    cols = ", ".join(quote(c) if c in present else f"CAST(NULL AS VARCHAR) AS {quote(c)}" for c in fmt.columns)
-    return f"(SELECT {cols} FROM {relation})"
-
-
 def _meta(fmt: Format, landed: Landed) -> str:
     """Where a row came from: a numeric file key for counts (the manifest says the rest), the full
     provenance for the small sensor-location files."""
@@ -277,17 +273,18 @@ def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
     quarantine shows), which keeps the parsed files small."""
     exprs = ", ".join(f"{sql} AS {quote(col)}" for col, sql in fmt.exprs)
     out_of_range = literal(OUT_OF_RANGE_ID)
-    bad_id = (f"WHEN location_id IS NULL THEN {_integer_reason('raw_location_id', 'location id', out_of_range)} "
-              f"WHEN location_id < 0 THEN {out_of_range} ")
+    bad_id = "" if fmt.wide else (
+        f"WHEN location_id IS NULL THEN {_integer_reason('raw_location_id', 'location id', out_of_range)} "
+        f"WHEN location_id < 0 THEN {out_of_range} ")
     if fmt.kind == "sensors":
-        reason = f"CASE {bad_id}END"
+        reason = f"COALESCE({PROBLEM}, CASE {bad_id}END)"
         cols = ", ".join(quote(c) for c in SENSOR_COLUMNS)
     else:
         count_overflow = (f"CASE WHEN regexp_matches(raw_count, '^\\s*-') THEN {literal(NEGATIVE_COUNT)} "
                           f"ELSE {literal(IMPLAUSIBLE_COUNT)} END")
         direction_unread = " OR ".join(f"(direction_{i} IS NULL AND NOT {blank(f'raw_direction_{i}')})"
                                        for i in (1, 2))
-        reason = (f"CASE {bad_id}"
+        reason = (f"COALESCE({PROBLEM}, CASE {bad_id}"
                   f"WHEN ts IS NULL THEN 'unparseable time' "
                   f"WHEN ts < TIMESTAMP '{EARLIEST_TIME}' THEN {literal(TOO_EARLY)} "
                   "WHEN ts > CAST(timezone('Australia/Melbourne', now()) AS TIMESTAMP) + INTERVAL 1 DAY "
@@ -296,12 +293,13 @@ def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
                   f"WHEN pedestrians < 0 THEN {literal(NEGATIVE_COUNT)} "
                   f"WHEN pedestrians > {MAX_HOURLY_COUNT} THEN {literal(IMPLAUSIBLE_COUNT)} "
                   f"WHEN {direction_unread} OR direction_1 < 0 OR direction_2 < 0 THEN {literal(BAD_DIRECTION)} "
-                  "END")
+                  "END)")
         raw_text = {"raw_location_id", "raw_time", "raw_count"}
         cols = ", ".join(f"CASE WHEN reason IS NULL THEN NULL ELSE {quote(c)} END AS {quote(c)}" if c in raw_text
                          else quote(c) for c in COUNT_COLUMNS)
-    return (f"SELECT {_meta(fmt, landed)}, {cols}, reason, CAST(NULL AS VARCHAR) AS raw_line "
-            f"FROM (SELECT *, {reason} AS reason FROM (SELECT {exprs} FROM {reader}))")
+    return (f"SELECT {_meta(fmt, landed)}, {cols}, reason, "
+            f"CASE WHEN reason IS NULL THEN NULL ELSE {POSITION} END AS raw_line "
+            f"FROM (SELECT *, {reason} AS reason FROM (SELECT {exprs}, {POSITION}, {PROBLEM} FROM {reader}))")
 
 
 def _stage_rejects(con: duckdb.DuckDBPyConnection, landed: Landed, rejects: str, target: Path) -> int:
@@ -318,9 +316,31 @@ def _stage_rejects(con: duckdb.DuckDBPyConnection, landed: Landed, rejects: str,
                    arg_min(csv_line, column_idx) AS raw_line
             FROM {quote(rejects)} GROUP BY line ORDER BY line
         ) TO {literal(str(path))} (FORMAT parquet)""")
+    _drop_rejects(con, rejects)
+    return rejected
+
+
+def _drop_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> None:
     con.execute(f"DROP TABLE IF EXISTS {quote(rejects)}")
     con.execute(f"DROP TABLE IF EXISTS {quote(rejects + '_scan')}")
-    return rejected
+
+
+def _missing(value: str) -> str:
+    return f"({value} IS NULL OR lower(trim({value}, ' \t\r\n')) IN ({', '.join(map(literal, WIDE_MISSING))}))"
+
+
+def _unpivot(reader: str, detected: Detected, present: bool) -> str:
+    """A wide table as one row per (date, hour, column) whose value is present (``present``) or missing."""
+    fixed = {normalise(c) for c in detected.format.columns}
+    columns = ", ".join(quote(h) for h in detected.header if normalise(h) not in fixed)
+    test = f"NOT {_missing('value')}" if present else _missing("value")
+    return (f"(SELECT * FROM {reader} UNPIVOT INCLUDE NULLS (value FOR sensor_column IN ({columns})) "
+            f"WHERE {test})")
+
+
+def _count_missing(con: duckdb.DuckDBPyConnection, reader: str, detected: Detected) -> int:
+    found = con.execute(f"SELECT COUNT(*) FROM {_unpivot(reader, detected, present=False)}").fetchone()
+    return int(found[0]) if found else 0
 
 
 def _type(column: str) -> str:

@@ -52,6 +52,14 @@ class JobResult:
     staged: list[Landed] = field(default_factory=list)
     run: RunResult = field(default_factory=RunResult)
     quarantined: int = 0
+    hours_folded: int = 0
+    hours_summed: int = 0
+    unresolved: list[QuarantineLine] = field(default_factory=list)
+
+    @property
+    def missing_hours(self) -> int:
+        """Values of the wide files parsed in this run that are missing hours (na, undefined, empty)."""
+        return sum(f.missing or 0 for f in self.staged)
 
 
 def expand(patterns: Iterable[str]) -> list[Path]:
@@ -126,7 +134,8 @@ def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | Non
                 result.staged.append(staged)
                 if listener:
                     listener(Event("parse", f"{kind}/{landed.name}", staged.rows, time.perf_counter() - started,
-                                   f"{staged.format}; {staged.rejected or 0} malformed line(s)"))
+                                   f"{staged.format}; {staged.rejected or 0} malformed line(s)"
+                                   + (f"; {staged.missing:,} missing hour(s)" if staged.missing else "")))
     finally:
         con.close()
 
@@ -185,7 +194,10 @@ def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, 
             options.setdefault("temp_dir", str(lake.root / SPILL))
         with get_engine(engine, **options) as eng:
             result.run = run_pipeline(the_pipeline, lake, eng, listener=listener)
-    result.quarantined = sum(r.rows_quarantined for r in quarantine_summary(lake))
+    summary = quarantine_summary(lake)
+    result.quarantined = sum(r.rows_quarantined for r in summary)
+    result.unresolved = [r for r in summary if r.reason.startswith("wide column ")]
+    result.hours_folded, result.hours_summed = repeated_hours(lake)
     return result
 
 
@@ -227,6 +239,12 @@ def run_on_s3(remote: DirectLake, scratch: Lake, counts: Sequence[str] = (), sen
         result.run = run_pipeline(the_pipeline, remote, eng, listener=listener)
         total = eng.query("SELECT COALESCE(SUM(rows_quarantined), 0) FROM quarantine_summary")[1]
         result.quarantined = int(total[0][0])
+        hours = eng.query("SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) "
+                          "FROM resolution_summary")[1]
+        result.hours_folded, result.hours_summed = int(hours[0][0]), int(hours[0][1])
+        wide = eng.query("SELECT source, reason, rows_quarantined, files FROM quarantine_summary "
+                         "WHERE reason LIKE 'wide column %' ORDER BY source, reason")[1]
+        result.unresolved = [QuarantineLine(str(s), str(r), int(n), int(f)) for s, r, n, f in wide]
     return result
 
 
@@ -245,3 +263,14 @@ def quarantine_summary(lake: Lake) -> list[QuarantineLine]:
     rows = duckdb.sql(f"SELECT source, reason, rows_quarantined, files FROM read_parquet({literal(str(path))}) "
                       "ORDER BY source, reason").fetchall()
     return [QuarantineLine(str(s), str(r), int(n), int(f)) for s, r, n, f in rows]
+
+
+def repeated_hours(lake: Lake) -> tuple[int, int]:
+    """Hours given more than once across the lake's publications: folded (identical rows), summed (partial
+    records)."""
+    path = lake.path("curated", "resolution_summary.parquet")
+    if not path.exists():
+        return 0, 0
+    found = duckdb.sql(f"SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) "
+                       f"FROM read_parquet({literal(str(path))})").fetchall()
+    return int(found[0][0]), int(found[0][1])

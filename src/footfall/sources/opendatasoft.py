@@ -1,8 +1,8 @@
 """The City of Melbourne's current portal: Opendatasoft's Explore API v2.1.
 
-Everything comes through the exports endpoint (the records endpoint cannot page past 10,000 rows),
-as semicolon CSV with field names, in Melbourne's local time; the 2009-2022 history comes from the zip
-attached to the hourly dataset.
+Everything comes through the exports endpoint (the records endpoint cannot page past 10,000 rows), in
+Melbourne's local time: semicolon CSV with field names by default, or the compact Parquet export, or the
+XLSX one; the 2009-2022 history comes from the zip attached to the hourly dataset.
 """
 
 from __future__ import annotations
@@ -45,8 +45,18 @@ def date_filter(since: date | None, until: date | None) -> str | None:
     return " and ".join(parts) or None
 
 
+EXPORT_FORMATS = ("csv", "parquet", "xlsx")
+
+
 def csv_params(where: str | None = None, order_by: str | None = None) -> dict[str, str]:
-    params = {"limit": "-1", "timezone": "Australia/Melbourne", "delimiter": ";", "use_labels": "false"}
+    return export_params("csv", where, order_by)
+
+
+def export_params(fmt: str, where: str | None = None, order_by: str | None = None) -> dict[str, str]:
+    """The query of an export: everything, in Melbourne time; CSV with ``;`` and field names."""
+    params = {"limit": "-1", "timezone": "Australia/Melbourne"}
+    if fmt == "csv":
+        params |= {"delimiter": ";", "use_labels": "false"}
     if where:
         params["where"] = where
     if order_by:
@@ -56,20 +66,20 @@ def csv_params(where: str | None = None, order_by: str | None = None) -> dict[st
 
 def fetch_counts(http: httpx.Client, portal: str, dest_dir: Path, *, since: date | None = None,
                  until: date | None = None, progress: Progress | None = None,
-                 policy: Policy = DEFAULT_POLICY) -> Fetched:
-    """The hourly counts for [since, until] (everything when both are None), one CSV file."""
-    name = f"counts-{since or 'start'}-{until or 'latest'}.csv"
-    params = csv_params(date_filter(since, until), "sensing_date,hourday,location_id")
-    fetched = download(http, export_url(portal, COUNTS), dest_dir / name, params=params, expect="csv",
+                 policy: Policy = DEFAULT_POLICY, fmt: str = "csv") -> Fetched:
+    """The hourly counts for [since, until] (everything when both are None), one file of export ``fmt``."""
+    name = f"counts-{since or 'start'}-{until or 'latest'}.{fmt}"
+    params = export_params(fmt, date_filter(since, until), "sensing_date,hourday,location_id")
+    fetched = download(http, export_url(portal, COUNTS, fmt), dest_dir / name, params=params, expect=fmt,
                        progress=progress, policy=policy)
     assert fetched is not None, "no validators were sent"
     return fetched
 
 
 def fetch_sensors(http: httpx.Client, portal: str, dest_dir: Path, *, progress: Progress | None = None,
-                  policy: Policy = DEFAULT_POLICY) -> Fetched:
-    fetched = download(http, export_url(portal, SENSORS), dest_dir / "sensor-locations.csv", params=csv_params(),
-                       expect="csv", progress=progress, policy=policy)
+                  policy: Policy = DEFAULT_POLICY, fmt: str = "csv") -> Fetched:
+    fetched = download(http, export_url(portal, SENSORS, fmt), dest_dir / f"sensor-locations.{fmt}",
+                       params=export_params(fmt), expect=fmt, progress=progress, policy=policy)
     assert fetched is not None, "no validators were sent"
     return fetched
 

@@ -22,7 +22,8 @@ names_seen AS (
            MAX(r.latitude) AS latitude, MAX(r.longitude) AS longitude
     FROM raw_counts AS r
     JOIN counts_files AS f ON f.file_key = r.file_key
-    WHERE r.reason IS NULL AND (r.sensor_description IS NOT NULL OR r.sensor_code IS NOT NULL)
+    WHERE r.reason IS NULL AND r.location_id IS NOT NULL
+      AND (r.sensor_description IS NOT NULL OR r.sensor_code IS NOT NULL)
     GROUP BY r.location_id, r.sensor_description, r.sensor_code
 ),
 count_names AS (

@@ -14,7 +14,7 @@ WHERE q.file_id IN (SELECT file_id FROM counts_files)
 UNION ALL
 SELECT f.file_id, f.source, r.reason, r.raw_id, r.raw_location_id, r.raw_time, r.raw_count, r.raw_line,
        1 AS input_rows
-FROM raw_counts AS r
+FROM counts_resolved AS r
 JOIN new_files AS f ON f.file_key = r.file_key
 WHERE r.reason IS NOT NULL
 UNION ALL

@@ -1,0 +1,203 @@
+"""Reading the first sheet of an XLSX workbook as the same text a CSV export of it would hold.
+
+Excel stores every number as a double and dates as typed cells, so cells are turned into text the one
+SQL mapping of ``formats.py`` reads for every container: ``21.0`` becomes ``21`` (``2.5`` stays ``2.5``,
+to be quarantined as not a whole number), a date ``2023-08-31``, a date and time ``2023-08-31T02:00:00``
+(no offset: Melbourne time, as for any naive time), a formula its cached value (none: an empty cell).
+Rows inside merged cells are quarantined with the range: which row a merged value belongs to is a guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
+
+from footfall.errors import InputError
+
+Cell = int | float | str | bool | dt.date | dt.datetime | dt.time | dt.timedelta
+
+ROW = "_row"  # the row number in the sheet, as Excel shows it
+PROBLEM = "_problem"  # why a row cannot be read, set by the reader rather than the mapping
+
+
+def _open_first(path: Path, shown: str | Path) -> tuple[str, CalamineSheet]:
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        if not book.sheet_names:
+            raise InputError("the workbook has no sheets", path=shown)
+        return book.sheet_names[0], book.get_sheet_by_index(0)
+    except (CalamineError, OSError, ValueError) as e:
+        raise InputError(f"cannot read the workbook ({str(e).splitlines()[0][:200]})", path=shown) from None
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def first_sheet_header(path: Path, shown: str | Path) -> tuple[str, tuple[str, ...]]:
+    """The first sheet's name and its first non-empty row, as text, read from the start of the sheet's XML
+    alone: recognising a workbook must not load every cell (a full read happens once, when it is parsed)."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            name, part = _first_sheet_part(book)
+            cells = _first_row(book, part)
+            header = tuple(_shared(book, cells) if cells else ())
+    except (KeyError, StopIteration, ET.ParseError, zipfile.BadZipFile, OSError, ValueError) as e:
+        raise InputError(f"cannot read the workbook ({e})", path=shown) from None
+    while header and not header[-1]:
+        header = header[:-1]
+    if not header:
+        raise InputError(f"the first sheet ({name!r}) is empty: footfall reads the data from the first sheet",
+                         path=shown)
+    return name, header
+
+
+def _first_sheet_part(book: zipfile.ZipFile) -> tuple[str, str]:
+    """The first sheet's name and the path of its XML inside the zip."""
+    workbook = ET.fromstring(book.read("xl/workbook.xml"))  # noqa: S314 - expat refuses entity bombs; no DTDs
+    sheet = workbook.find(f"{_MAIN}sheets/{_MAIN}sheet")
+    if sheet is None:
+        raise ValueError("the workbook has no sheets")
+    rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))  # noqa: S314
+    target = next(r.get("Target", "") for r in rels if r.get("Id") == sheet.get(_RID))
+    return sheet.get("name", ""), target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def has_data_rows(path: Path) -> bool:
+    """Whether the first sheet holds a row with a value below its header, read from the start of its XML."""
+    with zipfile.ZipFile(path) as book:
+        return len(_first_rows(book, _first_sheet_part(book)[1], 2)) == 2
+
+
+def _first_row(book: zipfile.ZipFile, part: str) -> list[tuple[str, str]]:
+    rows = _first_rows(book, part, 1)
+    return rows[0] if rows else []
+
+
+def _first_rows(book: zipfile.ZipFile, part: str, wanted: int) -> list[list[tuple[str, str]]]:
+    """The first ``wanted`` rows holding a value: ``(type, value)`` of each cell, by column; a shared
+    string's value is its index."""
+    found: list[list[tuple[str, str]]] = []
+    with book.open(part) as stream:
+        for _, element in ET.iterparse(stream):  # noqa: S314
+            if element.tag != f"{_MAIN}row":
+                continue
+            row: list[tuple[str, str]] = []
+            for cell in element.iter(f"{_MAIN}c"):
+                column = _column(cell.get("r", "")) if cell.get("r") else len(row)
+                row += [("", "")] * (column - len(row))
+                kind = cell.get("t", "n")
+                value = cell.find(f"{_MAIN}v")
+                text_ = ("".join(t.text or "" for t in cell.iter(f"{_MAIN}t")) if kind == "inlineStr"
+                         else value.text or "" if value is not None else "")
+                row.append((kind, text_))
+            if any(v for _, v in row):
+                found.append(row)
+                if len(found) == wanted:
+                    break
+            element.clear()
+    return found
+
+
+def _shared(book: zipfile.ZipFile, cells: list[tuple[str, str]]) -> list[str]:
+    """The cells' text, shared strings looked up (read only as far as the largest index needed)."""
+    wanted = [int(v) for kind, v in cells if kind == "s" and v]
+    strings: list[str] = []
+    if wanted:
+        with book.open("xl/sharedStrings.xml") as stream:
+            for _, element in ET.iterparse(stream):  # noqa: S314
+                if element.tag == f"{_MAIN}si":
+                    strings.append("".join(t.text or "" for t in element.iter(f"{_MAIN}t")))
+                    element.clear()
+                    if len(strings) > max(wanted):
+                        break
+    return [(strings[int(v)] if kind == "s" and v else v).strip() for kind, v in cells]
+
+
+def _column(reference: str) -> int:
+    """The zero-based column of an A1 reference.
+
+    >>> _column("A1"), _column("AB10")
+    (0, 27)
+    """
+    number = 0
+    for letter in reference:
+        if not letter.isalpha():
+            break
+        number = number * 26 + ord(letter.upper()) - 64
+    return number - 1
+
+
+def _check_header(name: str, sheet: CalamineSheet, header_row: int, width: int, shown: str | Path) -> None:
+    for (top, left), (bottom, right) in sheet.merged_cell_ranges or []:
+        if top <= header_row <= bottom and left < width:
+            raise InputError(f"merged cells {_a1(top, left)}:{_a1(bottom, right)} in the header row of sheet "
+                             f"{name!r}: unmerge them so every column has its own name", path=shown)
+
+
+def text(cell: Cell) -> str | None:
+    """A cell as the text a CSV export would hold; None for an empty cell."""
+    if isinstance(cell, str):
+        return cell or None
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, float):
+        return str(int(cell)) if cell.is_integer() and abs(cell) < 2**53 else repr(cell)
+    if isinstance(cell, dt.datetime):
+        return cell.isoformat()
+    return cell.isoformat() if isinstance(cell, dt.date | dt.time) else str(cell)
+
+
+def read_sheet(path: Path, shown: str | Path, width: int) -> pa.Table:
+    """The first sheet below its header: ``width`` text columns ``c0..``, the row number and, for rows inside
+    merged cells, the problem."""
+    name, sheet = _open_first(path, shown)
+    rows = sheet.to_python(skip_empty_area=False)
+    header_row = next((i for i, row in enumerate(rows) if any(c != "" for c in row)), len(rows))
+    _check_header(name, sheet, header_row, width, shown)
+    numbers = [i for i, row in enumerate(rows[header_row + 1:], header_row + 2) if row[:width].count("") < width]
+    kept = [rows[n - 1] for n in numbers]  # a blank row is skipped, as a CSV reader skips one
+    columns = list(zip(*kept, strict=False)) if kept else []
+    arrays = {f"c{i}": _texts(columns[i]) if i < len(columns) else pa.nulls(len(kept), pa.string())
+              for i in range(width)}
+    merged = [(top + 1, bottom + 1, f"{_a1(top, left)}:{_a1(bottom, right)}")
+              for (top, left), (bottom, right) in sheet.merged_cell_ranges or [] if left < width]
+    problems = [next((f"in merged cells {label} of the sheet (which row a merged value belongs to is unknown)"
+                      for top, bottom, label in merged if top <= number <= bottom), None) if merged else None
+                for number in numbers]
+    return pa.table({**arrays, ROW: pa.array(numbers, pa.int64()), PROBLEM: pa.array(problems, pa.string())})
+
+
+def _texts(column: tuple[Cell, ...]) -> pa.Array:
+    """A column's cells as text. A column of only text or only numbers (nearly every one) is converted at
+    once; a mixed one cell by cell."""
+    kinds = set(map(type, column))
+    if kinds <= {str}:
+        return pa.array([c or None for c in column], pa.string())
+    if kinds <= {float, int}:
+        numbers = pa.array(column, pa.float64())
+        whole = pc.and_(pc.equal(pc.trunc(numbers), numbers), pc.less(pc.abs(numbers), 2.0**53))
+        as_whole = pc.cast(pc.cast(pc.if_else(whole, numbers, 0.0), pa.int64()), pa.string())
+        return pc.if_else(whole, as_whole, pa.array([None if w else text(c) for c, w in zip(
+            column, whole.to_pylist(), strict=True)], pa.string()) if not pc.all(whole).as_py() else as_whole)
+    return pa.array([(c or None) if type(c) is str else text(c) for c in column], pa.string())
+
+
+def _a1(row: int, column: int) -> str:
+    """Zero-based coordinates in Excel's A1 notation.
+
+    >>> _a1(0, 0), _a1(9, 27)
+    ('A1', 'AB10')
+    """
+    letters = ""
+    column += 1
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row + 1}"
