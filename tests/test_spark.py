@@ -42,7 +42,8 @@ def spark() -> Iterator[object]:
         pytest.skip("the Spark engine needs Java")
     pyspark = pytest.importorskip("pyspark.sql")
     session = (pyspark.SparkSession.builder.master("local[2]").appName("footfall-tests")
-               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate())
+               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+               .config("spark.driver.memory", DRIVER_MEMORY).getOrCreate())
     yield session
     session.stop()
 

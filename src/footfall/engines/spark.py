@@ -30,6 +30,9 @@ OPTION_NAMES = {"delim": "sep", "delimiter": "sep", "sep": "sep", "header": "hea
 
 
 PLAN_STRING_LIMIT = 100_000
+# Local mode runs every task in the driver, which also holds the cached steps of a deep DAG: Spark's 1 GB
+# default runs out of heap on the Melbourne pipeline (a `conf` entry overrides it).
+DRIVER_MEMORY = "3g"
 
 
 class SparkEngine(Engine):
@@ -42,7 +45,7 @@ class SparkEngine(Engine):
 
         if session is None:
             builder = SparkSession.builder.master(master).appName(app_name)
-            settings = {"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false",
+            settings = {"spark.driver.memory": DRIVER_MEMORY, "spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false",
                         "spark.sql.shuffle.partitions": "8",
                         "spark.sql.sources.partitionOverwriteMode": "dynamic",
                         **(s3.static_conf() if s3 else {}), **(conf or {})}
