@@ -41,6 +41,8 @@ def spark() -> Iterator[object]:
     if shutil.which("java") is None:
         pytest.skip("the Spark engine needs Java")
     pyspark = pytest.importorskip("pyspark.sql")
+    from footfall.engines.spark import DRIVER_MEMORY
+
     session = (pyspark.SparkSession.builder.master("local[2]").appName("footfall-tests")
                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
                .config("spark.driver.memory", DRIVER_MEMORY).getOrCreate())

@@ -45,7 +45,8 @@ class SparkEngine(Engine):
 
         if session is None:
             builder = SparkSession.builder.master(master).appName(app_name)
-            settings = {"spark.driver.memory": DRIVER_MEMORY, "spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false",
+            settings = {"spark.driver.memory": DRIVER_MEMORY, "spark.sql.session.timeZone": "UTC",
+                        "spark.ui.enabled": "false",
                         "spark.sql.shuffle.partitions": "8",
                         "spark.sql.sources.partitionOverwriteMode": "dynamic",
                         **(s3.static_conf() if s3 else {}), **(conf or {})}
