@@ -9,7 +9,6 @@ the file is complete) records where it came from, when, its size, hash and rows.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -71,11 +70,6 @@ class Landed:
     def detected(self) -> Detected:
         fmt = next(f for f in FORMATS if f.name == self.format)
         return Detected(fmt, self.container, self.delimiter, self.header)
-
-
-def sha256_of(path: Path) -> str:
-    with open_regular(path) as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
