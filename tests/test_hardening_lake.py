@@ -499,13 +499,14 @@ KILLER = textwrap.dedent("""
     if point == "copy":
         import footfall.melbourne.landing as landing
 
-        def half_copy(src, dst, *args, **kwargs):
-            with open(src, "rb") as source, open(dst, "wb") as target:
-                target.write(source.read(int(arg)))
+        def half_copy(handle, dst, *args, **kwargs):
+            handle.seek(0)
+            with open(dst, "wb") as target:
+                target.write(handle.read(int(arg)))
                 target.flush()
             die()
 
-        landing.copy_hashing = half_copy
+        landing.copy_unchanged = half_copy
     if point == "after":
         from footfall.lake import Staging
 

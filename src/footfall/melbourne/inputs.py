@@ -1,9 +1,9 @@
-"""Reading a user's input file safely: regular files only, never blocking, hashed as it is copied.
+"""Reading a user's input file safely: regular files only, never blocking, read once to land it.
 
 Opening a FIFO for reading waits for a writer forever (and a run holds the lake lock meanwhile), a
 device never ends, and a file still being written can change between two reads. So inputs are opened
-without blocking and checked to be regular files first, and landing copies and hashes in one pass,
-refusing a file whose size or times moved while it was read.
+without blocking and checked to be regular files first; landing hashes the open file once and lets the
+kernel copy it from the same descriptor, refusing a file whose size or times moved in between.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -56,24 +57,55 @@ def _version(info: os.stat_result) -> tuple[int, int, int, int]:
     return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
-def copy_hashing(source: Path, target: Path) -> tuple[str, int]:
-    """Copy ``source`` to a new ``target`` in one read, returning the SHA-256 and size of exactly the bytes
-    written; a source that changes meanwhile is refused (and ``target`` removed) rather than stored torn."""
-    digest = hashlib.sha256()
-    size = 0
-    buffer = memoryview(bytearray(CHUNK))
+@dataclass(frozen=True)
+class Snapshot:
+    """What one read of an open file saw: its SHA-256, size and version (inode, size, times)."""
+
+    sha256: str
+    size: int
+    version: tuple[int, int, int, int]
+
+
+def snapshot(handle: BinaryIO) -> Snapshot:
+    """Hash an open regular file from its start in one read, with the version it had meanwhile."""
+    before = os.fstat(handle.fileno())
+    handle.seek(0)
+    digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    after = os.fstat(handle.fileno())
+    return Snapshot(digest, after.st_size, _version(after) if _version(after) == _version(before) else (-1, -1, -1, -1))
+
+
+def copy_unchanged(handle: BinaryIO, target: Path, seen: Snapshot, shown_as: str | Path) -> None:
+    """Copy the open file to a new ``target`` without reading it into Python again, and only if it is still
+    the version ``seen`` hashed: then the hash is that of the bytes written. ``os.copy_file_range`` lets the
+    kernel share the blocks (a reflink) where the file system can, and copy them inside the kernel
+    otherwise; a hard link is never used, since it would let a later edit of the user's file change the
+    landed bytes."""
     try:
-        with open_regular(source) as src, target.open("xb") as dst:
-            before = _version(os.fstat(src.fileno()))
-            while n := src.readinto(buffer):
-                digest.update(buffer[:n])
-                dst.write(buffer[:n])
-                size += n
-            after = os.fstat(src.fileno())
-        if _version(after) != before or size != after.st_size:
+        with target.open("xb") as dst:
+            _kernel_copy(handle.fileno(), dst.fileno(), seen.size)
+        after = os.fstat(handle.fileno())
+        if _version(after) != seen.version or target.stat().st_size != seen.size:
             raise InputError("changed while it was being copied into the lake; nothing was landed: give it again "
-                             "once it is complete", path=source)
+                             "once it is complete", path=shown_as)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    return digest.hexdigest(), size
+
+
+def _kernel_copy(src: int, dst: int, size: int) -> None:
+    """Up to ``size`` bytes from offset 0; a plain copy where the kernel cannot copy between the two files."""
+    done = 0
+    try:
+        while done < size and (n := os.copy_file_range(src, dst, size - done, done, done)):
+            done += n
+        return
+    except OSError:
+        if done:
+            raise
+    buffer = memoryview(bytearray(CHUNK))
+    while done < size and (n := os.preadv(src, [buffer[:min(CHUNK, size - done)]], done)):
+        view = buffer[:n]
+        while view:
+            written = os.pwrite(dst, view, done)
+            view, done = view[written:], done + written

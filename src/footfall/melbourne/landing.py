@@ -9,7 +9,6 @@ the file is complete) records where it came from, when, its size, hash and rows.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -37,7 +36,7 @@ from footfall.melbourne.formats import (
     detect,
     normalise,
 )
-from footfall.melbourne.inputs import copy_hashing, open_regular
+from footfall.melbourne.inputs import copy_unchanged, open_regular, snapshot
 from footfall.sql import literal, quote
 
 KINDS = ("counts", "sensors")
@@ -79,11 +78,6 @@ class Landed:
         return Detected(fmt, self.container, self.delimiter, self.header, self.sheet)
 
 
-def sha256_of(path: Path) -> str:
-    with open_regular(path) as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """One line of JSON (so any JSON-lines reader, DuckDB's or Spark's, reads manifests as a table)."""
     tmp = path.with_name(path.name + ".tmp")
@@ -104,35 +98,30 @@ def land_file(lake: Lake, source: Path, kind: str, origin: str | None = None,
               fetch: dict[str, Any] | None = None, move: bool = False) -> tuple[Landed, bool]:
     """Put a file into the landing zone unless the same bytes are there; return it and whether it is new.
 
-    A first read only looks the file up, so bytes already landed are never written again. A new file is
-    then copied and hashed in one read and described (format, header) from the stored copy: the manifest
-    tells the truth about the bytes kept even when the file changed since the look-up. ``move`` takes
-    over a file footfall downloaded itself."""
+    One read hashes the file and looks it up, so bytes already landed are never written again. A new file
+    is then copied by the kernel from the same open file, refused if it changed since that read, and
+    described (format, header) from the stored copy: the manifest tells the truth about the bytes kept.
+    ``move`` takes over a file footfall downloaded itself."""
     detect(source, kind)
-    looked_up = sha256_of(source)
-    known = _known(lake, kind, looked_up)
-    if known:
-        if move:
-            source.unlink()
-        return known, False
-    folder = lake.path("landing", kind)
-    folder.mkdir(parents=True, exist_ok=True)
-    if move:
-        stored, digest, size = source, looked_up, source.stat().st_size
-    else:
-        stored = folder / f".{uuid.uuid4().hex}.part"  # hidden, swept after a crash (Lake.sweep)
-        digest, size = copy_hashing(source, stored)
-    try:
-        known = _known(lake, kind, digest)
+    with open_regular(source) as handle:
+        seen = snapshot(handle)
+        known = _known(lake, kind, seen.sha256)
         if known:
-            stored.unlink()
+            if move:
+                source.unlink()
             return known, False
+        folder = lake.path("landing", kind)
+        folder.mkdir(parents=True, exist_ok=True)
+        stored = source if move else folder / f".{uuid.uuid4().hex}.part"  # hidden, swept after a crash
+        if not move:
+            copy_unchanged(handle, stored, seen, shown_as=source)
+    try:
         detected = detect(stored, kind, shown_as=source)
-        landed = Landed(file_id=digest[:20], kind=kind, format=detected.format.name,
+        landed = Landed(file_id=seen.sha256[:20], kind=kind, format=detected.format.name,
                         container=detected.container, delimiter=detected.delimiter, header=detected.header,
                         sheet=detected.sheet,
                         origin=origin or str(source), landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-                        bytes=size, sha256=digest, fetch=fetch or {})
+                        bytes=seen.size, sha256=seen.sha256, fetch=fetch or {})
         os.replace(stored, folder / landed.name)
     except BaseException:
         if not move:
