@@ -17,17 +17,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from cli import footfall
 
 from footfall.errors import InputError
 from footfall.lake import Lake
 from footfall.melbourne.formats import MAX_HEADER_BYTES, SNIFF_BYTES, detect
 from footfall.melbourne.landing import land_file, landed_files, stage_file
-
-
-def footfall(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
-             **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, **kwargs)
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from cli import footfall
 
 from footfall import query
 from footfall.errors import SqlError
@@ -54,11 +55,6 @@ REFUSED = {
     "select 1; select 2": "one statement at a time",
 }
 
-
-def footfall(*args: str, cwd: Path | None = None, stdin: str | None = None,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True, timeout=300,
-                          cwd=cwd, input=stdin, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +215,7 @@ def test_a_long_query_shows_a_spinner_and_ctrl_c_cancels_it_cleanly(lake: Path) 
 
 def test_the_shell_answers_each_statement_and_goes_on_after_a_refusal(lake: Path) -> None:
     done = footfall("query", "--lake", str(lake), "--format", "csv",
-                    stdin="select count(*) as n\nfrom locations;\ndrop table locations;\nselect 42 as answer;\n")
+                    input="select count(*) as n\nfrom locations;\ndrop table locations;\nselect 42 as answer;\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["n", "10", "answer", "42"]
     assert done.stderr.strip().splitlines() == [

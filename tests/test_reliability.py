@@ -15,21 +15,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_melbourne import make_rows, write_archive, write_revision
+from cli import answers, footfall
+from synthetic import make_rows, write_archive, write_revision
 
 from footfall.lake import Lake
 
 KILL_POINTS = 20
 SEED = 20261124
 
-
-def footfall(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True, timeout=300,
-                          **kwargs)
-
-
-def answers(lake: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
 
 
 def hourly_rows(lake: Path) -> list[tuple]:

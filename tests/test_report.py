@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_melbourne import make_rows, write_archive
+from synthetic import make_rows, write_archive
 
 from footfall.lake import Lake
 from footfall.melbourne.report import write
