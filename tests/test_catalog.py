@@ -11,7 +11,8 @@ from types import SimpleNamespace
 
 import pyarrow.parquet as pq
 import sqlglot
-from test_s3 import ODS, SENSORS, SODA, footfall, pointer
+from cli import footfall
+from test_s3 import ODS, SENSORS, SODA, pointer
 
 from footfall.melbourne.run import pipeline, run
 from footfall.s3 import working_copy

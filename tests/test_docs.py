@@ -69,6 +69,8 @@ def test_every_documented_command_and_flag_exists() -> None:
             assert flag in helps[path], f"{doc.name}: `footfall {' '.join(path)}` has no {flag}"
 
 
+@pytest.mark.infra
+@pytest.mark.browser
 def test_every_mermaid_diagram_parses(tmp_path: Path) -> None:
     diagrams = [(doc.name, body) for doc, body in blocks("mermaid")]
     assert diagrams, "the docs have diagrams"
