@@ -241,6 +241,7 @@ def _parse_state(lake: Path) -> tuple[list[str], list[str], list[str]]:
 MEMORY_PROBES = [("rows-csv", "16MB"), ("rows-csv", "4MB"), ("soda-json", "16MB"), ("ods-csv", "8MB")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fmt", "limit"), MEMORY_PROBES)
 def test_running_out_of_memory_while_parsing_fails_the_run_and_keeps_the_file(generated: dict[str, Path],
                                                                               tmp_path: Path, fmt: str,
@@ -262,6 +263,7 @@ def test_running_out_of_memory_while_parsing_fails_the_run_and_keeps_the_file(ge
 DISK_PROBES = [("rows-csv", 64 * 1024), ("soda-json", 256 * 1024), ("ods-csv", 128 * 1024)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fmt", "limit"), DISK_PROBES)
 def test_running_out_of_disk_while_parsing_fails_the_run_and_keeps_the_file(generated: dict[str, Path],
                                                                             tmp_path: Path, fmt: str,

@@ -362,6 +362,7 @@ def test_a_server_failing_forever_is_one_line(portal: Portal, tmp_path: Path, na
 
 @pytest.mark.parametrize("flags", [["--source", "socrata", "--socrata-url", "http://127.0.0.1:9"],
                                    ["--portal", "http://127.0.0.1:9"]])
+@pytest.mark.slow
 def test_a_refused_connection_is_one_line(tmp_path: Path, flags: list[str]) -> None:
     line = one_error(footfall("ingest", *flags, "--lake", str(tmp_path / "lake")))
     assert "ConnectError after 5 attempts" in line and "127.0.0.1:9" in line
@@ -414,6 +415,7 @@ MANIFEST_PROBES = [("not-json", "{not json"), ("empty", ""), ("a-list", "[1, 2]"
                    ("unknown-format", None)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("kind", "text"), MANIFEST_PROBES, ids=[p[0] for p in MANIFEST_PROBES])
 def test_a_damaged_manifest_is_one_line_and_the_advice_works(lake: Path, tmp_path: Path, kind: str,
                                                              text: str | None) -> None:

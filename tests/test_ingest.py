@@ -61,6 +61,7 @@ def test_a_second_run_fetches_only_the_overlap_window_and_changes_nothing(portal
     assert answers(lake) == first
 
 
+@pytest.mark.slow
 def test_the_portal_default_is_overridable_and_unreachable_portal_is_one_line(tmp_path: Path) -> None:
     done = footfall("run", "--lake", str(tmp_path / "lake"), "--portal", "http://127.0.0.1:9",
                     env={"FOOTFALL_PORTAL_URL": ""})

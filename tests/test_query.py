@@ -119,6 +119,7 @@ def test_the_guard_refuses(sql: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
         query.check_paths(statement, tmp_path / "lake")
 
 
+@pytest.mark.slow
 def test_the_guard_lets_queries_and_files_inside_the_lake_through(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -154,6 +155,7 @@ def test_tables_lists_every_table_with_columns_and_row_counts(lake: Path) -> Non
     assert {"hourly_counts", "top10_by_day", "sensor_health", "outages", "level_shifts"} <= set(lines)
 
 
+@pytest.mark.slow
 def test_csv_json_and_parquet_answers_agree(lake: Path, tmp_path: Path) -> None:
     sql = "select date, rank, location_id, pedestrians from top10_by_day order by date, rank, location_id"
     as_csv = list(csv.DictReader(footfall("query", sql, "--lake", str(lake), "--format", "csv").stdout.splitlines()))
