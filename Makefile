@@ -14,7 +14,7 @@ SPARK_JARS   := .tools/spark-jars
 SAGEMAKER    := sagemaker-pyspark==1.4.5 --hash=sha256:05ca2d5081d7138ce29a8fb0a9cba077f28c825288ed07aed46a82e63c0bf1fb
 S3A_JAR      := $(SPARK_JARS)/hadoop-aws-3.3.1.jar
 
-.PHONY: run test demo bench dist lint clean browser lock spark-jars
+.PHONY: run test test-fast demo bench dist lint clean browser lock spark-jars
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ browser:
 
 test: $(STAMP) $(CHECKOV) $(MERMAID) $(S3A_JAR) browser
 	FOOTFALL_CHECKOV=$(abspath $(CHECKOV)) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The unmarked tests, in under a minute: no JVM, no browser, no checkov, nothing slow (markers in pyproject.toml).
+FAST_TESTS := not slow and not spark and not browser and not infra
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -5,10 +5,13 @@ import socket
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
+from footfall.generate import generate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL = SHARED / "data" / "real"
@@ -102,3 +105,15 @@ def stated_probes() -> Callable[[str], int]:
         return int(total.group(1) if total else re.match(r"\d+", cell).group())
 
     return stated
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Generated portal files of every format (archive, Opendatasoft CSV, sensors, SODA JSON), by kind."""
+    folder = tmp_path_factory.mktemp("portal-data")
+    generate(folder / "archive.csv", fmt="archive", seed=5, sensors=6, start=date(2021, 1, 1), end=date(2021, 2, 28))
+    generate(folder / "live.csv", fmt="ods-csv", seed=6, sensors=6, start=date(2024, 1, 1), end=date(2024, 3, 31),
+             locations=folder / "sensors.csv")
+    generate(folder / "soda.json", fmt="soda-json", seed=7, sensors=3, start=date(2019, 1, 1), end=date(2019, 1, 2))
+    return {"archive": folder / "archive.csv", "live": folder / "live.csv", "sensors": folder / "sensors.csv",
+            "soda": folder / "soda.json"}

@@ -21,9 +21,14 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from footfall.sources.http import Policy
+
+# A client policy for a loopback portal: every retry and timeout is short.
+FAST = Policy(attempts=4, backoff=0.01, max_wait=0.05, connect_timeout=2.0, read_timeout=0.5)
 COUNTS = "pedestrian-counting-system-monthly-counts-per-hour"
 SENSORS = "pedestrian-counting-system-sensor-locations"
 ARCHIVE_ID = "pedestrian_counting_system_monthly_counts_per_hour_may_2009_to_14_dec_2022_csv_zip"
@@ -379,3 +384,14 @@ def rows_csv(rows: list[dict[str, str]]) -> bytes:
     for r in rows:
         writer.writerow([r.get(k, "") for k in keys])
     return out.getvalue().encode()
+
+
+def portal_data(files: dict[str, Path]) -> PortalData:
+    """What the loopback portals serve, from the `files` fixture's generated files."""
+    with files["live"].open() as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    soda_rows = json.loads(files["soda"].read_text())
+    return PortalData(counts=rows, sensors_csv=files["sensors"].read_bytes(), archive_csv=files["archive"].read_bytes(),
+                      soda={"b2ak-trbp": soda_rows, "h57g-5234": [
+                          {"sensor_id": str(i), "sensor_description": f"Sensor {i}", "sensor_name": f"S{i}_T"}
+                          for i in range(1, 4)]})

@@ -10,8 +10,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pyarrow.parquet as pq
+import pytest
 import sqlglot
-from test_s3 import ODS, SENSORS, SODA, footfall, pointer
+from cli import footfall
+from test_s3 import ODS, SENSORS, SODA, pointer
 
 from footfall.melbourne.run import pipeline, run
 from footfall.s3 import working_copy
@@ -102,6 +104,7 @@ def test_register_creates_tables_with_the_columns_locations_and_partitions_of_th
     assert {t.name for t in parsed.find_all(sqlglot.exp.Table)} == {"hourly_counts", "locations"}
 
 
+@pytest.mark.slow
 def test_a_second_register_changes_nothing(real: Path, s3: SimpleNamespace) -> None:
     publish(s3, real / SODA, sensors=(real / SENSORS,))
     register(s3)
@@ -112,6 +115,7 @@ def test_a_second_register_changes_nothing(real: Path, s3: SimpleNamespace) -> N
     assert partitions(s3, "hourly_counts") == parts
 
 
+@pytest.mark.slow
 def test_new_data_updates_only_what_changed(real: Path, s3: SimpleNamespace) -> None:
     publish(s3, real / SODA, sensors=(real / SENSORS,))
     register(s3)

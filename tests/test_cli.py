@@ -1,15 +1,10 @@
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+from cli import footfall
+
 from footfall import __version__
-
-
-def footfall(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120)
 
 
 def test_version_and_help() -> None:

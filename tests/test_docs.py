@@ -69,6 +69,8 @@ def test_every_documented_command_and_flag_exists() -> None:
             assert flag in helps[path], f"{doc.name}: `footfall {' '.join(path)}` has no {flag}"
 
 
+@pytest.mark.infra
+@pytest.mark.browser
 def test_every_mermaid_diagram_parses(tmp_path: Path) -> None:
     diagrams = [(doc.name, body) for doc, body in blocks("mermaid")]
     assert diagrams, "the docs have diagrams"
@@ -111,7 +113,7 @@ def test_the_athena_examples_run_on_the_published_tables(tmp_path: Path) -> None
     named as the catalog names them (so every table and column it uses exists)."""
     import duckdb
     import sqlglot
-    from test_melbourne import make_rows, write_archive
+    from synthetic import make_rows, write_archive
 
     from footfall.lake import Lake
     from footfall.melbourne.run import pipeline, run

@@ -17,17 +17,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from cli import footfall
 
 from footfall.errors import InputError
 from footfall.lake import Lake
 from footfall.melbourne.formats import MAX_HEADER_BYTES, SNIFF_BYTES, detect
 from footfall.melbourne.landing import land_file, landed_files, stage_file
-
-
-def footfall(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
-             **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, **kwargs)
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:
@@ -246,6 +241,7 @@ def _parse_state(lake: Path) -> tuple[list[str], list[str], list[str]]:
 MEMORY_PROBES = [("rows-csv", "16MB"), ("rows-csv", "4MB"), ("soda-json", "16MB"), ("ods-csv", "8MB")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fmt", "limit"), MEMORY_PROBES)
 def test_running_out_of_memory_while_parsing_fails_the_run_and_keeps_the_file(generated: dict[str, Path],
                                                                               tmp_path: Path, fmt: str,
@@ -267,6 +263,7 @@ def test_running_out_of_memory_while_parsing_fails_the_run_and_keeps_the_file(ge
 DISK_PROBES = [("rows-csv", 64 * 1024), ("soda-json", 256 * 1024), ("ods-csv", 128 * 1024)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fmt", "limit"), DISK_PROBES)
 def test_running_out_of_disk_while_parsing_fails_the_run_and_keeps_the_file(generated: dict[str, Path],
                                                                             tmp_path: Path, fmt: str,

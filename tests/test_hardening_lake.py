@@ -16,7 +16,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_melbourne import make_rows, write_archive, write_revision
+from cli import TIMEOUT, answers, in_process
+from cli import footfall as footfall_process
+from synthetic import make_rows, write_archive, write_revision
 
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine
@@ -74,18 +76,6 @@ def _pipeline(root: Path, rel: str, text: str) -> Path:
     return root
 
 
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
-    """Run the footfall command in this process, as `footfall ARGS` runs it; exit code, stdout, stderr."""
-    from footfall.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["footfall", *args])
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as done:
-        main()
-    captured = capsys.readouterr()
-    return int(done.value.code or 0), captured.out, captured.err
-
-
 @pytest.mark.parametrize(("rel", "text", "message", "line"), ESCAPES)
 def test_every_sql_file_that_could_escape_is_refused_by_validate_plan_and_run(
         rel: str, text: str, message: str, line: int | None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -96,7 +86,7 @@ def test_every_sql_file_that_could_escape_is_refused_by_validate_plan_and_run(
     root = _pipeline(tmp_path / "pipe", rel, text.format(out=outside))
     lake = tmp_path / "lake"
     for command in (["validate", str(root)], ["plan", str(root)], ["run", str(root), "--lake", str(lake)]):
-        code, out, err = cli(capsys, monkeypatch, "pipeline", *command)
+        code, out, err = in_process(capsys, monkeypatch, "pipeline", *command)
         assert code == 1, (command, out, err)
         last = err.strip().splitlines()[-1]
         assert len(err.strip().splitlines()) <= 2 and "Traceback" not in err
@@ -312,14 +302,14 @@ def test_a_zone_root_output_is_one_line_and_leaves_the_lake_usable(make_pipeline
     bad = make_pipeline('name: p\nsteps:\n  t: {}\noutputs:\n  - {table: t, zone: curated, path: "."}\n',
                         {"t": "select 1 as a"}, name="bad")
     lake = tmp_path / "lake"
-    assert cli(capsys, monkeypatch, "pipeline", "run", str(good), "--lake", str(lake))[0] == 0
-    code, _, err = cli(capsys, monkeypatch, "pipeline", "run", str(bad), "--lake", str(lake))
+    assert in_process(capsys, monkeypatch, "pipeline", "run", str(good), "--lake", str(lake))[0] == 0
+    code, _, err = in_process(capsys, monkeypatch, "pipeline", "run", str(bad), "--lake", str(lake))
     assert code == 1
     assert err.strip().splitlines()[-1] == (f"error: {bad / 'pipeline.yml'}:5: outputs.0.path: output path '.' is "
                                             "the zone itself: name a file or folder inside it")
     assert not any((lake / STAGING).iterdir())
     assert (lake / "curated" / "t.csv").read_text() == "a\n1\n"
-    assert cli(capsys, monkeypatch, "pipeline", "run", str(good), "--lake", str(lake))[0] == 0
+    assert in_process(capsys, monkeypatch, "pipeline", "run", str(good), "--lake", str(lake))[0] == 0
 
 
 def _published(lake: Lake, run_id: str, files: dict[str, str], dirs: dict[str, str]) -> Staging:
@@ -470,7 +460,7 @@ def test_a_run_on_a_lake_with_a_broken_journal_says_so_and_publishes(make_pipeli
     staging = _published(lake, "20260101T000000000000Z-1", {"curated/t.csv": "a\n9\n"}, {})
     staging._prepare()
     (staging.folder / "curated/t.csv").unlink()
-    code, _, err = cli(capsys, monkeypatch, "pipeline", "run", str(root), "--lake", str(lake.root))
+    code, _, err = in_process(capsys, monkeypatch, "pipeline", "run", str(root), "--lake", str(lake.root))
     assert code == 0, err
     assert "could not publish run 20260101T000000000000Z-1 (the staged curated/t.csv is missing); the previous " \
            "outputs were put back" in err
@@ -526,13 +516,11 @@ KILLER = textwrap.dedent("""
 
 
 def footfall(*args: str, kill: str | None = None, **kwargs) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FOOTFALL_TEST_KILL": kill} if kill else None
-    command = [sys.executable, "-c", KILLER, *args] if kill else [sys.executable, "-m", "footfall", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, **kwargs)
-
-
-def answers(lake: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
+    """The CLI, or with ``kill`` the CLI in a process that SIGKILLs itself at that point of its publish."""
+    if not kill:
+        return footfall_process(*args, **kwargs)
+    return subprocess.run([sys.executable, "-c", KILLER, *args], capture_output=True, text=True,
+                          timeout=TIMEOUT, env={**os.environ, "FOOTFALL_TEST_KILL": kill}, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
+import cli
 import pytest
-from portal import COUNTS, Portal
-from test_ingest import FAST, files, portal_data  # noqa: F401 - files is a fixture used here
+from portal import COUNTS, FAST, Portal, portal_data
 
 from footfall.generate import generate
 from footfall.redact import redact
@@ -33,10 +33,9 @@ from footfall.sources.http import client, download
 EXPORT = f"/api/explore/v2.1/catalog/datasets/{COUNTS}/exports/csv"
 
 
-def footfall(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-             preexec_fn: Callable[[], None] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})}, cwd=cwd, preexec_fn=preexec_fn)
+def footfall(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess[str]:
+    """The CLI on a wide terminal, so a line is never wrapped and one error stays one line."""
+    return cli.footfall(*args, env={"COLUMNS": "200", **(env or {})}, **kwargs)
 
 
 def one_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:
@@ -56,13 +55,13 @@ def stored(root: Path) -> bytes:
 
 
 @pytest.fixture
-def portal(files: dict[str, Path]) -> Iterator[Portal]:  # noqa: F811 - the fixture imported above
+def portal(files: dict[str, Path]) -> Iterator[Portal]:
     with Portal(portal_data(files)) as p:
         yield p
 
 
 @pytest.fixture
-def other(files: dict[str, Path]) -> Iterator[Portal]:  # noqa: F811
+def other(files: dict[str, Path]) -> Iterator[Portal]:
     """A second server: another port, so another origin."""
     with Portal(portal_data(files)) as p:
         yield p
@@ -363,6 +362,7 @@ def test_a_server_failing_forever_is_one_line(portal: Portal, tmp_path: Path, na
 
 @pytest.mark.parametrize("flags", [["--source", "socrata", "--socrata-url", "http://127.0.0.1:9"],
                                    ["--portal", "http://127.0.0.1:9"]])
+@pytest.mark.slow
 def test_a_refused_connection_is_one_line(tmp_path: Path, flags: list[str]) -> None:
     line = one_error(footfall("ingest", *flags, "--lake", str(tmp_path / "lake")))
     assert "ConnectError after 5 attempts" in line and "127.0.0.1:9" in line
@@ -415,6 +415,7 @@ MANIFEST_PROBES = [("not-json", "{not json"), ("empty", ""), ("a-list", "[1, 2]"
                    ("unknown-format", None)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("kind", "text"), MANIFEST_PROBES, ids=[p[0] for p in MANIFEST_PROBES])
 def test_a_damaged_manifest_is_one_line_and_the_advice_works(lake: Path, tmp_path: Path, kind: str,
                                                              text: str | None) -> None:

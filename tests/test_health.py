@@ -139,6 +139,7 @@ def test_real_samples_give_a_health_row_per_location(real: Path, tmp_path: Path)
         assert (lake / "curated" / f"{table}.parquet").is_file(), table
 
 
+@pytest.mark.slow
 def test_faults_need_enough_sensors_and_days(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "footfall", "generate", str(tmp_path / "x.csv"), "--sensors", "4",
                            "--faults"], capture_output=True, text=True, timeout=120)

@@ -125,12 +125,14 @@ def checkov_report() -> dict[str, Any]:
             "skipped": [c for r in reports for c in r.get("results", {}).get("skipped_checks", [])]}
 
 
+@pytest.mark.infra
 def test_checkov_finds_nothing(checkov_report: dict[str, Any]) -> None:
     failed = sorted({(c["check_id"], c["resource"]) for c in checkov_report["failed"]})
     assert failed == []
     assert checkov_report["passed"] > 50
 
 
+@pytest.mark.infra
 def test_every_skipped_check_is_justified_in_the_code(checkov_report: dict[str, Any]) -> None:
     text = "\n".join(p.read_text() for p in TERRAFORM.rglob("*.tf"))
     assert checkov_report["skipped"], "the report lists the skipped checks"

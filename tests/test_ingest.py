@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -15,39 +14,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from portal import ARCHIVE_ID, COUNTS, Portal, PortalData
+from cli import answers, footfall
+from portal import ARCHIVE_ID, COUNTS, FAST, Portal, portal_data
 
-from footfall.generate import generate
 from footfall.lake import Lake
 from footfall.melbourne.ingest import ingest_melbourne, ingest_socrata
 from footfall.sources import opendatasoft, socrata
-from footfall.sources.http import FetchError, Policy, client, download, get_json
+from footfall.sources.http import FetchError, client, download, get_json
 
-FAST = Policy(attempts=4, backoff=0.01, max_wait=0.05, connect_timeout=2.0, read_timeout=0.5)
 SENTINEL = "sentinel-token-7f3a9c"
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("portal-data")
-    generate(folder / "archive.csv", fmt="archive", seed=5, sensors=6, start=date(2021, 1, 1), end=date(2021, 2, 28))
-    generate(folder / "live.csv", fmt="ods-csv", seed=6, sensors=6, start=date(2024, 1, 1), end=date(2024, 3, 31),
-             locations=folder / "sensors.csv")
-    generate(folder / "soda.json", fmt="soda-json", seed=7, sensors=3, start=date(2019, 1, 1), end=date(2019, 1, 2))
-    return {"archive": folder / "archive.csv", "live": folder / "live.csv", "sensors": folder / "sensors.csv",
-            "soda": folder / "soda.json"}
-
-
-def portal_data(files: dict[str, Path]) -> PortalData:
-    with files["live"].open() as handle:
-        rows = list(csv.DictReader(handle, delimiter=";"))
-    import json
-
-    soda_rows = json.loads(files["soda"].read_text())
-    return PortalData(counts=rows, sensors_csv=files["sensors"].read_bytes(), archive_csv=files["archive"].read_bytes(),
-                      soda={"b2ak-trbp": soda_rows, "h57g-5234": [
-                          {"sensor_id": str(i), "sensor_description": f"Sensor {i}", "sensor_name": f"S{i}_T"}
-                          for i in range(1, 4)]})
 
 
 @pytest.fixture
@@ -55,14 +30,6 @@ def portal(files: dict[str, Path]) -> Iterator[Portal]:
     with Portal(portal_data(files)) as p:
         yield p
 
-
-def footfall(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
-
-
-def answers(lake: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
 
 
 def test_a_portal_run_gives_the_answers_of_a_run_on_the_same_files(portal: Portal, files: dict[str, Path],
@@ -96,6 +63,7 @@ def test_a_second_run_fetches_only_the_overlap_window_and_changes_nothing(portal
         k: v for k, v in first.items() if k != publications}
 
 
+@pytest.mark.slow
 def test_the_portal_default_is_overridable_and_unreachable_portal_is_one_line(tmp_path: Path) -> None:
     done = footfall("run", "--lake", str(tmp_path / "lake"), "--portal", "http://127.0.0.1:9",
                     env={"FOOTFALL_PORTAL_URL": ""})

@@ -3,6 +3,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,10 +44,34 @@ def test_a_second_writer_is_refused_with_a_clear_message(tmp_path: Path) -> None
         pass
 
 
-def test_the_lock_is_reentrant_within_a_process(tmp_path: Path) -> None:
+ASK_FOR_THE_LOCK = """
+import sys
+from footfall.errors import LakeError
+from footfall.lake import Lake
+try:
+    with Lake.at(sys.argv[1]).lock():
+        print("acquired")
+except LakeError as e:
+    print(e)
+"""
+
+
+def another_process_asks_for_the_lock(root: Path) -> list[str]:
+    """What a separate process (not a fork, which would inherit this one's holds) is told; its output lines."""
+    done = subprocess.run([sys.executable, "-c", ASK_FOR_THE_LOCK, str(root)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_the_lock_is_reentrant_within_a_process_and_held_until_the_outer_hold_ends(tmp_path: Path) -> None:
+    refused = [f"{tmp_path}: the lake is in use by footfall pid {os.getpid()}; try again when it ends"]
     lake = Lake.at(tmp_path)
-    with lake.lock(), Lake.at(tmp_path).lock():
-        pass
+    with lake.lock():
+        with Lake.at(tmp_path).lock():
+            assert another_process_asks_for_the_lock(tmp_path) == refused
+        assert another_process_asks_for_the_lock(tmp_path) == refused, "the inner hold's end released the lake"
+    assert another_process_asks_for_the_lock(tmp_path) == ["acquired"]
 
 
 def _hold_lock_forever(root: str) -> None:

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from cli import footfall
 
 from footfall import query
 from footfall.errors import SqlError
@@ -54,11 +55,6 @@ REFUSED = {
     "select 1; select 2": "one statement at a time",
 }
 
-
-def footfall(*args: str, cwd: Path | None = None, stdin: str | None = None,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True, timeout=300,
-                          cwd=cwd, input=stdin, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +119,7 @@ def test_the_guard_refuses(sql: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
         query.check_paths(statement, tmp_path / "lake")
 
 
+@pytest.mark.slow
 def test_the_guard_lets_queries_and_files_inside_the_lake_through(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -158,6 +155,7 @@ def test_tables_lists_every_table_with_columns_and_row_counts(lake: Path) -> Non
     assert {"hourly_counts", "top10_by_day", "sensor_health", "outages", "level_shifts"} <= set(lines)
 
 
+@pytest.mark.slow
 def test_csv_json_and_parquet_answers_agree(lake: Path, tmp_path: Path) -> None:
     sql = "select date, rank, location_id, pedestrians from top10_by_day order by date, rank, location_id"
     as_csv = list(csv.DictReader(footfall("query", sql, "--lake", str(lake), "--format", "csv").stdout.splitlines()))
@@ -219,7 +217,7 @@ def test_a_long_query_shows_a_spinner_and_ctrl_c_cancels_it_cleanly(lake: Path) 
 
 def test_the_shell_answers_each_statement_and_goes_on_after_a_refusal(lake: Path) -> None:
     done = footfall("query", "--lake", str(lake), "--format", "csv",
-                    stdin="select count(*) as n\nfrom locations;\ndrop table locations;\nselect 42 as answer;\n")
+                    input="select count(*) as n\nfrom locations;\ndrop table locations;\nselect 42 as answer;\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["n", "10", "answer", "42"]
     assert done.stderr.strip().splitlines() == [

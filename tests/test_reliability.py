@@ -15,21 +15,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_melbourne import make_rows, write_archive, write_revision
+from cli import answers, footfall
+from synthetic import make_rows, write_archive, write_revision
 
 from footfall.lake import Lake
 
 KILL_POINTS = 20
 SEED = 20261124
 
-
-def footfall(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True, timeout=300,
-                          **kwargs)
-
-
-def answers(lake: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
 
 
 def hourly_rows(lake: Path) -> list[tuple]:
@@ -52,6 +45,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "baseline": baseline, "reference": reference}
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_never_breaks_the_answers(inputs: dict[str, Path], tmp_path: Path) -> None:
     """Kill `footfall run` at seeded random moments; the previous answers stay intact and readable, and the
     next run ends with exactly the answers of an uninterrupted run."""
@@ -105,6 +99,7 @@ def _phase(lake: Path, after: dict[str, bytes]) -> str:
     return "starting or landing"
 
 
+@pytest.mark.slow
 def test_two_runs_give_byte_identical_csvs_and_the_same_parquet_rows(inputs: dict[str, Path],
                                                                      tmp_path: Path) -> None:
     lake = tmp_path / "lake"
@@ -123,6 +118,7 @@ def _hold(root: str, ready) -> None:
         time.sleep(600)
 
 
+@pytest.mark.slow
 def test_a_second_run_on_a_busy_lake_exits_with_a_clear_message_and_a_dead_holder_frees_it(
         inputs: dict[str, Path], tmp_path: Path) -> None:
     lake = tmp_path / "lake"
@@ -195,6 +191,7 @@ def test_bad_rows_are_quarantined_with_reasons_and_good_rows_kept(tmp_path: Path
     assert daily == [(34, "Flinders St-Spark La", 300 + 1200), (999, "Nowhere Lane", 7)]
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_and_leaves_the_lake_as_it_was(inputs: dict[str, Path], tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     shutil.copytree(inputs["baseline"], lake, symlinks=True)
@@ -233,6 +230,7 @@ def test_a_config_path_cannot_escape_the_lake(make_pipeline, tmp_path: Path) -> 
     assert "must stay inside its root" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("crash_after", [0, 1, 2, 5, 14, 27])
 def test_a_run_dying_midway_through_publishing_is_finished_by_the_next(inputs: dict[str, Path], tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch,

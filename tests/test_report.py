@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_melbourne import make_rows, write_archive
+from synthetic import make_rows, write_archive
 
 from footfall.lake import Lake
 from footfall.melbourne.report import write
@@ -55,6 +55,7 @@ def test_report_is_self_contained(report: Path) -> None:
     assert "Plotly" in text
 
 
+@pytest.mark.browser
 def test_every_chart_renders_in_chromium_without_console_errors(report: Path, tmp_path: Path) -> None:
     assert_renders(report, tmp_path)
 
@@ -76,6 +77,7 @@ def assert_renders(report: Path, tmp_path: Path, charts: dict[str, str] = CHARTS
         assert rows and rows.group(1).count("<tr>") >= 2, f"{table} is empty"
 
 
+@pytest.mark.browser
 def test_screenshot_of_the_report(report: Path, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
     done = browse(report, tmp_path, "--virtual-time-budget=10000", "--window-size=1200,6000",
@@ -84,6 +86,7 @@ def test_screenshot_of_the_report(report: Path, tmp_path: Path) -> None:
     assert shot.stat().st_size > 50_000
 
 
+@pytest.mark.browser
 def test_the_report_builds_from_an_s3_lake(report: Path, s3, tmp_path: Path) -> None:
     """The same inputs published to S3 give the same report, read through the lake's pointer."""
     from footfall.melbourne.run import pipeline
@@ -109,6 +112,7 @@ def report_data(report: Path) -> dict:
     return json.loads(found.group(1))
 
 
+@pytest.mark.browser
 def test_the_sensor_health_section_renders_the_planted_faults_in_chromium(tmp_path_factory: pytest.TempPathFactory,
                                                                             tmp_path: Path) -> None:
     from datetime import date

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
+from cli import footfall
 
 from footfall.errors import LakeError
 from footfall.melbourne.run import pipeline, run
@@ -24,10 +25,6 @@ SODA = "socrata_counts_soda_2019-11_5000.json"
 ODS = "ods_counts_export_labels_2025-10_5000.csv"
 SENSORS = "ods_sensor_locations_export_2026-06.csv"
 
-
-def footfall(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True, timeout=180,
-                          env={**os.environ, **(env or {})})
 
 
 def pointer(s3: SimpleNamespace) -> dict:

@@ -8,13 +8,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
+import cli
 import pytest
 
 from footfall.dag import load_pipeline
@@ -176,8 +176,8 @@ def test_of_two_spark_writers_only_one_publishes_and_gc_spares_foreign_objects(s
 
 
 def footfall(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=900)
+    """The CLI against the cluster: a Spark job takes longer than a DuckDB run."""
+    return cli.footfall(*args, env=env, cwd=cwd, timeout=900)
 
 
 def free_port() -> int:
