@@ -30,13 +30,12 @@ from pathlib import Path
 import duckdb
 
 from footfall.errors import OutputError
+from footfall.melbourne.lockdowns import lockdowns
 from footfall.output import check_target, replacing
 from footfall.sql import literal
 
 FORMATS = ("archive", "rows-csv", "soda-json", "ods-csv")
 MISSING_PER_MILLE = 5
-LOCKDOWNS = (("2020-03-31", "2020-05-12"), ("2020-07-09", "2020-10-27"), ("2021-02-13", "2021-02-17"),
-             ("2021-05-28", "2021-06-10"), ("2021-07-16", "2021-07-27"), ("2021-08-05", "2021-10-21"))
 HOURLY_SHAPE = (0.05, 0.03, 0.02, 0.015, 0.02, 0.06, 0.2, 0.55, 0.95, 0.7, 0.6, 0.75, 1.0, 0.95, 0.75, 0.7, 0.8,
                 1.0, 0.85, 0.6, 0.45, 0.35, 0.25, 0.12)
 NAMES = ("Bourke Street Mall (North)", "Bourke Street Mall (South)", "Pelham St (S)", "Town Hall (West)",
@@ -124,7 +123,8 @@ def _grid_sql(seed: int, sensors: int, start: date, end: date, faults: Sequence[
     if flat:
         count = "CASE " + " ".join(f"WHEN {_between(f)} THEN {v}" for f, v in flat) + " ELSE raw_n END"
     shape = "[" + ", ".join(str(x) for x in HOURLY_SHAPE) + "]"
-    lockdown = " OR ".join(f"(ts >= TIMESTAMP '{a}' AND ts < TIMESTAMP '{b}' + INTERVAL 1 DAY)" for a, b in LOCKDOWNS)
+    lockdown = " OR ".join(f"(ts >= TIMESTAMP '{d.start}' AND ts < TIMESTAMP '{d.end}' + INTERVAL 1 DAY)"
+                           for d in lockdowns())
     return f"""
     WITH grid AS (
         SELECT i,

@@ -18,11 +18,10 @@ import duckdb
 from footfall.errors import FootfallError
 from footfall.lake import Lake
 from footfall.melbourne.answers import unreadable
+from footfall.melbourne.lockdowns import lockdowns
 from footfall.output import check_target, replacing
 from footfall.sql import literal
 
-LOCKDOWNS = (("2020-03-31", "2020-05-12"), ("2020-07-09", "2020-10-27"), ("2021-02-13", "2021-02-17"),
-             ("2021-05-28", "2021-06-10"), ("2021-07-16", "2021-07-27"), ("2021-08-05", "2021-10-21"))
 BUSIEST = 8
 READS = ("curated/", "transformed/locations.parquet")  # what the report reads (all a reader of an S3 lake fetches)
 HEATMAP_LOCATIONS = 25
@@ -95,8 +94,8 @@ def history_chart(a: Answers) -> Chart:
     for name, month, n in rows:
         series.setdefault(name, {})[month] = n
     every = months_between(min(rows, key=lambda r: r[1])[1], max(rows, key=lambda r: r[1])[1]) if rows else []
-    shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": s, "x1": e, "y0": 0, "y1": 1,
-               "fillcolor": "#d62728", "opacity": 0.12, "line": {"width": 0}} for s, e in LOCKDOWNS]
+    shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": d.start.isoformat(), "x1": d.end.isoformat(),
+               "y0": 0, "y1": 1, "fillcolor": "#d62728", "opacity": 0.12, "line": {"width": 0}} for d in lockdowns()]
     data = [{"type": "scatter", "mode": "lines", "name": n, "connectgaps": False, "x": [f"{m}-01" for m in every],
              "y": [values.get(m) for m in every]} for n, values in series.items()]
     return Chart("history", "Monthly pedestrians at the busiest locations",
