@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from footfall.engines.duckdb import DuckDBEngine
 from footfall.generate import generate
@@ -14,6 +15,8 @@ from footfall.lake import Lake
 from footfall.melbourne.lockdowns import SEED, lockdowns
 from footfall.melbourne.report import Answers, history_chart
 from footfall.melbourne.run import PIPELINE_DIR, pipeline, run
+from footfall.melbourne.schema import raw_columns
+from footfall.spec import sql_type
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "footfall"
 
@@ -40,10 +43,20 @@ def test_the_pipeline_reads_the_lockdown_seed_the_python_side_reads() -> None:
     assert rows == [(d.number, d.start, d.end, (d.end - d.start).days + 1) for d in lockdowns()]
 
 
-def test_the_report_shades_the_lockdowns_the_answers_use(tmp_path: Path) -> None:
-    generate(tmp_path / "counts.csv", sensors=2, start=date(2020, 3, 1), end=date(2020, 3, 31))
-    lake = Lake.at(tmp_path / "lake")
-    run(lake, [str(tmp_path / "counts.csv")])
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """A month of two sensors' counts, one line of them too short to read."""
+    folder = tmp_path_factory.mktemp("facts")
+    counts = folder / "counts.csv"
+    generate(counts, sensors=2, start=date(2020, 3, 1), end=date(2020, 3, 31))
+    with counts.open("a") as handle:
+        handle.write("1,2,3\n")
+    lake = Lake.at(folder / "lake")
+    run(lake, [str(counts)])
+    return lake
+
+
+def test_the_report_shades_the_lockdowns_the_answers_use(lake: Lake) -> None:
     shapes = history_chart(Answers(lake)).figure["layout"]["shapes"]
     assert [(s["x0"], s["x1"]) for s in shapes] == [(d.start.isoformat(), d.end.isoformat()) for d in lockdowns()]
 
@@ -55,3 +68,20 @@ def test_generated_counts_fall_during_a_lockdown_and_not_outside(tmp_path: Path)
                                            AVG(pedestriancount) FILTER (sensing_date < '{first.start}')
                                     FROM read_csv('{tmp_path / "counts.csv"}', delim=';')""").fetchone()
     assert inside < before * 0.5
+
+
+def test_every_parsed_counts_file_has_exactly_the_declared_raw_counts_columns(lake: Lake) -> None:
+    files = sorted((lake.root / "transformed" / "raw_counts").glob("*.parquet"))
+    assert len(files) == 2 and any(f.name.endswith("-rejects.parquet") for f in files)
+    declared = [(c, sql_type(t)) for c, t in pipeline().spec.sources["raw_counts"].columns.items()]
+    for file in files:
+        described = duckdb.connect().execute(f"DESCRIBE SELECT * FROM read_parquet('{file}')").fetchall()
+        assert [(row[0], sql_type(row[1])) for row in described] == declared
+
+
+def test_no_python_module_lists_the_raw_counts_columns() -> None:
+    """A run of five declared names in a row (a tuple or list of them) would be a second declaration."""
+    names = "|".join(pipeline().spec.sources["raw_counts"].columns)
+    listing = rf'"(?:{names})"(?:,\s*"(?:{names})"){{4,}}'
+    assert sources_mentioning(listing) == []
+    assert list(raw_columns("raw_counts")) == list(pipeline().spec.sources["raw_counts"].columns)

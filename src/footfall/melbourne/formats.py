@@ -1,9 +1,9 @@
 """Every format the City of Melbourne has published, recognised by content and mapped to one shape.
 
 A file's format is read from its first bytes (BOM, JSON shape, header names and delimiter),
-never from its name. Each format is a mapping from its own columns to the canonical raw columns
-below, written as SQL expressions over text, so one parse turns any publication into
-``raw_counts`` or ``raw_sensors`` rows. Rows that cannot be read keep their raw text and get a
+never from its name. Each format is a mapping from its own columns to the canonical raw columns that
+``pipeline.yml`` declares (``schema.py``), written as SQL expressions over text, so one parse turns any
+publication into ``raw_counts`` or ``raw_sensors`` rows. Rows that cannot be read keep their raw text and get a
 ``reason``; nothing is dropped here.
 """
 
@@ -37,9 +37,6 @@ LEGACY_TIME_FORMATS = (
 
 MAX_HOURLY_COUNT = 1_000_000
 
-COUNT_COLUMNS = ("raw_id", "raw_location_id", "raw_time", "raw_count", "location_id", "ts",
-                 "direction_1", "direction_2", "pedestrians", "sensor_description", "sensor_code",
-                 "latitude", "longitude")
 SENSOR_COLUMNS = ("location_id", "sensor_description", "sensor_code", "installation_date", "installation_year",
                   "status", "note", "location_type", "direction_1", "direction_2", "latitude", "longitude")
 

@@ -3,8 +3,8 @@
 ``landing/<kind>/<file_id>.<ext>`` holds each publication byte for byte, named by its content
 hash so the same file never lands twice; a manifest beside it (written last, so its presence means
 the file is complete) records where it came from, when, its size, hash and rows.
-``transformed/raw_<kind>/<file_id>.parquet`` is that file parsed into the canonical columns of
-``formats.py``. Both steps skip what is already done, which makes re-runs incremental.
+``transformed/raw_<kind>/<file_id>.parquet`` is that file parsed into the canonical columns
+``pipeline.yml`` declares. Both steps skip what is already done, which makes re-runs incremental.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from footfall.errors import InputError, Interrupted, LakeError, ResourceError
 from footfall.lake import Lake
 from footfall.melbourne.containers import POSITION, PROBLEM, container_relation, release
 from footfall.melbourne.formats import (
-    COUNT_COLUMNS,
     FORMATS,
     INTEGER_PATTERN,
     MAX_HOURLY_COUNT,
@@ -37,6 +36,7 @@ from footfall.melbourne.formats import (
     normalise,
 )
 from footfall.melbourne.inputs import copy_unchanged, open_regular, snapshot
+from footfall.melbourne.schema import parsed_count_columns
 from footfall.sql import literal, quote
 
 KINDS = ("counts", "sensors")
@@ -285,7 +285,7 @@ def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
                   "END)")
         raw_text = {"raw_location_id", "raw_time", "raw_count"}
         cols = ", ".join(f"CASE WHEN reason IS NULL THEN NULL ELSE {quote(c)} END AS {quote(c)}" if c in raw_text
-                         else quote(c) for c in COUNT_COLUMNS)
+                         else quote(c) for c in parsed_count_columns())
     return (f"SELECT {_meta(fmt, landed)}, {cols}, reason, "
             f"CASE WHEN reason IS NULL THEN NULL ELSE {POSITION} END AS raw_line "
             f"FROM (SELECT *, {reason} AS reason FROM (SELECT {exprs}, {POSITION}, {PROBLEM} FROM {reader}))")
@@ -298,7 +298,7 @@ def _stage_rejects(con: duckdb.DuckDBPyConnection, landed: Landed, rejects: str,
     path = target.with_name(f"{landed.file_id}-rejects.parquet")
     if rejected:
         fmt = landed.detected().format
-        nulls = ", ".join(f"CAST(NULL AS {_type(c)}) AS {quote(c)}" for c in COUNT_COLUMNS)
+        nulls = ", ".join(f"CAST(NULL AS {t}) AS {quote(c)}" for c, t in parsed_count_columns().items())
         con.execute(f"""COPY (
             SELECT {_meta(fmt, landed)}, {nulls},
                    'malformed CSV line ' || line || ': ' || arg_min(error_message, column_idx) AS reason,
@@ -331,12 +331,3 @@ def _count_missing(con: duckdb.DuckDBPyConnection, reader: str, detected: Detect
     found = con.execute(f"SELECT COUNT(*) FROM {_unpivot(reader, detected, present=False)}").fetchone()
     return int(found[0]) if found else 0
 
-
-def _type(column: str) -> str:
-    if column == "ts":
-        return "TIMESTAMP"
-    if column in ("location_id", "direction_1", "direction_2", "pedestrians"):
-        return "BIGINT"
-    if column in ("latitude", "longitude"):
-        return "DOUBLE"
-    return "VARCHAR"

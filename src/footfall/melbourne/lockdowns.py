@@ -7,9 +7,10 @@ import csv
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from pathlib import Path
 
-SEED = Path(__file__).parent / "pipeline" / "seeds" / "lockdowns.csv"
+from footfall.melbourne.schema import PIPELINE_DIR
+
+SEED = PIPELINE_DIR / "seeds" / "lockdowns.csv"
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,11 @@ from footfall.melbourne.landing import (
     stage_file,
     write_json,
 )
+from footfall.melbourne.schema import PIPELINE_DIR
 from footfall.runner import Event, RunResult, run_pipeline
 from footfall.s3direct import DirectLake, pattern_regex
 from footfall.sql import literal
 
-PIPELINE_DIR = Path(__file__).parent / "pipeline"
 REJECTED = "_rejected"
 
 
