@@ -11,10 +11,12 @@ import sys
 
 
 def arguments(argv: list[str]) -> argparse.Namespace:
+    from footfall.melbourne.portal import PORTAL_URL
+
     parser = argparse.ArgumentParser(prog="footfall_ingest")
     parser.add_argument("--JOB_NAME", default="footfall-ingest")
     parser.add_argument("--lake", required=True)
-    parser.add_argument("--portal", default="https://data.melbourne.vic.gov.au")
+    parser.add_argument("--portal", default=PORTAL_URL)
     parser.add_argument("--full-refresh", default="false")
     known, _ = parser.parse_known_args(argv)
     return known

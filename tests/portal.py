@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from footfall.melbourne.portal import ARCHIVE_ATTACHMENT as ARCHIVE_ID
+from footfall.melbourne.portal import COUNTS_DATASET as COUNTS
+from footfall.melbourne.portal import SENSORS_DATASET as SENSORS
 from footfall.sources.http import Policy
 
 # A client policy for a loopback portal: every retry and timeout is short.
 FAST = Policy(attempts=4, backoff=0.01, max_wait=0.05, connect_timeout=2.0, read_timeout=0.5)
-COUNTS = "pedestrian-counting-system-monthly-counts-per-hour"
-SENSORS = "pedestrian-counting-system-sensor-locations"
-ARCHIVE_ID = "pedestrian_counting_system_monthly_counts_per_hour_may_2009_to_14_dec_2022_csv_zip"
 ODS_FIELDS = ["id", "location_id", "sensing_date", "hourday", "direction_1", "direction_2", "pedestriancount",
               "sensor_name", "location"]
 ODS_LABELS = ["ID", "Location_ID", "Sensing_Date", "HourDay", "Direction_1", "Direction_2", "Total_of_Directions",

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from footfall.doctor import PORTAL_PROBE, examine
+from footfall.doctor import examine
+from footfall.melbourne.portal import COUNTS_DATASET
+from footfall.sources.opendatasoft import dataset_url
+
+PORTAL_PROBE = dataset_url("", COUNTS_DATASET)
 
 
 class Portal(http.server.BaseHTTPRequestHandler):

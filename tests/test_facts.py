@@ -8,10 +8,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
 from footfall.engines.duckdb import DuckDBEngine
 from footfall.generate import generate
 from footfall.lake import Lake
+from footfall.melbourne import portal
 from footfall.melbourne.lockdowns import SEED, lockdowns
 from footfall.melbourne.report import Answers, history_chart
 from footfall.melbourne.run import PIPELINE_DIR, pipeline, run
@@ -85,3 +87,21 @@ def test_no_python_module_lists_the_raw_counts_columns() -> None:
     listing = rf'"(?:{names})"(?:,\s*"(?:{names})"){{4,}}'
     assert sources_mentioning(listing) == []
     assert list(raw_columns("raw_counts")) == list(pipeline().spec.sources["raw_counts"].columns)
+
+
+def test_the_portal_address_and_dataset_ids_are_written_only_in_melbourne_portal() -> None:
+    ids = [portal.PORTAL_URL, portal.COUNTS_DATASET, portal.SENSORS_DATASET, portal.ARCHIVE_ATTACHMENT,
+           portal.SOCRATA_COUNTS_DATASET, portal.SOCRATA_SENSORS_DATASET]
+    written = sources_mentioning("|".join(re.escape(i) for i in ids))
+    assert written == ["melbourne/portal.py"]
+    glue = (SRC.parents[1] / "glue").rglob("*.py")
+    assert [p.name for p in glue if any(i in p.read_text() for i in ids)] == []
+
+
+def test_the_commands_default_to_the_portal_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FOOTFALL_PORTAL_URL", raising=False)
+    from footfall import cli
+
+    assert cli.Fetch().dataset == portal.SOCRATA_COUNTS_DATASET
+    assert cli.Fetch().sensors_dataset == portal.SOCRATA_SENSORS_DATASET
+    assert portal.PORTAL_URL in CliRunner().invoke(cli.app, ["run", "--help"], terminal_width=200).output

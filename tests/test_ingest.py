@@ -111,7 +111,7 @@ def test_broken_bodies_fail_clearly_and_leave_no_partial_files(portal: Portal, t
 def test_persistent_server_errors_give_up_with_a_clear_message(portal: Portal, tmp_path: Path) -> None:
     portal.fail(f"/api/explore/v2.1/catalog/datasets/{COUNTS}/exports", "503", times=100)
     with client(FAST) as http, pytest.raises(FetchError, match=r"HTTP 503 after 4 attempts"):
-        opendatasoft.fetch_counts(http, portal.url, tmp_path, policy=FAST)
+        opendatasoft.fetch_counts(http, portal.url, COUNTS, tmp_path, policy=FAST)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -138,7 +138,7 @@ def test_the_records_endpoint_pages_within_its_limits(portal: Portal) -> None:
 
 def test_export_where_bounds_are_exact(portal: Portal, tmp_path: Path) -> None:
     with client(FAST) as http:
-        fetched = opendatasoft.fetch_counts(http, portal.url, tmp_path, since=date(2024, 2, 1),
+        fetched = opendatasoft.fetch_counts(http, portal.url, COUNTS, tmp_path, since=date(2024, 2, 1),
                                             until=date(2024, 2, 29), policy=FAST)
     with fetched.path.open() as handle:
         days = {r["sensing_date"] for r in csv.DictReader(handle, delimiter=";")}

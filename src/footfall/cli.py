@@ -23,6 +23,7 @@ from rich.text import Text
 
 from footfall import __version__
 from footfall.errors import FootfallError
+from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET
 from footfall.redact import redact
 from footfall.runner import Event, RunResult
 
@@ -190,7 +191,7 @@ CountsOpt = Annotated[list[str], typer.Option("--counts", help="Counts file, glo
 SensorsOpt = Annotated[list[str], typer.Option("--sensors", help="Sensor-locations file, glob, directory or URL.")]
 SourceOpt = Annotated[str, typer.Option("--source", help="melbourne (the Opendatasoft portal) or socrata.")]
 PortalOpt = Annotated[str | None, typer.Option("--portal", envvar="FOOTFALL_PORTAL_URL",
-                                               help="Portal base URL (default https://data.melbourne.vic.gov.au).")]
+                                               help=f"Portal base URL (default {PORTAL_URL}).")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="First day to fetch, YYYY-MM-DD.")]
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Last day to fetch, YYYY-MM-DD.")]
 RefreshOpt = Annotated[bool, typer.Option("--full-refresh", help="Fetch everything again, ignoring what landed.")]
@@ -213,8 +214,8 @@ class Fetch:
     until: str | None = None
     full_refresh: bool = False
     socrata_url: str | None = None
-    dataset: str = "b2ak-trbp"
-    sensors_dataset: str | None = "h57g-5234"
+    dataset: str = SOCRATA_COUNTS_DATASET
+    sensors_dataset: str | None = SOCRATA_SENSORS_DATASET
     bulk_csv: bool = False
     workers: int = 4
     export_format: str = "csv"
@@ -224,7 +225,6 @@ def fetch(lake: Lake, counts: list[str], sensors: list[str], how: Fetch) -> tupl
     """Download what is remote into the landing zone; return the local paths still to land and how many
     downloads landed as new files."""
     from footfall.melbourne import ingest
-    from footfall.sources.opendatasoft import DEFAULT_PORTAL
 
     results = []
     with download_bars() as bars:
@@ -241,7 +241,7 @@ def fetch(lake: Lake, counts: list[str], sensors: list[str], how: Fetch) -> tupl
                     workers=how.workers, app_token=os.environ.get("SOCRATA_APP_TOKEN"), progress=bars))
             elif how.source == "melbourne":
                 results.append(ingest.ingest_melbourne(
-                    lake, how.portal or DEFAULT_PORTAL, since=_day(how.since, "--since") if how.since else None,
+                    lake, how.portal or PORTAL_URL, since=_day(how.since, "--since") if how.since else None,
                     until=_day(how.until, "--until") if how.until else None, full_refresh=how.full_refresh,
                     progress=bars, export_format=how.export_format))
             else:
@@ -310,8 +310,8 @@ def ingest_command(
     until: UntilOpt = None,
     full_refresh: RefreshOpt = False,
     socrata_url: SocrataUrlOpt = None,
-    dataset: DatasetOpt = "b2ak-trbp",
-    sensors_dataset: SensorsDatasetOpt = "h57g-5234",
+    dataset: DatasetOpt = SOCRATA_COUNTS_DATASET,
+    sensors_dataset: SensorsDatasetOpt = SOCRATA_SENSORS_DATASET,
     bulk_csv: BulkOpt = False,
     workers: WorkersOpt = 4,
     export_format: ExportFormatOpt = "csv",
@@ -344,8 +344,8 @@ def run_command(
     until: UntilOpt = None,
     full_refresh: RefreshOpt = False,
     socrata_url: SocrataUrlOpt = None,
-    dataset: DatasetOpt = "b2ak-trbp",
-    sensors_dataset: SensorsDatasetOpt = "h57g-5234",
+    dataset: DatasetOpt = SOCRATA_COUNTS_DATASET,
+    sensors_dataset: SensorsDatasetOpt = SOCRATA_SENSORS_DATASET,
     bulk_csv: BulkOpt = False,
     workers: WorkersOpt = 4,
     export_format: ExportFormatOpt = "csv",

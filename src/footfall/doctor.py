@@ -14,10 +14,8 @@ from pathlib import Path
 import httpx
 
 from footfall.errors import FootfallError
+from footfall.melbourne.portal import COUNTS_DATASET, PORTAL_URL
 from footfall.redact import redact
-
-DEFAULT_PORTAL = "https://data.melbourne.vic.gov.au"
-PORTAL_PROBE = "/api/explore/v2.1/catalog/datasets/pedestrian-counting-system-monthly-counts-per-hour"
 
 
 @dataclass(frozen=True)
@@ -96,11 +94,12 @@ def lake_writable(location: str) -> Finding:
 def portal(url: str) -> Finding:
     """Whether the portal answers, probed like a download (redirects followed, credentials kept to its origin)."""
     from footfall.sources.http import Policy, client, send
+    from footfall.sources.opendatasoft import dataset_url
 
     shown = redact(url)
     try:
         with client(Policy(connect_timeout=5.0, read_timeout=5.0)) as http:
-            response = send(http, "GET", url.rstrip("/") + PORTAL_PROBE)
+            response = send(http, "GET", dataset_url(url, COUNTS_DATASET))
             response.close()
     except httpx.HTTPError as e:
         return Finding("Portal", False, f"{shown} cannot be reached ({type(e).__name__}); `footfall run` needs it, "
@@ -123,5 +122,5 @@ def examine(lake: str, portal_url: str | None = None) -> list[Finding]:
         package("boto3", False, "S3 lakes and the Glue catalog"),
         package("plotly", False, "the HTML report"),
         lake_writable(lake),
-        portal(portal_url or os.environ.get("FOOTFALL_PORTAL_URL") or DEFAULT_PORTAL),
+        portal(portal_url or os.environ.get("FOOTFALL_PORTAL_URL") or PORTAL_URL),
     ]

@@ -23,6 +23,7 @@ import duckdb
 from footfall.errors import FootfallError, InputError
 from footfall.lake import Lake
 from footfall.melbourne.landing import Landed, land_file, landed_files, raw_path
+from footfall.melbourne.portal import ARCHIVE_ATTACHMENT, COUNTS_DATASET, SENSORS_DATASET
 from footfall.melbourne.workbook import has_data_rows
 from footfall.sources import opendatasoft, socrata
 from footfall.sources.http import DEFAULT_POLICY, Fetched, Policy, Progress, client, download, redact
@@ -118,12 +119,13 @@ def ingest_melbourne(lake: Lake, portal: str, *, since: date | None = None, unti
     folder = incoming(lake)
     try:
         with client(policy) as http:
-            sensors = opendatasoft.fetch_sensors(http, portal, folder, progress=_bar(progress, "sensor locations"),
-                                                 policy=policy, fmt=export_format)
+            sensors = opendatasoft.fetch_sensors(http, portal, SENSORS_DATASET, folder, policy=policy,
+                                                 progress=_bar(progress, "sensor locations"), fmt=export_format)
             _land(lake, result, sensors, sensors.path, "sensors", "sensors")
             if archive:
                 validators = {} if full_refresh else archive_validators(lake)
-                got = opendatasoft.fetch_archive(http, portal, folder, validators=validators,
+                got = opendatasoft.fetch_archive(http, portal, COUNTS_DATASET, ARCHIVE_ATTACHMENT, folder,
+                                                 validators=validators,
                                                  progress=_bar(progress, "2009-2022 archive"), policy=policy)
                 if got is None:
                     result.unchanged.append("archive: not modified since the last fetch")
@@ -134,7 +136,7 @@ def ingest_melbourne(lake: Lake, portal: str, *, since: date | None = None, unti
             if since is None and not full_refresh:
                 last = last_live_date(lake)
                 since = last - timedelta(days=overlap_days) if last else None
-            counts = opendatasoft.fetch_counts(http, portal, folder, since=since, until=until,
+            counts = opendatasoft.fetch_counts(http, portal, COUNTS_DATASET, folder, since=since, until=until,
                                                progress=_bar(progress, "hourly counts"), policy=policy,
                                                fmt=export_format)
             _land(lake, result, counts, counts.path, "counts", "live",

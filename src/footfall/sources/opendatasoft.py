@@ -1,4 +1,5 @@
-"""The City of Melbourne's current portal: Opendatasoft's Explore API v2.1.
+"""Opendatasoft's Explore API v2.1 (the City of Melbourne's current portal; its address and dataset ids are in
+``footfall.melbourne.portal``).
 
 Everything comes through the exports endpoint (the records endpoint cannot page past 10,000 rows), in
 Melbourne's local time: semicolon CSV with field names by default, or the compact Parquet export, or the
@@ -17,18 +18,21 @@ import httpx
 
 from footfall.sources.http import DEFAULT_POLICY, Fetched, FetchError, Policy, Progress, download, get_json, redact
 
-DEFAULT_PORTAL = "https://data.melbourne.vic.gov.au"
-COUNTS = "pedestrian-counting-system-monthly-counts-per-hour"
-SENSORS = "pedestrian-counting-system-sensor-locations"
-ARCHIVE_ID = "pedestrian_counting_system_monthly_counts_per_hour_may_2009_to_14_dec_2022_csv_zip"
+
+def dataset_url(portal: str, dataset: str) -> str:
+    """
+    >>> dataset_url("https://data.example.org/", "x")
+    'https://data.example.org/api/explore/v2.1/catalog/datasets/x'
+    """
+    return f"{portal.rstrip('/')}/api/explore/v2.1/catalog/datasets/{dataset}"
 
 
 def export_url(portal: str, dataset: str, fmt: str = "csv") -> str:
     """
-    >>> export_url("https://data.melbourne.vic.gov.au/", "x")
-    'https://data.melbourne.vic.gov.au/api/explore/v2.1/catalog/datasets/x/exports/csv'
+    >>> export_url("https://data.example.org/", "x")
+    'https://data.example.org/api/explore/v2.1/catalog/datasets/x/exports/csv'
     """
-    return f"{portal.rstrip('/')}/api/explore/v2.1/catalog/datasets/{dataset}/exports/{fmt}"
+    return f"{dataset_url(portal, dataset)}/exports/{fmt}"
 
 
 def date_filter(since: date | None, until: date | None) -> str | None:
@@ -64,31 +68,35 @@ def export_params(fmt: str, where: str | None = None, order_by: str | None = Non
     return params
 
 
-def fetch_counts(http: httpx.Client, portal: str, dest_dir: Path, *, since: date | None = None,
+def fetch_counts(http: httpx.Client, portal: str, dataset: str, dest_dir: Path, *, since: date | None = None,
                  until: date | None = None, progress: Progress | None = None,
                  policy: Policy = DEFAULT_POLICY, fmt: str = "csv") -> Fetched:
-    """The hourly counts for [since, until] (everything when both are None), one file of export ``fmt``."""
+    """The hourly counts of ``dataset`` for [since, until] (everything when both are None), one file of export
+    ``fmt``."""
     name = f"counts-{since or 'start'}-{until or 'latest'}.{fmt}"
     params = export_params(fmt, date_filter(since, until), "sensing_date,hourday,location_id")
-    fetched = download(http, export_url(portal, COUNTS, fmt), dest_dir / name, params=params, expect=fmt,
+    fetched = download(http, export_url(portal, dataset, fmt), dest_dir / name, params=params, expect=fmt,
                        progress=progress, policy=policy)
     assert fetched is not None, "no validators were sent"
     return fetched
 
 
-def fetch_sensors(http: httpx.Client, portal: str, dest_dir: Path, *, progress: Progress | None = None,
+def fetch_sensors(http: httpx.Client, portal: str, dataset: str, dest_dir: Path, *,
+                  progress: Progress | None = None,
                   policy: Policy = DEFAULT_POLICY, fmt: str = "csv") -> Fetched:
-    fetched = download(http, export_url(portal, SENSORS, fmt), dest_dir / f"sensor-locations.{fmt}",
+    fetched = download(http, export_url(portal, dataset, fmt), dest_dir / f"sensor-locations.{fmt}",
                        params=export_params(fmt), expect=fmt, progress=progress, policy=policy)
     assert fetched is not None, "no validators were sent"
     return fetched
 
 
-def archive_url(http: httpx.Client, portal: str, policy: Policy = DEFAULT_POLICY) -> str:
-    """The archive's address from the dataset's attachment list, or the known one when the list has none."""
-    known = f"{portal.rstrip('/')}/api/datasets/1.0/{COUNTS}/attachments/{ARCHIVE_ID}/"
+def archive_url(http: httpx.Client, portal: str, dataset: str, attachment: str,
+                policy: Policy = DEFAULT_POLICY) -> str:
+    """The archive's address from the dataset's attachment list, or that of the known ``attachment`` when the
+    list has none."""
+    known = f"{portal.rstrip('/')}/api/datasets/1.0/{dataset}/attachments/{attachment}/"
     try:
-        listing = get_json(http, f"{portal.rstrip('/')}/api/v2/catalog/datasets/{COUNTS}/attachments", {},
+        listing = get_json(http, f"{portal.rstrip('/')}/api/v2/catalog/datasets/{dataset}/attachments", {},
                            policy=policy)
     except FetchError:
         return known
@@ -99,11 +107,11 @@ def archive_url(http: httpx.Client, portal: str, policy: Policy = DEFAULT_POLICY
     return known
 
 
-def fetch_archive(http: httpx.Client, portal: str, dest_dir: Path, *, validators: dict[str, str] | None = None,
-                  progress: Progress | None = None,
+def fetch_archive(http: httpx.Client, portal: str, dataset: str, attachment: str, dest_dir: Path, *,
+                  validators: dict[str, str] | None = None, progress: Progress | None = None,
                   policy: Policy = DEFAULT_POLICY) -> tuple[Fetched, list[Path]] | None:
     """Download the 2009-2022 zip (None when unchanged since ``validators``), check it, extract its CSVs."""
-    url = archive_url(http, portal, policy)
+    url = archive_url(http, portal, dataset, attachment, policy)
     zipped = dest_dir / "archive.zip"
     fetched = download(http, url, zipped, expect="zip", validators=validators, progress=progress, policy=policy)
     if fetched is None:

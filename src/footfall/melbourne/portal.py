@@ -1,0 +1,13 @@
+"""Where the City of Melbourne publishes its pedestrian counts: the portal's address and the dataset ids,
+written once. The generic sources (``footfall.sources``) take them as parameters."""
+
+from __future__ import annotations
+
+PORTAL_URL = "https://data.melbourne.vic.gov.au"
+COUNTS_DATASET = "pedestrian-counting-system-monthly-counts-per-hour"
+SENSORS_DATASET = "pedestrian-counting-system-sensor-locations"
+# the 2009-2022 history, a zip attached to the counts dataset
+ARCHIVE_ATTACHMENT = "pedestrian_counting_system_monthly_counts_per_hour_may_2009_to_14_dec_2022_csv_zip"
+# the retired Socrata API's counts and sensor-locations datasets
+SOCRATA_COUNTS_DATASET = "b2ak-trbp"
+SOCRATA_SENSORS_DATASET = "h57g-5234"
