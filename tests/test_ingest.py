@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import shutil
@@ -23,6 +24,7 @@ from footfall.sources import opendatasoft, socrata
 from footfall.sources.http import FetchError, client, download, get_json
 
 SENTINEL = "sentinel-token-7f3a9c"
+REAL_SHA256, REAL_NEW = hashlib.sha256, hashlib.new
 
 
 @pytest.fixture
@@ -92,6 +94,44 @@ def test_a_cut_body_is_resumed_with_range(portal: Portal, tmp_path: Path) -> Non
     assert ranged and ranged[0]["headers"]["Range"].startswith("bytes=")
     assert int(ranged[0]["headers"]["Range"][6:-1]) > 0
     assert (tmp_path / "a.zip").read_bytes() == portal._archive_zip
+
+
+def test_a_resumed_download_is_hashed_over_all_its_bytes(portal: Portal, tmp_path: Path) -> None:
+    portal.fail(portal.archive_path(), "cut")
+    with client(FAST) as http:
+        fetched = download(http, portal.url + portal.archive_path(), tmp_path / "a.zip", expect="zip", policy=FAST)
+    assert any("Range" in r["headers"] for r in portal.requests)
+    assert fetched and (fetched.sha256, fetched.bytes) == (hashlib.sha256(portal._archive_zip).hexdigest(),
+                                                           len(portal._archive_zip))
+
+
+class CountingHash:
+    """A SHA-256 that adds the bytes it is given to ``total``."""
+
+    def __init__(self, total: list[int]) -> None:
+        self.real, self.total = REAL_SHA256(), total
+
+    def update(self, data: bytes) -> None:
+        self.total[0] += memoryview(data).nbytes
+        self.real.update(data)
+
+    def hexdigest(self) -> str:
+        return self.real.hexdigest()
+
+
+def test_each_download_is_hashed_once_and_its_manifest_holds_the_stored_bytes_hash(
+        portal: Portal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hashed = [0]
+    monkeypatch.setattr(hashlib, "sha256", lambda: CountingHash(hashed))
+    monkeypatch.setattr(hashlib, "new", lambda name: CountingHash(hashed) if name == "sha256" else REAL_NEW(name))
+    lake = Lake.at(tmp_path / "lake")
+    result = ingest_melbourne(lake, portal.url, archive=False, policy=FAST)
+    monkeypatch.undo()
+    assert len(result.landed) == 2
+    stored = [lake.path("landing", landed.kind, landed.name) for landed in result.landed]
+    assert hashed[0] == sum(p.stat().st_size for p in stored)
+    for landed, path in zip(result.landed, stored, strict=True):
+        assert landed.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize(("fault", "message"), [

@@ -60,7 +60,8 @@ def _land(lake: Lake, result: IngestResult, fetched: Fetched, path: Path, kind: 
         return
     try:
         landed, new = land_file(lake, path, kind, origin=fetched.url, move=True,
-                                fetch={**fetched.to_dict(), "source": source, **(extra or {})})
+                                fetch={**fetched.to_dict(), "source": source, **(extra or {})},
+                                hashed=(fetched.sha256, fetched.bytes) if path == fetched.path else None)
     except InputError as e:
         raise InputError(e.message, path=fetched.url) from None
     result.add(landed, new, f"{source}: {fetched.url}")

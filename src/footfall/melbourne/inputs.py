@@ -66,9 +66,13 @@ class Snapshot:
     version: tuple[int, int, int, int]
 
 
-def snapshot(handle: BinaryIO) -> Snapshot:
-    """Hash an open regular file from its start in one read, with the version it had meanwhile."""
+def snapshot(handle: BinaryIO, known: tuple[str, int] | None = None) -> Snapshot:
+    """Hash an open regular file from its start in one read, with the version it had meanwhile. ``known``
+    (SHA-256, size) is a hash footfall took while writing the file itself: it stands for that read while the
+    file still has that size."""
     before = os.fstat(handle.fileno())
+    if known and known[1] == before.st_size:
+        return Snapshot(known[0], before.st_size, _version(before))
     handle.seek(0)
     digest = hashlib.file_digest(handle, "sha256").hexdigest()
     after = os.fstat(handle.fileno())

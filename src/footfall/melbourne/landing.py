@@ -95,16 +95,18 @@ def manifest_path(lake: Lake, kind: str, file_id: str) -> Path:
 
 
 def land_file(lake: Lake, source: Path, kind: str, origin: str | None = None,
-              fetch: dict[str, Any] | None = None, move: bool = False) -> tuple[Landed, bool]:
+              fetch: dict[str, Any] | None = None, move: bool = False,
+              hashed: tuple[str, int] | None = None) -> tuple[Landed, bool]:
     """Put a file into the landing zone unless the same bytes are there; return it and whether it is new.
 
     One read hashes the file and looks it up, so bytes already landed are never written again. A new file
     is then copied by the kernel from the same open file, refused if it changed since that read, and
     described (format, header) from the stored copy: the manifest tells the truth about the bytes kept.
-    ``move`` takes over a file footfall downloaded itself."""
+    ``move`` takes over a file footfall downloaded itself, and ``hashed`` (SHA-256, size) is the hash taken while
+    downloading it, so a download is hashed once."""
     detect(source, kind)
     with open_regular(source) as handle:
-        seen = snapshot(handle)
+        seen = snapshot(handle, hashed if move else None)
         known = _known(lake, kind, seen.sha256)
         if known:
             if move:

@@ -31,7 +31,6 @@ from footfall import __version__
 from footfall.errors import FootfallError
 from footfall.redact import is_secret, redact, remember_header, remember_url
 
-CHUNK = 1 << 20
 MAX_REDIRECTS = 10
 CREDENTIAL_HEADERS = ("Authorization", "Proxy-Authorization", "X-App-Token", "Cookie")
 Progress = Callable[[int, int | None], None]  # (bytes so far, total or None)
@@ -224,13 +223,14 @@ def download(http: httpx.Client, url: str, dest: Path, *, params: dict[str, str]
              headers: dict[str, str] | None = None, expect: str | None = None,
              validators: dict[str, str] | None = None, progress: Progress | None = None,
              policy: Policy = DEFAULT_POLICY) -> Fetched | None:
-    """Stream ``url`` to ``dest``; None when the server says it has not changed (304).
+    """Stream ``url`` to ``dest``, hashing the bytes as they are written (the one hash of a download: landing
+    takes it over); None when the server says it has not changed (304).
 
     ``expect`` ("csv", "json", "zip") guards against a portal answering an HTML error page with 200.
     """
     part = dest.with_name(dest.name + ".part")
     part.unlink(missing_ok=True)
-    state: dict[str, Any] = {"ranges": False, "validator": None}
+    state: dict[str, Any] = {"ranges": False, "validator": None, "hash": None, "hashed": 0}
     try:
         for attempt in retrying(policy):
             with attempt:
@@ -240,7 +240,7 @@ def download(http: httpx.Client, url: str, dest: Path, *, params: dict[str, str]
             part.unlink(missing_ok=True)
             return None
         response_headers, final_url = result
-        digest, size = sha256_file(part)
+        digest, size = state["hash"].hexdigest(), state["hashed"]
         os.replace(part, dest)
     except (httpx.HTTPError, Retryable) as e:
         part.unlink(missing_ok=True)
@@ -279,10 +279,17 @@ def _attempt(http: httpx.Client, url: str, part: Path, params: dict[str, str], h
         resumed = response.status_code == 206
         total = _expected_length(response, have if resumed else 0)
         written = have if resumed else 0
+        if not resumed:
+            state["hash"], state["hashed"] = hashlib.sha256(), 0
+        elif state["hash"] is None or state["hashed"] != have:
+            with part.open("rb") as kept:
+                state["hash"], state["hashed"] = hashlib.file_digest(kept, "sha256"), have
         with part.open("ab" if resumed else "wb") as handle:
             for chunk in response.iter_bytes():
                 handle.write(chunk)
+                state["hash"].update(chunk)
                 written += len(chunk)
+                state["hashed"] = written
                 if progress:
                     progress(written, total)
         if total is not None and written != total:
@@ -304,11 +311,7 @@ def _check_type(response: httpx.Response, expect: str | None, url: str) -> None:
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
+    """The SHA-256 and size of a whole file, in one read."""
     with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+        return hashlib.file_digest(handle, "sha256").hexdigest(), os.fstat(handle.fileno()).st_size
 
