@@ -9,16 +9,21 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlglot
 from cli import footfall
 from test_s3 import ODS, SENSORS, SODA, pointer
 
+from footfall.catalog import athena_types, translate
 from footfall.melbourne.run import pipeline, run
 from footfall.s3 import working_copy
 
 DB = "pedestrian_counting_system"
+# the Glue type of each Parquet type the Melbourne pipeline writes
+GLUE_TYPES = {"int64": "bigint", "int32": "int", "double": "double", "string": "string", "date32[day]": "date",
+              "timestamp[us]": "timestamp"}
 TABLES = {"raw_counts", "raw_sensors", "hourly_counts", "applied_counts_files", "locations", "quarantine",
           "daily_counts", "monthly_counts", "top10_by_day", "top10_by_month", "top10_by_weekday",
           "top10_by_month_of_year", "lockdown_impact", "growth_last_year", "hourly_profile", "peak_hours", "coverage",
@@ -103,6 +108,18 @@ def test_register_creates_tables_with_the_columns_locations_and_partitions_of_th
     parsed = sqlglot.parse_one(presto["originalSql"], read="athena")
     assert {t.name for t in parsed.find_all(sqlglot.exp.Table)} == {"hourly_counts", "locations"}
 
+    # Every column of every table has the Glue type of its Parquet type, as pinned here.
+    for found in s3.glue.get_tables(DatabaseName=DB)["TableList"]:
+        if found["TableType"] != "EXTERNAL_TABLE":
+            continue
+        prefix = found["StorageDescriptor"]["Location"].removeprefix(f"s3://{s3.bucket}/")
+        key = next(o["Key"] for o in s3.client.list_objects_v2(Bucket=s3.bucket, Prefix=prefix)["Contents"]
+                   if o["Key"].endswith(".parquet"))
+        schema = pq.read_schema(io.BytesIO(s3.client.get_object(Bucket=s3.bucket, Key=key)["Body"].read()))
+        keys = {c["Name"] for c in found["PartitionKeys"]}
+        assert [(c["Name"], c["Type"]) for c in found["StorageDescriptor"]["Columns"]] == [
+            (f.name, GLUE_TYPES[str(f.type)]) for f in schema if f.name not in keys], found["Name"]
+
 
 @pytest.mark.slow
 def test_a_second_register_changes_nothing(real: Path, s3: SimpleNamespace) -> None:
@@ -174,3 +191,18 @@ def test_a_column_name_athena_cannot_use_is_refused_before_any_ddl(make_pipeline
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.strip() == ("error: column 'x`) ; drop table y; --' is not a plain identifier "
                                    "(letters, digits, _): Athena cannot use it")
+
+
+@pytest.mark.parametrize(("arrow", "glue", "presto"), [
+    (pa.int64(), "bigint", "bigint"), (pa.int32(), "int", "integer"), (pa.float64(), "double", "double"),
+    (pa.float32(), "float", "real"), (pa.string(), "string", "varchar"), (pa.large_string(), "string", "varchar"),
+    (pa.date32(), "date", "date"), (pa.timestamp("us"), "timestamp", "timestamp"),
+    (pa.timestamp("ns"), "timestamp", "timestamp"), (pa.bool_(), "boolean", "boolean"),
+    (pa.binary(), "binary", "varbinary"), (pa.uint32(), "bigint", "bigint"),
+    (pa.uint64(), "decimal(20,0)", "decimal(20,0)"), (pa.decimal128(10, 2), "decimal(10,2)", "decimal(10,2)"),
+    (pa.list_(pa.string()), "array<string>", "array(varchar)"),
+])
+def test_arrow_types_become_the_glue_and_presto_types_athena_reads(arrow: pa.DataType, glue: str,
+                                                                   presto: str) -> None:
+    assert athena_types(pa.schema([("c", arrow)])) == [glue]
+    assert translate(glue, "hive", "presto") == presto

@@ -9,7 +9,6 @@ the catalog only where it differs from that description, so registering twice is
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 from collections.abc import Iterable
@@ -17,8 +16,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+from sqlglot import exp
 
 from footfall.dag import Pipeline
 from footfall.errors import LakeError
@@ -63,32 +65,45 @@ class Change:
     partitions_removed: int = 0
 
 
-def athena_type(t: pa.DataType) -> str:
-    """The Hive/Athena name of an Arrow type.
+# DuckDB types sqlglot passes through that Hive lacks, as the smallest Hive type that holds them (Spark's
+# INT96 timestamps arrive as nanoseconds)
+_HIVE_WIDER = {exp.DataType.Type.USMALLINT: "INT", exp.DataType.Type.UINT: "BIGINT",
+               exp.DataType.Type.UBIGINT: "DECIMAL(20,0)", exp.DataType.Type.TIMESTAMP_S: "TIMESTAMP",
+               exp.DataType.Type.TIMESTAMP_MS: "TIMESTAMP", exp.DataType.Type.TIMESTAMP_NS: "TIMESTAMP"}
 
-    >>> athena_type(pa.int64()), athena_type(pa.timestamp("us")), athena_type(pa.decimal128(10, 2))
-    ('bigint', 'timestamp', 'decimal(10,2)')
-    >>> athena_type(pa.list_(pa.string()))
-    'array<string>'
+
+def _widened(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.DataType) and node.this in _HIVE_WIDER:
+        return exp.DataType.build(_HIVE_WIDER[node.this], dialect="hive")
+    return node
+
+
+def translate(sql_type: str, source: str, target: str) -> str:
+    """A column type in another dialect's words, as Glue writes types (lower case, no spaces).
+
+    >>> translate("DECIMAL(10,2)", "duckdb", "hive"), translate("STRUCT(a VARCHAR)", "duckdb", "hive")
+    ('decimal(10,2)', 'struct<a:string>')
+    >>> translate("array<string>", "hive", "presto"), translate("string", "hive", "duckdb")
+    ('array(varchar)', 'text')
     """
-    simple = [(pa.types.is_boolean, "boolean"), (pa.types.is_int8, "tinyint"), (pa.types.is_int16, "smallint"),
-              (pa.types.is_int32, "int"), (pa.types.is_int64, "bigint"), (pa.types.is_uint8, "smallint"),
-              (pa.types.is_uint16, "int"), (pa.types.is_uint32, "bigint"), (pa.types.is_uint64, "decimal(20,0)"),
-              (pa.types.is_float32, "float"), (pa.types.is_float64, "double"), (pa.types.is_string, "string"),
-              (pa.types.is_large_string, "string"), (pa.types.is_binary, "binary"),
-              (pa.types.is_large_binary, "binary"), (pa.types.is_date, "date"), (pa.types.is_timestamp, "timestamp")]
-    for test, name in simple:
-        if test(t):
-            return name
-    if pa.types.is_decimal(t):
-        return f"decimal({t.precision},{t.scale})"
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return f"array<{athena_type(t.value_type)}>"
-    if pa.types.is_struct(t):
-        return "struct<" + ",".join(f"{f.name}:{athena_type(f.type)}" for f in t) + ">"
-    if pa.types.is_map(t):
-        return f"map<{athena_type(t.key_type)},{athena_type(t.item_type)}>"
-    raise LakeError(f"no Athena type for the Parquet type {t}")
+    built = exp.DataType.build(sql_type, dialect=source)
+    if target == "hive":
+        built = built.transform(_widened)
+    return re.sub(r"([,:])\s+", r"\1", built.sql(dialect=target)).lower()
+
+
+def athena_types(schema: pa.Schema) -> list[str]:
+    """The Hive/Athena names of an Arrow schema's types, read as DuckDB reads them.
+
+    >>> athena_types(pa.schema([("a", pa.int64()), ("b", pa.timestamp("ns")), ("c", pa.list_(pa.string()))]))
+    ['bigint', 'timestamp', 'array<string>']
+    """
+    with duckdb.connect() as con:
+        try:
+            duckdb_types = [str(t) for t in con.from_arrow(schema.empty_table()).types]
+        except (duckdb.Error, pa.ArrowException) as e:
+            raise LakeError(f"no Athena type for the Parquet schema: {str(e).splitlines()[0]}") from None
+    return [translate(t, "duckdb", "hive") for t in duckdb_types]
 
 
 def partition_values(path: str) -> tuple[tuple[str, str], ...]:
@@ -103,42 +118,32 @@ def partition_values(path: str) -> tuple[tuple[str, str], ...]:
     return pairs  # type: ignore[return-value]
 
 
-class _S3Reader(io.RawIOBase):
-    """A seekable file over ranged GETs, so a Parquet footer is read without downloading the file."""
+def _filesystem(lake: S3Lake) -> pafs.S3FileSystem:
+    """pyarrow's S3 at the endpoint and region of the lake's client, with the credentials boto3 resolves (the
+    standard chain), so a footer is read in a few ranged requests without downloading the file."""
+    import boto3
 
-    def __init__(self, s3: Any, bucket: str, key: str, size: int) -> None:
-        self.s3, self.bucket, self.key, self.size, self.pos = s3, bucket, key, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self.pos = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence] + offset
-        return self.pos
-
-    def readinto(self, buffer: Any) -> int:
-        end = min(self.pos + len(buffer), self.size)
-        if end <= self.pos:
-            return 0
-        body = self.s3.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={self.pos}-{end - 1}")["Body"].read()
-        buffer[:len(body)] = body
-        self.pos += len(body)
-        return len(body)
+    found = boto3.Session().get_credentials()
+    if found is None:
+        raise LakeError("no AWS credentials found (environment, ~/.aws, or an instance role)",
+                        path=lake.location.uri())
+    credentials = found.get_frozen_credentials()
+    scheme, _, host = lake.s3.meta.endpoint_url.partition("://")
+    return pafs.S3FileSystem(access_key=credentials.access_key, secret_key=credentials.secret_key,
+                             session_token=credentials.token, region=lake.s3.meta.region_name, scheme=scheme,
+                             endpoint_override=host)
 
 
 def remote_schema(lake: S3Lake, metas: Iterable[dict[str, Any]]) -> pa.Schema:
+    filesystem = _filesystem(lake)
     schemas = []
     for meta in metas:
-        key = lake.location.key(meta["key"])
-        with aws_errors(lake.location.uri(meta["key"])):
-            schemas.append(pq.read_schema(io.BufferedReader(_S3Reader(lake.s3, lake.location.bucket, key,
-                                                                      meta["size"]), 1 << 16)))
+        try:
+            schemas.append(pq.read_schema(f"{lake.location.bucket}/{lake.location.key(meta['key'])}",
+                                          filesystem=filesystem))
+        except OSError as e:
+            raise LakeError(f"cannot read the Parquet footer: {str(e).splitlines()[0]}",
+                            path=lake.location.uri(meta["key"])) from None
     return pa.unify_schemas(schemas, promote_options="permissive")
 
 
@@ -201,16 +206,9 @@ def lake_tables(lake: S3Lake, spec: PipelineSpec) -> list[Table]:
     return tables
 
 
-DUCKDB_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "smallint": "SMALLINT",
-                "tinyint": "TINYINT", "double": "DOUBLE", "float": "FLOAT", "boolean": "BOOLEAN", "date": "DATE",
-                "timestamp": "TIMESTAMP", "binary": "BLOB"}
-
-
 def lake_views(pipeline: Pipeline, tables: Iterable[Table]) -> list[View]:
     """The pipeline's views, transpiled to Athena, with column types found by planning each view in DuckDB
     over empty tables shaped like the catalog's (so a view's types follow the data, as its tables' do)."""
-    import duckdb
-
     from footfall.engines.duckdb import sandbox, single_select
     from footfall.sql import quote
 
@@ -220,7 +218,7 @@ def lake_views(pipeline: Pipeline, tables: Iterable[Table]) -> list[View]:
         for table in known.values():
             columns = [*table.columns, *table.partition_keys]
             con.execute(f"CREATE TABLE {quote(table.name)} ("
-                        + ", ".join(f"{quote(n)} {DUCKDB_TYPES.get(t, t.upper())}" for n, t in columns) + ")")
+                        + ", ".join(f"{quote(n)} {translate(t, 'hive', 'duckdb')}" for n, t in columns) + ")")
         sandbox(con)
         for name, view in pipeline.views.items():
             missing = sorted(view.depends_on - known.keys())
@@ -245,7 +243,7 @@ def _columns(schema: pa.Schema) -> tuple[tuple[str, str], ...]:
     for f in schema:
         if not IDENTIFIER.match(f.name):
             raise LakeError(f"column {f.name!r} is not a plain identifier (letters, digits, _): Athena cannot use it")
-    return tuple((f.name.lower(), athena_type(f.type)) for f in schema)
+    return tuple((f.name.lower(), t) for f, t in zip(schema, athena_types(schema), strict=True))
 
 
 def table_input(table: Table) -> dict[str, Any]:
@@ -277,13 +275,10 @@ def ensure_database(glue: Any, database: str) -> bool:
         return True
 
 
-PRESTO_TYPES = {"string": "varchar", "int": "integer", "float": "real", "binary": "varbinary"}
-
-
 def view_input(view: View, database: str) -> dict[str, Any]:
     """A Glue table Athena reads as a view: the Trino SQL and its columns, encoded as Athena does it."""
     original = {"originalSql": view.sql, "catalog": "awsdatacatalog", "schema": database,
-                "columns": [{"name": n, "type": PRESTO_TYPES.get(t, t)} for n, t in view.columns]}
+                "columns": [{"name": n, "type": translate(t, "hive", "presto")} for n, t in view.columns]}
     encoded = base64.b64encode(json.dumps(original, sort_keys=True).encode()).decode()
     return {
         "Name": view.name,
