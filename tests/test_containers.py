@@ -17,7 +17,7 @@ import pytest
 from containers import CONTAINERS, write, write_xlsx
 
 from footfall.lake import Lake
-from footfall.melbourne.formats import detect
+from footfall.melbourne.detect import detect
 from footfall.melbourne.landing import land_file, stage_file
 
 # Each schema's rows hold an hour given twice identically (folded) and an hour given as two partial records

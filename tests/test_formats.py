@@ -7,7 +7,7 @@ import pytest
 
 from footfall.errors import InputError
 from footfall.lake import Lake
-from footfall.melbourne.formats import detect
+from footfall.melbourne.detect import detect
 from footfall.melbourne.landing import land_file, stage_file
 
 REAL_SAMPLES = [

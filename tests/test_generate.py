@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from footfall.generate import FORMATS, generate
-from footfall.melbourne.formats import detect
+from footfall.melbourne.detect import detect
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from cli import footfall
 
 from footfall.errors import InputError
 from footfall.lake import Lake
-from footfall.melbourne.formats import MAX_HEADER_BYTES, SNIFF_BYTES, detect
+from footfall.melbourne.detect import MAX_HEADER_BYTES, SNIFF_BYTES, detect
 from footfall.melbourne.landing import land_file, landed_files, stage_file
 
 

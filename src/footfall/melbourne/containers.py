@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from footfall.melbourne.formats import Detected, normalise
+from footfall.melbourne.detect import Detected, normalise
 from footfall.melbourne.workbook import PROBLEM as SHEET_PROBLEM
 from footfall.melbourne.workbook import ROW, read_sheet
 from footfall.sql import literal, quote

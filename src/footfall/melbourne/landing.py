@@ -23,17 +23,15 @@ import duckdb
 from footfall.errors import InputError, Interrupted, LakeError, ResourceError
 from footfall.lake import Lake
 from footfall.melbourne.containers import POSITION, PROBLEM, container_relation, release
+from footfall.melbourne.detect import Detected, detect, normalise
 from footfall.melbourne.formats import (
     FORMATS,
     INTEGER_PATTERN,
     MAX_HOURLY_COUNT,
     SENSOR_COLUMNS,
     WIDE_MISSING,
-    Detected,
     Format,
     blank,
-    detect,
-    normalise,
 )
 from footfall.melbourne.inputs import copy_unchanged, open_regular, snapshot
 from footfall.melbourne.schema import parsed_count_columns
