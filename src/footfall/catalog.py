@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
@@ -59,7 +59,7 @@ class View:
 @dataclass(frozen=True)
 class Change:
     table: str
-    action: str  # created | updated | unchanged
+    action: Literal["created", "updated", "unchanged"]
     partitions_added: int = 0
     partitions_updated: int = 0
     partitions_removed: int = 0

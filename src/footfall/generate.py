@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
@@ -55,7 +56,7 @@ NAMES = ("Bourke Street Mall (North)", "Bourke Street Mall (South)", "Pelham St 
 class Fault:
     """One planted sensor fault: ``start`` is its first hour, ``end`` its last (inclusive)."""
 
-    kind: str  # outage | flatline | level shift
+    kind: Literal["outage", "flatline", "level shift"]
     sensor: int
     start: datetime
     end: datetime

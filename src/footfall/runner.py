@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from footfall.checks import CheckResult, describe, run_check
 from footfall.dag import Pipeline
@@ -20,12 +21,14 @@ from footfall.lake import SPILL, Lake
 from footfall.s3direct import DirectLake
 from footfall.spec import Source
 
+EventKind = Literal["begin", "recover", "source", "step", "check", "output", "publish"]  # begin: work starts
+
 
 @dataclass(frozen=True)
 class Event:
     """One line of progress: what happened to which table, how many rows, how long."""
 
-    kind: str  # "begin" (work starts) | "recover" | "source" | "step" | "check" | "output" | "publish"
+    kind: EventKind
     name: str
     rows: int | None = None
     seconds: float = 0.0

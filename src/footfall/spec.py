@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import sqlglot
 import yaml
@@ -20,7 +20,9 @@ from sqlglot import exp
 from footfall.errors import SpecError
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-ZONES = ("landing", "transformed", "curated")
+Zone = Literal["landing", "transformed", "curated"]
+ZONES: tuple[Zone, ...] = get_args(Zone)
+Materialize = Literal["table", "view"]
 
 
 def identifier(value: str) -> str:
@@ -155,7 +157,8 @@ class RowCount(_Model):
     max: int | None = None
 
 
-CHECK_KINDS = ("not_null", "unique", "accepted_values", "range", "row_count", "sql")
+CheckKind = Literal["not_null", "unique", "accepted_values", "range", "row_count", "sql"]
+CHECK_KINDS: tuple[CheckKind, ...] = get_args(CheckKind)
 
 
 class Check(_Model):
@@ -187,14 +190,14 @@ class Check(_Model):
         return self
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> CheckKind:
         return next(k for k in CHECK_KINDS if getattr(self, k) is not None)
 
 
 class Step(_Model):
     """Settings for ``sql/<name>.sql``; every field is optional."""
 
-    materialize: Literal["table", "view"] = "table"
+    materialize: Materialize = "table"
     description: str = ""
     checks: list[Check] = Field(default_factory=list)
 
@@ -203,7 +206,7 @@ class Output(_Model):
     """A table written to a zone of the lake."""
 
     table: Ident
-    zone: Literal["landing", "transformed", "curated"]
+    zone: Zone
     format: Literal["parquet", "csv"] = "parquet"
     path: OutputPath | None = None
     partition_by: list[Ident] = Field(default_factory=list)

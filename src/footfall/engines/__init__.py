@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from footfall.errors import FootfallError
-from footfall.spec import Output, Source
+from footfall.spec import Materialize, Output, Source
 
 
 class Engine(ABC):
@@ -30,7 +30,7 @@ class Engine(ABC):
         """Expose files as table ``name``; with no files, an empty table of ``source.columns``."""
 
     @abstractmethod
-    def create(self, name: str, sql: str, materialize: str) -> int | None:
+    def create(self, name: str, sql: str, materialize: Materialize) -> int | None:
         """Build a step; return its row count when it is cheap to know (tables), else None."""
 
     @abstractmethod

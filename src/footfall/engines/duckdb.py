@@ -12,7 +12,7 @@ import duckdb
 
 from footfall.engines import Engine
 from footfall.errors import EngineError, Interrupted
-from footfall.spec import Output, Source
+from footfall.spec import Materialize, Output, Source
 from footfall.sql import literal, quote
 
 READERS = {"csv": "read_csv", "json": "read_json", "parquet": "read_parquet"}
@@ -114,7 +114,7 @@ class DuckDBEngine(Engine):
             sql = f"SELECT {select} WHERE FALSE"
         self._execute(f"CREATE OR REPLACE VIEW {quote(name)} AS {sql}", name)
 
-    def create(self, name: str, sql: str, materialize: str) -> int | None:
+    def create(self, name: str, sql: str, materialize: Materialize) -> int | None:
         kind = "VIEW" if materialize == "view" else "TABLE"
         select = single_select(self.con, sql, name)
         self._execute(f"CREATE OR REPLACE {kind} {quote(name)} AS (\n{select}\n)", name)

@@ -20,7 +20,7 @@ from footfall import sql as sqlmod
 from footfall.engines import Engine
 from footfall.engines.spark_s3 import S3Access
 from footfall.errors import EngineError, SqlError
-from footfall.spec import Output, Source
+from footfall.spec import Materialize, Output, Source
 from footfall.sql import quote
 
 # DuckDB reader options with a Spark equivalent; DuckDB-only ones are dropped.
@@ -107,7 +107,7 @@ class SparkEngine(Engine):
             frame = frame.unionByName(other, allowMissingColumns=True)
         return frame
 
-    def create(self, name: str, sql: str, materialize: str) -> int | None:
+    def create(self, name: str, sql: str, materialize: Materialize) -> int | None:
         """A view, or a table cached once for the several outputs and checks that read it."""
         frame = self._sql(sql, name)
         if materialize == "view":

@@ -13,7 +13,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from footfall.errors import InputError
 from footfall.melbourne.formats import FORMATS, Format
@@ -34,12 +34,15 @@ def normalise(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "", name.lower())
 
 
+Container = Literal["csv", "json", "jsonl", "geojson", "parquet", "xlsx"]
+
+
 @dataclass(frozen=True)
 class Detected:
     """What a file turned out to be, and how to read it."""
 
     format: Format
-    container: str  # "csv" | "json" | "jsonl" | "geojson" | "parquet" | "xlsx"
+    container: Container
     delimiter: str = ","
     header: tuple[str, ...] = ()  # the names as written (CSV header, first JSON record's keys, first row, ...)
     sheet: str = ""  # the sheet read, for a workbook

@@ -8,6 +8,7 @@ publication into ``raw_counts`` or ``raw_sensors`` rows. Rows that cannot be rea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 # Date_Time variants of the legacy CSV (archive, rows.csv over the years) and SODA JSON.
 LEGACY_TIME_FORMATS = (
@@ -26,12 +27,15 @@ SENSOR_COLUMNS = ("location_id", "sensor_description", "sensor_code", "installat
                   "status", "note", "location_type", "direction_1", "direction_2", "latitude", "longitude")
 
 
+FileKind = Literal["counts", "sensors"]
+
+
 @dataclass(frozen=True)
 class Format:
     """One published layout: how to recognise it and how its columns map to the canonical ones."""
 
     name: str
-    kind: str  # "counts" | "sensors"
+    kind: FileKind
     label: str
     required: frozenset[str]
     optional: frozenset[str]

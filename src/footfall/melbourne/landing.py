@@ -16,20 +16,21 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import duckdb
 
 from footfall.errors import InputError, Interrupted, LakeError, ResourceError
 from footfall.lake import Lake
 from footfall.melbourne.containers import POSITION, PROBLEM, container_relation, release
-from footfall.melbourne.detect import Detected, detect, normalise
+from footfall.melbourne.detect import Container, Detected, detect, normalise
 from footfall.melbourne.formats import (
     FORMATS,
     INTEGER_PATTERN,
     MAX_HOURLY_COUNT,
     SENSOR_COLUMNS,
     WIDE_MISSING,
+    FileKind,
     Format,
     blank,
 )
@@ -37,9 +38,8 @@ from footfall.melbourne.inputs import copy_unchanged, open_regular, snapshot
 from footfall.melbourne.schema import parsed_count_columns
 from footfall.sql import literal, quote
 
-KINDS = ("counts", "sensors")
-CONTAINER_SUFFIX = {"csv": ".csv", "json": ".json", "jsonl": ".jsonl", "geojson": ".geojson", "parquet": ".parquet",
-                    "xlsx": ".xlsx"}
+KINDS: tuple[FileKind, ...] = get_args(FileKind)
+CONTAINER_SUFFIX = {container: f".{container}" for container in get_args(Container)}
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,9 @@ class Landed:
     """One file in the landing zone, as its manifest describes it."""
 
     file_id: str
-    kind: str
+    kind: FileKind
     format: str
-    container: str
+    container: Container
     delimiter: str
     header: tuple[str, ...]
     origin: str
@@ -88,11 +88,11 @@ def _manifest(landed: Landed) -> dict[str, Any]:
     return {**asdict(landed), "file_key": landed.file_key, "generation": generation}
 
 
-def manifest_path(lake: Lake, kind: str, file_id: str) -> Path:
+def manifest_path(lake: Lake, kind: FileKind, file_id: str) -> Path:
     return lake.path("landing", kind, f"{file_id}.manifest.json")
 
 
-def land_file(lake: Lake, source: Path, kind: str, origin: str | None = None,
+def land_file(lake: Lake, source: Path, kind: FileKind, origin: str | None = None,
               fetch: dict[str, Any] | None = None, move: bool = False,
               hashed: tuple[str, int] | None = None) -> tuple[Landed, bool]:
     """Put a file into the landing zone unless the same bytes are there; return it and whether it is new.
@@ -131,7 +131,7 @@ def land_file(lake: Lake, source: Path, kind: str, origin: str | None = None,
     return landed, True
 
 
-def _known(lake: Lake, kind: str, digest: str) -> Landed | None:
+def _known(lake: Lake, kind: FileKind, digest: str) -> Landed | None:
     manifest = manifest_path(lake, kind, digest[:20])
     return read_manifest(manifest) if manifest.exists() else None
 
@@ -150,7 +150,7 @@ def read_manifest(path: Path) -> Landed:
     return landed
 
 
-def landed_files(lake: Lake, kind: str) -> list[Landed]:
+def landed_files(lake: Lake, kind: FileKind) -> list[Landed]:
     """Every complete landed file of a kind, oldest first."""
     folder = lake.path("landing", kind)
     found = [read_manifest(p) for p in folder.glob("*.manifest.json")] if folder.is_dir() else []
