@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Literal, get_args, get_type_hints
@@ -131,3 +132,19 @@ def test_kinds_are_typed_literals_not_strings_with_their_values_in_a_comment() -
     assert get_type_hints(Event)["kind"] == EventKind and get_type_hints(Check)["severity"] == Literal["error", "warn"]
     assert get_type_hints(Landed)["kind"] == FileKind and get_args(FileKind) == KINDS
     assert set(CONTAINER_SUFFIX) == set(get_args(Container)) and get_type_hints(Detected)["container"] == Container
+
+
+@pytest.mark.spark
+def test_spark_reads_the_same_lockdown_periods_from_the_seed() -> None:
+    if shutil.which("java") is None:
+        pytest.skip("the Spark engine needs Java")
+    pytest.importorskip("pyspark.sql")
+    from footfall.engines.spark import SparkEngine
+
+    engine = SparkEngine("local[1]", conf={"spark.sql.shuffle.partitions": "1"})
+    try:
+        engine.register_source("lockdowns", [str(SEED)], pipeline().spec.sources["lockdowns"])
+        _, rows = engine.query(pipeline().steps["lockdown_periods"].sql("spark"))
+    finally:
+        engine.spark.stop()
+    assert rows == [(d.number, d.start, d.end, (d.end - d.start).days + 1) for d in lockdowns()]
