@@ -1,29 +1,92 @@
-"""Running the footfall CLI from tests, the way a user does: a process of its own, through ``main()``.
+"""Running the footfall CLI from tests, the way a user does: through ``main()``, its error handling included.
 
-A real process keeps each run's exit code, stderr, signals, environment and time zone its own, so every test
-sees exactly what a user would; one timeout bounds a hung run instead of hanging the suite.
+``footfall()`` runs the command in this process (importing DuckDB, pyarrow and Typer in a new Python costs
+about a second a call) with its own argv, environment, working directory and standard streams, all restored
+afterwards, and returns what a process would have: exit code, stdout, stderr. ``process=True`` (or any
+``subprocess.run`` argument such as ``preexec_fn``) runs a real process instead, for what only one can show:
+signals, resource limits, the time zone at start, a hung run bounded by a timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+import traceback
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 TIMEOUT = 300
+# Read once when a process starts (DuckDB's ICU time zone), so only a real process sees them change.
+AT_START = frozenset({"TZ"})
 
 
-def footfall(*args: str, env: Mapping[str, str] | None = None, timeout: float = TIMEOUT,
+def footfall(*args: str, env: Mapping[str, str] | None = None, timeout: float = TIMEOUT, process: bool = False,
+             cwd: str | Path | None = None, input: str | None = None,  # noqa: A002 - subprocess.run's name
              **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """``footfall *args`` in a new Python; ``env`` is laid over this process's environment, ``kwargs`` go to
-    ``subprocess.run`` (``cwd``, ``input``, ``preexec_fn``)."""
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, **kwargs)
+    """``footfall *args``; ``env`` is laid over this process's environment, ``cwd`` and ``input`` as for
+    ``subprocess.run``. In this process unless ``process`` is set, ``kwargs`` are given or ``env`` sets a
+    variable read at start."""
+    if process or kwargs or AT_START & set(env or {}):
+        return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True,
+                              timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd, input=input, **kwargs)
+    return run(list(args), env=env, cwd=cwd, input=input)
+
+
+def run(args: list[str], env: Mapping[str, str] | None = None, cwd: str | Path | None = None,
+        input: str | None = None) -> subprocess.CompletedProcess[str]:  # noqa: A002
+    """``main()`` with ``args`` as its command line; an exception it lets through (``--debug``) is printed as
+    Python prints one and exits 1, as the process would."""
+    from footfall.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with _isolated(["footfall", *args], env, cwd, input, stdout, stderr):
+        try:
+            main()
+            code = 0
+        except SystemExit as done:
+            code = _exit_code(done.code, stderr)
+        except Exception:
+            traceback.print_exc(file=stderr)
+            code = 1
+    return subprocess.CompletedProcess(["footfall", *args], code, _text(stdout), _text(stderr))
+
+
+def _exit_code(code: object, stderr: io.StringIO) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=stderr)
+    return 1
+
+
+def _text(stream: io.StringIO) -> str:
+    """What a text-mode pipe hands back: universal newlines."""
+    return stream.getvalue().replace("\r\n", "\n").replace("\r", "\n")
+
+
+@contextlib.contextmanager
+def _isolated(argv: list[str], env: Mapping[str, str] | None, cwd: str | Path | None, input: str | None,  # noqa: A002
+              stdout: io.StringIO, stderr: io.StringIO) -> Iterator[None]:
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved = sys.argv, sys.stdin, sys.stdout, sys.stderr
+    try:
+        os.environ.update(env or {})
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.argv, sys.stdin, sys.stdout, sys.stderr = argv, io.StringIO(input or ""), stdout, stderr
+        yield
+    finally:
+        sys.argv, sys.stdin, sys.stdout, sys.stderr = saved
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
 
 
 def answers(lake: Path) -> dict[str, bytes]:
@@ -33,13 +96,6 @@ def answers(lake: Path) -> dict[str, bytes]:
 
 def in_process(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
                *args: str) -> tuple[int, str, str]:
-    """``footfall *args`` in this process through ``main()`` (its error handling included), for the many quick
-    refusals where a new Python would cost more than the check; exit code, stdout, stderr."""
-    from footfall.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["footfall", *args])
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as done:
-        main()
-    captured = capsys.readouterr()
-    return int(done.value.code or 0), captured.out, captured.err
+    """``footfall *args`` in this process through ``main()``: exit code, stdout, stderr."""
+    done = run(list(args))
+    return done.returncode, done.stdout, done.stderr
