@@ -27,19 +27,24 @@ AT_START = frozenset({"TZ"})
 
 
 def footfall(*args: str, env: Mapping[str, str] | None = None, timeout: float = TIMEOUT, process: bool = False,
-             cwd: str | Path | None = None, input: str | None = None,  # noqa: A002 - subprocess.run's name
+             cwd: str | Path | None = None, input: str | None = None,
              **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """``footfall *args``; ``env`` is laid over this process's environment, ``cwd`` and ``input`` as for
-    ``subprocess.run``. In this process unless ``process`` is set, ``kwargs`` are given or ``env`` sets a
-    variable read at start."""
-    if process or kwargs or AT_START & set(env or {}):
+    ``subprocess.run``. In this process unless ``process`` is set, ``kwargs`` are given, ``env`` sets a
+    variable read at start or the run starts Spark."""
+    if process or kwargs or AT_START & set(env or {}) or _starts_spark(args):
         return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True,
                               timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd, input=input, **kwargs)
-    return run(list(args), env=env, cwd=cwd, input=input)
+    return run(args, env=env, cwd=cwd, input=input)
 
 
-def run(args: list[str], env: Mapping[str, str] | None = None, cwd: str | Path | None = None,
-        input: str | None = None) -> subprocess.CompletedProcess[str]:  # noqa: A002
+def _starts_spark(args: tuple[str, ...]) -> bool:
+    """A Spark run's JVM lives as long as the process that started it, so it gets a process of its own."""
+    return any(a in ("spark", "--engine=spark") or a.startswith("spark://") for a in args)
+
+
+def run(args: list[str] | tuple[str, ...], env: Mapping[str, str] | None = None, cwd: str | Path | None = None,
+        input: str | None = None) -> subprocess.CompletedProcess[str]:
     """``main()`` with ``args`` as its command line; an exception it lets through (``--debug``) is printed as
     Python prints one and exits 1, as the process would."""
     from footfall.cli import main
@@ -72,7 +77,7 @@ def _text(stream: io.StringIO) -> str:
 
 
 @contextlib.contextmanager
-def _isolated(argv: list[str], env: Mapping[str, str] | None, cwd: str | Path | None, input: str | None,  # noqa: A002
+def _isolated(argv: list[str], env: Mapping[str, str] | None, cwd: str | Path | None, input: str | None,
               stdout: io.StringIO, stderr: io.StringIO) -> Iterator[None]:
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     saved = sys.argv, sys.stdin, sys.stdout, sys.stderr
