@@ -14,10 +14,11 @@ import io
 import os
 import subprocess
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -85,13 +86,36 @@ def _isolated(argv: list[str], env: Mapping[str, str] | None, cwd: str | Path | 
         os.environ.update(env or {})
         if cwd is not None:
             os.chdir(cwd)
-        sys.argv, sys.stdin, sys.stdout, sys.stderr = argv, io.StringIO(input or ""), stdout, stderr
+        others = set(threading.enumerate()) - {threading.current_thread()}
+        sys.argv, sys.stdin = argv, io.StringIO(input or "")
+        sys.stdout, sys.stderr = _Routed(stdout, saved[2], others), _Routed(stderr, saved[3], others)
         yield
     finally:
         sys.argv, sys.stdin, sys.stdout, sys.stderr = saved
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
+
+
+class _Routed(io.TextIOBase):
+    """A standard stream for one run: what the run's threads write is captured; what threads that were already
+    running write (a test server answering a client that hung up) goes where it went before."""
+
+    def __init__(self, captured: io.StringIO, before: IO[str], others: set[threading.Thread]) -> None:
+        self.captured, self.before, self.others = captured, before, others
+
+    def write(self, text: str) -> int:
+        target = self.before if threading.current_thread() in self.others else self.captured
+        return target.write(text)
+
+    def flush(self) -> None:
+        self.before.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
 
 
 def answers(lake: Path) -> dict[str, bytes]:
