@@ -55,6 +55,7 @@ def versions(s3: SimpleNamespace, name: str) -> int:
     return len(s3.glue.get_table_versions(DatabaseName=DB, TableName=name)["TableVersions"])
 
 
+@pytest.mark.slow
 def test_register_creates_tables_with_the_columns_locations_and_partitions_of_the_lake(
         real: Path, s3: SimpleNamespace) -> None:
     publish(s3, real / SODA, real / ODS, sensors=(real / SENSORS,))
@@ -161,6 +162,7 @@ def test_columns_come_from_the_data_just_written(make_pipeline, s3: SimpleNamesp
         ("x", "string"), ("y", "double")]
 
 
+@pytest.mark.slow
 def test_ddl_states_the_same_tables_as_athena_sql(real: Path, s3: SimpleNamespace) -> None:
     publish(s3, real / SODA, sensors=(real / SENSORS,))
     done = footfall("catalog", "ddl", "--lake", s3.uri)

@@ -152,6 +152,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return lakes
 
 
+@pytest.mark.slow
 def test_a_workbook_and_a_parquet_file_give_the_answers_of_the_csv(runs: dict[str, Path]) -> None:
     csv_answers = answers(runs["csv"])
     daily = duckdb.sql(f"select location_id, date, pedestrians from '{runs['csv']}/curated/daily_counts.parquet' "
@@ -175,6 +176,7 @@ def _quarantine(tmp_path: Path) -> list[tuple[str, str | None]]:
                       "where reason not like 'exact duplicate%' order by all").fetchall()
 
 
+@pytest.mark.slow
 def test_an_extra_sheet_is_not_read_the_first_sheet_is_the_data(tmp_path: Path) -> None:
     path = write_xlsx(tmp_path / "export.xlsx", COUNTS_HEADER, COUNTS_ROWS, sheets=("Data", "Notes", "Chart"))
     assert _run(tmp_path, path).returncode == 0
@@ -186,6 +188,7 @@ def test_an_extra_sheet_is_not_read_the_first_sheet_is_the_data(tmp_path: Path) 
      "the first sheet ('Empty') is empty: footfall reads the data from the first sheet"),
     ("a header-only sheet", ("Data",), [], "has no data rows (a header or an empty list only)"),
 ])
+@pytest.mark.slow
 def test_an_empty_or_header_only_first_sheet_is_one_line(tmp_path: Path, what: str, sheets: tuple[str, ...],
                                                          rows: list | None, message: str) -> None:
     path = tmp_path / "export.xlsx"
@@ -201,6 +204,7 @@ def test_an_empty_or_header_only_first_sheet_is_one_line(tmp_path: Path, what: s
     assert one_line_error(_run(tmp_path, path)) == f"error: {path}: {message}"
 
 
+@pytest.mark.slow
 def test_a_formula_gives_its_cached_value_or_a_counted_quarantine(tmp_path: Path) -> None:
     def formulas(book, sheet) -> None:
         sheet.write_formula(1, 6, "=E2+F2", None, 7)  # cached 7, as Excel saves it
@@ -214,6 +218,7 @@ def test_a_formula_gives_its_cached_value_or_a_counted_quarantine(tmp_path: Path
     assert daily == [(41, 30)]
 
 
+@pytest.mark.slow
 def test_merged_cells_in_the_data_are_a_counted_quarantine_and_in_the_header_one_line(tmp_path: Path) -> None:
     def merge_rows(book, sheet) -> None:
         sheet.merge_range(3, 1, 4, 1, 41)  # Location_ID of rows 4 and 5
@@ -255,12 +260,14 @@ def test_a_fractional_number_in_a_workbook_is_quarantined_not_rounded(tmp_path: 
     (b"PK\x03\x04not really a zip", "a damaged zip or workbook"),
     (b"PAR1 not really parquet", "not a readable Parquet file"),
 ])
+@pytest.mark.slow
 def test_a_damaged_workbook_or_parquet_file_is_one_line(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "export.bin"
     path.write_bytes(content)
     assert one_line_error(_run(tmp_path, path)).startswith(f"error: {path}: {message}")
 
 
+@pytest.mark.slow
 def test_a_zip_that_is_not_a_workbook_says_to_extract_it(tmp_path: Path) -> None:
     import zipfile
 
@@ -304,6 +311,7 @@ def test_geojson_sensor_locations_take_the_point_as_longitude_and_latitude(tmp_p
                      pytest.approx(-37.81380668), pytest.approx(144.96516718), None)]
 
 
+@pytest.mark.slow
 def test_a_sensor_description_becomes_the_location_name(tmp_path: Path) -> None:
     counts = write(tmp_path / "c", "csv", *SCHEMAS["ods_counts_labels"])
     sensors = write(tmp_path / "s", "xlsx", *SOCRATA_2016)
@@ -318,6 +326,7 @@ def test_a_sensor_description_becomes_the_location_name(tmp_path: Path) -> None:
 # ---- repeated hours ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_repeated_hours_are_counted_per_publication_in_the_summary_and_the_run_line(tmp_path: Path) -> None:
     legacy = write(tmp_path / "a", "csv", *SCHEMAS["legacy_counts"])
     labels = write(tmp_path / "b", "xlsx", *SCHEMAS["ods_counts_2023_labels"])
@@ -352,6 +361,7 @@ def _daily(lake: Path) -> list[tuple]:
                       "where date >= '2026-01-01' order by all").fetchall()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("container", ["csv", "xlsx", "parquet"])
 def test_a_wide_file_resolves_its_columns_through_every_description_the_lake_knows(tmp_path: Path,
                                                                                     container: str) -> None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli import footfall
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted([ROOT / "README.md", ROOT / "RELIABILITY.md", *(ROOT / "docs").glob("*.md")])
@@ -47,9 +46,7 @@ def command_path(args: list[str]) -> list[str]:
 
 
 def help_text(path: tuple[str, ...]) -> str:
-    done = subprocess.run([sys.executable, "-m", "footfall", *path, "--help"], capture_output=True, text=True,
-                          timeout=60, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "TERM": "dumb",
-                                           **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}})
+    done = footfall(*path, "--help", env={"COLUMNS": "200", "TERM": "dumb"})
     assert done.returncode == 0, f"`footfall {' '.join(path)} --help` failed: {done.stderr}"
     return done.stdout
 
@@ -104,10 +101,11 @@ mermaid.initialize({{startOnLoad: false}});
 def test_the_offline_examples_run(tmp_path: Path) -> None:
     pipeline = ROOT / "src" / "footfall" / "melbourne" / "pipeline"
     for args in (["pipeline", "validate", str(pipeline)], ["pipeline", "plan", str(pipeline)]):
-        done = subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True, timeout=60)
+        done = footfall(*args)
         assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_the_athena_examples_run_on_the_published_tables(tmp_path: Path) -> None:
     """Each query in docs/s3.md, transpiled from Athena's dialect by sqlglot, runs on the tables a run publishes,
     named as the catalog names them (so every table and column it uses exists)."""

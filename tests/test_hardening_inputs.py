@@ -197,6 +197,7 @@ def _answers(lake: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
 
 
+@pytest.mark.slow
 def test_naive_times_are_melbourne_time_whatever_the_machine_time_zone(zoned_inputs: Path, tmp_path: Path) -> None:
     """The same files under each TZ: the same hours, and byte-identical answers."""
     answers = {}
@@ -286,6 +287,7 @@ def test_running_out_of_disk_while_parsing_fails_the_run_and_keeps_the_file(gene
     assert "1 parsed" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_file_set_aside_without_a_recorded_reason_is_parsed_again(generated: dict[str, Path],
                                                                      tmp_path: Path) -> None:
     """Earlier versions set files aside for running out of memory too, and recorded no reason: the next run
@@ -433,6 +435,7 @@ CHANGE_SCRIPT = textwrap.dedent("""
 CHANGE_PROBES = [(when, how) for when in ("reopen", "store") for how in ("append", "truncate", "rewrite", "replace")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("when", "how"), CHANGE_PROBES)
 def test_a_file_changing_while_it_is_landed_is_stored_as_hashed_or_refused(tmp_path: Path, when: str,
                                                                            how: str) -> None:

@@ -146,6 +146,7 @@ def test_the_duckdb_engine_itself_cannot_leave_the_pipeline_and_the_lake(sql: st
     assert not (lake / "curated" / "bypassed.csv").exists() or not sandboxed
 
 
+@pytest.mark.slow
 def test_a_sandboxed_run_still_reads_its_files_writes_its_outputs_and_spills(make_pipeline, tmp_path: Path) -> None:
     """What the sandbox allows: files inside the pipeline, the lake, staging, and the spill folder under a
     memory limit small enough that the step must spill."""

@@ -368,6 +368,7 @@ def test_a_refused_connection_is_one_line(tmp_path: Path, flags: list[str]) -> N
     assert "ConnectError after 5 attempts" in line and "127.0.0.1:9" in line
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_download_is_one_line_and_exit_130(portal: Portal, tmp_path: Path) -> None:
     """Typer turns a Ctrl-C outside footfall's own handlers into a silent exit 130; the user still reads why."""
     portal.fail(EXPORT, "stall", times=1)
@@ -443,6 +444,7 @@ def test_a_damaged_parsed_file_under_run_is_one_line(lake: Path, tmp_path: Path)
     assert "transformed/raw_" in line
 
 
+@pytest.mark.slow
 def test_an_unexpected_exception_is_one_line_and_debug_shows_its_traceback(tmp_path: Path) -> None:
     script = ("import sys, footfall.cli as cli\n"
               "@cli.app.command('boom')\n"

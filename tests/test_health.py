@@ -117,6 +117,7 @@ def test_footfall_top_marks_the_flagged_rows(faulty: Path) -> None:
                       if r["month"] == flagged["month"]}
 
 
+@pytest.mark.slow
 def test_clean_generated_data_raises_no_alarm_even_across_the_lockdowns(tmp_path: Path) -> None:
     generate(tmp_path / "counts.csv", seed=3, sensors=20, start=date(2019, 1, 1), end=date(2020, 12, 31),
              locations=tmp_path / "sensors.csv")

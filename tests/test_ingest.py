@@ -34,6 +34,7 @@ def portal(files: dict[str, Path]) -> Iterator[Portal]:
 
 
 
+@pytest.mark.slow
 def test_a_portal_run_gives_the_answers_of_a_run_on_the_same_files(portal: Portal, files: dict[str, Path],
                                                                    tmp_path: Path) -> None:
     fetched = footfall("run", "--lake", str(tmp_path / "portal"), env={"FOOTFALL_PORTAL_URL": portal.url})
@@ -46,6 +47,7 @@ def test_a_portal_run_gives_the_answers_of_a_run_on_the_same_files(portal: Porta
     assert exports and "where" not in exports[0]["query"], "a first run asks for everything"
 
 
+@pytest.mark.slow
 def test_a_second_run_fetches_only_the_overlap_window_and_changes_nothing(portal: Portal, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     env = {"FOOTFALL_PORTAL_URL": portal.url}
@@ -224,6 +226,7 @@ def test_the_app_token_is_sent_but_never_logged_stored_or_shown(portal: Portal, 
     assert SENTINEL not in done.stderr + done.stdout
 
 
+@pytest.mark.slow
 def test_socrata_soda_and_bulk_csv_land_the_same_rows(portal: Portal, tmp_path: Path) -> None:
     soda = footfall("run", "--source", "socrata", "--socrata-url", portal.url, "--lake", str(tmp_path / "soda"))
     bulk = footfall("run", "--source", "socrata", "--socrata-url", portal.url, "--bulk-csv", "--lake",
@@ -232,6 +235,7 @@ def test_socrata_soda_and_bulk_csv_land_the_same_rows(portal: Portal, tmp_path: 
     assert answers(tmp_path / "soda")["top10_by_day.csv"] == answers(tmp_path / "bulk")["top10_by_day.csv"]
 
 
+@pytest.mark.slow
 def test_a_url_given_to_counts_is_downloaded_and_recognised(portal: Portal, tmp_path: Path) -> None:
     url = f"{portal.url}/api/explore/v2.1/catalog/datasets/{COUNTS}/exports/csv?delimiter=%3B&use_labels=true"
     done = footfall("run", "--counts", url, "--lake", str(tmp_path / "lake"))
@@ -269,6 +273,7 @@ def test_the_glue_entry_points_run_with_arguments_as_glue_passes_them(portal: Po
     assert table["StorageDescriptor"]["Location"].startswith(f"{s3.uri}/curated/top10_by_day.parquet/")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("export", ["parquet", "xlsx"])
 def test_the_portal_parquet_or_xlsx_export_gives_the_answers_of_the_csv_export(portal: Portal, tmp_path: Path,
                                                                               export: str) -> None:

@@ -64,6 +64,7 @@ def another_process_asks_for_the_lock(root: Path) -> list[str]:
     return done.stdout.splitlines()
 
 
+@pytest.mark.slow
 def test_the_lock_is_reentrant_within_a_process_and_held_until_the_outer_hold_ends(tmp_path: Path) -> None:
     refused = [f"{tmp_path}: the lake is in use by footfall pid {os.getpid()}; try again when it ends"]
     lake = Lake.at(tmp_path)

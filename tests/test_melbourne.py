@@ -180,6 +180,7 @@ def test_weekday_reading_averages_daily_totals_per_weekday(scenario: dict) -> No
         best[1], pytest.approx(best[0], abs=0.006))
 
 
+@pytest.mark.slow
 def test_a_second_run_gives_byte_identical_csvs(scenario: dict) -> None:
     lake: Lake = scenario["lake"]
     before = {p.name: p.read_bytes() for p in (lake.root / "curated").glob("*.csv")}
@@ -189,6 +190,7 @@ def test_a_second_run_gives_byte_identical_csvs(scenario: dict) -> None:
     assert after == before
 
 
+@pytest.mark.slow
 def test_real_soda_sample_top10_matches_plain_python(real: Path, tmp_path: Path) -> None:
     records = json.loads((real / "socrata_counts_soda_2019-11_5000.json").read_text())
     daily: dict[tuple[int, str], int] = defaultdict(int)
@@ -207,6 +209,7 @@ def test_real_soda_sample_top10_matches_plain_python(real: Path, tmp_path: Path)
             assert name == described[loc]
 
 
+@pytest.mark.slow
 def test_adding_a_publication_rebuilds_only_the_months_it_touches(scenario: dict, tmp_path: Path) -> None:
     lake = Lake.at(tmp_path / "lake")
     run(lake, [str(scenario["folder"] / "archive.csv")])

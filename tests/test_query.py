@@ -21,6 +21,7 @@ import pytest
 from cli import footfall
 
 from footfall import query
+from footfall.dag import Pipeline
 from footfall.errors import SqlError
 from footfall.generate import generate
 from footfall.lake import Lake
@@ -66,6 +67,12 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def melbourne() -> Pipeline:
+    """The Melbourne pipeline, read once: the guard only reads it."""
+    return pipeline()
+
+
+@pytest.fixture(scope="module")
 def lake(inputs: Path) -> Path:
     run(Lake.at(inputs / "lake"), [str(inputs / "counts.csv")], [str(inputs / "sensors.csv")])
     return inputs / "lake"
@@ -85,6 +92,7 @@ def test_the_done_when_question_answers_from_the_tables_by_name(lake: Path) -> N
     assert len(rows) == 6
 
 
+@pytest.mark.slow
 def test_an_s3_lake_gives_the_identical_answer_reading_only_the_tables_named(
         inputs: Path, lake: Path, s3: SimpleNamespace, tmp_path: Path) -> None:
     pushed = footfall("run", "--lake", s3.uri, "--counts", str(inputs / "counts.csv"), "--sensors",
@@ -111,29 +119,28 @@ def test_a_writing_statement_is_refused_in_one_line_before_it_runs(lake: Path, t
 
 
 @pytest.mark.parametrize("sql", sorted(REFUSED))
-def test_the_guard_refuses(sql: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_guard_refuses(sql: str, melbourne: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    melbourne = pipeline()
     with pytest.raises(query.QueryRefused, match=REFUSED[sql].replace("(", r"\(").replace(")", r"\)")):
         statement = query.parse_read_only(sql, melbourne)
         query.check_paths(statement, tmp_path / "lake")
 
 
 @pytest.mark.slow
-def test_the_guard_lets_queries_and_files_inside_the_lake_through(tmp_path: Path,
+def test_the_guard_lets_queries_and_files_inside_the_lake_through(melbourne: Pipeline, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    melbourne = pipeline()
     for sql in (DONE_WHEN, "with t as (select * from outages) select count(*) from t", "describe locations",
                 "summarize daily_counts", "select * from top10_by_day union all select * from top10_by_day",
                 "select * from read_parquet('lake/curated/coverage.parquet')"):
         query.check_paths(query.parse_read_only(sql, melbourne), tmp_path / "lake")
 
 
-def test_the_connection_itself_refuses_files_outside_the_tables_and_config_changes(lake: Path) -> None:
+def test_the_connection_itself_refuses_files_outside_the_tables_and_config_changes(lake: Path,
+                                                                                  melbourne: Pipeline) -> None:
     """Defence in depth: even SQL that got past the parser cannot read elsewhere or unlock the connection."""
-    tables = query.needed(pipeline(), ["locations"])
-    con = query.connect(Lake.at(lake), pipeline(), tables)
+    tables = query.needed(melbourne, ["locations"])
+    con = query.connect(Lake.at(lake), melbourne, tables)
     try:
         assert con.execute("SELECT COUNT(*) FROM locations").fetchone()[0] == 10
         for sql in ("SELECT * FROM read_text('/etc/hostname')",
@@ -184,6 +191,7 @@ def test_bad_sql_is_one_line_with_its_position(lake: Path) -> None:
     assert missing.returncode == 1 and "unknown table 'nowhere'" in missing.stderr
 
 
+@pytest.mark.slow
 def test_a_long_query_shows_a_spinner_and_ctrl_c_cancels_it_cleanly(lake: Path) -> None:
     """On a terminal: the spinner with the elapsed time appears, then Ctrl-C stops DuckDB and exits 130."""
     leader, follower = pty.openpty()
@@ -230,6 +238,6 @@ def test_a_missing_table_is_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 1 and "no locations in this lake yet" in done.stderr
 
 
-def test_syntax_errors_carry_line_and_column() -> None:
+def test_syntax_errors_carry_line_and_column(melbourne: Pipeline) -> None:
     with pytest.raises(SqlError, match="line 2, column"):
-        query.parse_read_only("select 1\nfrom from", pipeline())
+        query.parse_read_only("select 1\nfrom from", melbourne)

@@ -133,6 +133,7 @@ def test_the_sensor_health_section_renders_the_planted_faults_in_chromium(tmp_pa
     assert table and table.group(1).count("<tr>") == 5  # a header and the four faulty sensors
 
 
+@pytest.mark.slow
 def test_a_month_without_data_is_a_gap_in_the_history_line(tmp_path: Path) -> None:
     """A lake holding 2012-2015 and December 2020: the monthly lines stop in 2015 and pick up in 2020."""
     from datetime import date

@@ -46,6 +46,7 @@ ANSWERS = ("curated/top10_by_day.csv", "curated/top10_by_month.csv", "curated/da
            "curated/monthly_counts.csv", "curated/coverage.csv", "curated/quarantine_summary.csv")
 
 
+@pytest.mark.slow
 def test_run_on_s3_publishes_the_same_answers_as_a_local_lake(real: Path, s3: SimpleNamespace,
                                                                 tmp_path: Path) -> None:
     local = tmp_path / "local"
@@ -74,6 +75,7 @@ def test_run_on_s3_publishes_the_same_answers_as_a_local_lake(real: Path, s3: Si
     assert hourly and all("/year=" in k and "/month=" in k for k in hourly)
 
 
+@pytest.mark.slow
 def test_unchanged_partitions_keep_their_objects_and_a_rerun_uploads_nothing(real: Path, s3: SimpleNamespace) -> None:
     spec = pipeline().spec
     with working_copy(s3.uri, spec, write=True) as remote:
@@ -92,6 +94,7 @@ def test_unchanged_partitions_keep_their_objects_and_a_rerun_uploads_nothing(rea
     assert pointer(s3) == after and keys(s3) == listing
 
 
+@pytest.mark.slow
 def test_a_push_that_fails_midway_leaves_the_previous_outputs_readable(real: Path, s3: SimpleNamespace,
                                                                        tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
@@ -205,6 +208,7 @@ def test_denied_credentials_are_one_line_and_never_echo_the_secret(strict_s3: Si
     assert "\n" not in line and secret not in done.stderr + done.stdout
 
 
+@pytest.mark.slow
 def test_the_working_copy_drops_outputs_the_pointer_does_not_name(real: Path, s3: SimpleNamespace) -> None:
     spec = pipeline().spec
     with working_copy(s3.uri, spec, write=True) as remote:
@@ -218,6 +222,7 @@ def test_the_working_copy_drops_outputs_the_pointer_does_not_name(real: Path, s3
     shutil.rmtree(remote.work.root)
 
 
+@pytest.mark.slow
 def test_two_writers_at_once_one_publishes_and_the_other_is_told(real: Path, s3: SimpleNamespace,
                                                                   tmp_path: Path) -> None:
     spec = pipeline().spec
@@ -236,6 +241,7 @@ def test_two_writers_at_once_one_publishes_and_the_other_is_told(real: Path, s3:
     assert "2019-11" in answer and "2025-10" in answer
 
 
+@pytest.mark.slow
 def test_the_pointer_is_switched_only_if_nobody_else_switched_it(real: Path, s3: SimpleNamespace) -> None:
     spec = pipeline().spec
     with working_copy(s3.uri, spec, write=True) as remote:
@@ -248,6 +254,7 @@ def test_the_pointer_is_switched_only_if_nobody_else_switched_it(real: Path, s3:
     assert pointer(s3) == current
 
 
+@pytest.mark.slow
 def test_a_reader_downloads_only_what_it_reads(real: Path, s3: SimpleNamespace, tmp_path: Path) -> None:
     spec = pipeline().spec
     with working_copy(s3.uri, spec, write=True) as remote:
@@ -258,6 +265,7 @@ def test_a_reader_downloads_only_what_it_reads(real: Path, s3: SimpleNamespace, 
         assert sorted(reader.local_files()) == sorted(reads)
 
 
+@pytest.mark.slow
 def test_a_retired_input_is_deleted_one_push_later(real: Path, s3: SimpleNamespace) -> None:
     """An input dropped from the lake (a file moved aside) stays one more generation, then goes."""
     spec = pipeline().spec
@@ -274,6 +282,7 @@ def test_a_retired_input_is_deleted_one_push_later(real: Path, s3: SimpleNamespa
     assert f"melbourne/{manifest}" not in keys(s3)
 
 
+@pytest.mark.slow
 def test_a_tampered_pointer_cannot_make_a_pull_write_outside_the_lake(real: Path, s3: SimpleNamespace,
                                                                       tmp_path: Path) -> None:
     spec = pipeline().spec

@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from footfall.lake import Lake
 from footfall.melbourne.run import run
@@ -83,6 +84,7 @@ def step_rows(result, name: str) -> int | None:
     return next(e.rows for e in result.run.events if e.kind == "step" and e.name == name)
 
 
+@pytest.mark.slow
 def test_only_hours_given_more_than_once_are_resolved_and_the_rest_pass_through(tmp_path: Path) -> None:
     unique = [archive_row(i, 1 + i % 4, 1 + i // 96, i // 4 % 24, 100 + i) for i in range(1, 400)]
     duplicate = archive_row(1000, 9, 3, 10, 55)
