@@ -149,6 +149,7 @@ def test_new_data_updates_only_what_changed(real: Path, s3: SimpleNamespace) -> 
     assert {k: new[k] for k in old} == old
 
 
+@pytest.mark.slow
 def test_columns_come_from_the_data_just_written(make_pipeline, s3: SimpleNamespace) -> None:
     yml = "name: p\noutputs:\n  - {table: a, zone: curated}\n"
     first = make_pipeline(yml, {"a": "select 1 as x"}, name="v1")

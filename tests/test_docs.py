@@ -98,6 +98,7 @@ mermaid.initialize({{startOnLoad: false}});
     assert failures == []
 
 
+@pytest.mark.slow
 def test_the_offline_examples_run(tmp_path: Path) -> None:
     pipeline = ROOT / "src" / "footfall" / "melbourne" / "pipeline"
     for args in (["pipeline", "validate", str(pipeline)], ["pipeline", "plan", str(pipeline)]):

@@ -318,6 +318,7 @@ def test_an_output_replaces_a_regular_file_and_leaves_nothing_beside_it(lake: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
 
 
+@pytest.mark.slow
 def test_a_write_that_fails_midway_leaves_the_previous_file_whole(tmp_path: Path) -> None:
     target = tmp_path / "counts.csv"
     target.write_text("previous content\n")

@@ -105,6 +105,7 @@ def test_the_top10_csvs_keep_their_columns(faulty: Path) -> None:
             assert handle.readline().strip().split(",") == columns
 
 
+@pytest.mark.slow
 def test_footfall_top_marks_the_flagged_rows(faulty: Path) -> None:
     flagged = read(faulty, "top10_by_month_flags")[0]
     done = subprocess.run([sys.executable, "-m", "footfall", "top", "--lake", str(faulty), "--by", "month",
@@ -128,6 +129,7 @@ def test_clean_generated_data_raises_no_alarm_even_across_the_lockdowns(tmp_path
     assert len(health) == 20 and {r["status"] for r in health} == {"ok"}
 
 
+@pytest.mark.slow
 def test_real_samples_give_a_health_row_per_location(real: Path, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     run(Lake.at(lake), [str(real / "socrata_counts_soda_2019-11_5000.json"),

@@ -46,6 +46,7 @@ def used(folder: Path) -> set[str]:
     return set(re.findall(r"\bvar\.([A-Za-z_][A-Za-z0-9_]*)", text))
 
 
+@pytest.mark.slow
 def test_every_tf_file_parses() -> None:
     files = sorted(TERRAFORM.rglob("*.tf"))
     assert len(files) >= 14

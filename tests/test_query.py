@@ -108,6 +108,7 @@ def test_an_s3_lake_gives_the_identical_answer_reading_only_the_tables_named(
     assert pulled == {("transformed", "hourly_counts"), ("transformed", "locations.parquet")}
 
 
+@pytest.mark.slow
 def test_a_writing_statement_is_refused_in_one_line_before_it_runs(lake: Path, tmp_path: Path) -> None:
     before = sorted(p.relative_to(lake) for p in lake.rglob("*"))
     for sql in ("copy (select * from locations) to 'stolen.csv'", "attach 'stolen.db' as s"):
@@ -180,6 +181,7 @@ def test_csv_json_and_parquet_answers_agree(lake: Path, tmp_path: Path) -> None:
     assert refused.returncode == 1 and refused.stderr.strip() == "error: --format parquet needs --out FILE"
 
 
+@pytest.mark.slow
 def test_bad_sql_is_one_line_with_its_position(lake: Path) -> None:
     syntax = footfall("query", "select from where", "--lake", str(lake))
     assert syntax.returncode == 1 and syntax.stderr.count("\n") == 1

@@ -139,6 +139,7 @@ def test_a_push_that_fails_midway_leaves_the_previous_outputs_readable(real: Pat
     assert keys(s3) == named | {f"melbourne/{POINTER}"} | foreign
 
 
+@pytest.mark.slow
 def test_a_failed_run_pushes_nothing(real: Path, s3: SimpleNamespace, tmp_path: Path) -> None:
     bad = tmp_path / "not-counts.csv"
     bad.write_text("this,is\nnot,pedestrian counts\n")

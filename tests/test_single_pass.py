@@ -66,6 +66,7 @@ def test_landing_a_new_file_opens_it_once_to_hash_and_copy_besides_the_format_sn
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == outcome["sha256"]
 
 
+@pytest.mark.slow
 def test_the_landed_copy_does_not_follow_later_edits_of_the_users_file(tmp_path: Path) -> None:
     source = write(tmp_path / "counts.csv", [archive_row(1, 1, 1, 9, 10)])
     lake = Lake.at(str(tmp_path / "lake"))
