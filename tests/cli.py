@@ -10,14 +10,13 @@ signals, resource limits, the time zone at start, a hung run bounded by a timeou
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import os
 import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -49,7 +48,8 @@ def run(args: list[str] | tuple[str, ...], env: Mapping[str, str] | None = None,
         input: str | None = None) -> subprocess.CompletedProcess[str]:
     """``main()`` with ``args`` as its command line; an exception it lets through (``--debug``) is printed as
     Python prints one and exits 1, as the process would."""
-    main = _main()
+    from footfall.cli import main
+
     stdout, stderr = io.StringIO(), io.StringIO()
     with _isolated(["footfall", *args], env, cwd, input, stdout, stderr):
         try:
@@ -61,18 +61,6 @@ def run(args: list[str] | tuple[str, ...], env: Mapping[str, str] | None = None,
             traceback.print_exc(file=stderr)
             code = 1
     return subprocess.CompletedProcess(["footfall", *args], code, _text(stdout), _text(stderr))
-
-
-def _main() -> Callable[[], None]:
-    """footfall's ``main``, first imported with no COLUMNS or LINES set: its consoles keep a size set at import
-    for good, and each run sets its own."""
-    if "footfall.cli" not in sys.modules:
-        saved = {name: os.environ.pop(name) for name in ("COLUMNS", "LINES") if name in os.environ}
-        try:
-            importlib.import_module("footfall.cli")
-        finally:
-            os.environ.update(saved)
-    return sys.modules["footfall.cli"].main
 
 
 def _exit_code(code: object, stderr: io.StringIO) -> int:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import textwrap
 import uuid
@@ -12,6 +13,11 @@ from types import SimpleNamespace
 import pytest
 
 from footfall.generate import generate
+
+# xdist's workers export COLUMNS=80 and LINES=24, and footfall's consoles keep a size found at import for good:
+# without them each in-process run's own COLUMNS holds, as it does in a new process.
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL = SHARED / "data" / "real"
