@@ -64,13 +64,18 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq chromium >/dev/null; } || echo "chromium unavailable: the browser test will skip"
 
+# Two pytest-xdist workers; a module's tests stay on one, so its shared fixtures (a published lake, a Spark session
+# with its 3 GB driver) are built once. WORKERS=1 runs in this process; more needs ~3.5 GB of memory each for Spark.
+WORKERS ?= 2
+XDIST   := $(if $(filter 1,$(WORKERS)),-p no:xdist,-n $(WORKERS) --dist loadfile)
+
 test: $(STAMP) $(CHECKOV) $(MERMAID) $(S3A_JAR) browser
-	FOOTFALL_CHECKOV=$(abspath $(CHECKOV)) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	FOOTFALL_CHECKOV=$(abspath $(CHECKOV)) $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The unmarked tests, in under a minute: no JVM, no browser, no checkov, nothing slow (markers in pyproject.toml).
 FAST_TESTS := not slow and not spark and not browser and not infra
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "$(FAST_TESTS)" $(XDIST) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -27,15 +27,16 @@ TIMEOUT = 300
 AT_START = frozenset({"TZ"})
 
 
-def footfall(*args: str, env: Mapping[str, str] | None = None, timeout: float = TIMEOUT, process: bool = False,
+def footfall(*args: str, env: Mapping[str, str] | None = None, timeout: float | None = None, process: bool = False,
              cwd: str | Path | None = None, input: str | None = None,
              **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """``footfall *args``; ``env`` is laid over this process's environment, ``cwd`` and ``input`` as for
-    ``subprocess.run``. In this process unless ``process`` is set, ``kwargs`` are given, ``env`` sets a
-    variable read at start or the run starts Spark."""
-    if process or kwargs or AT_START & set(env or {}) or _starts_spark(args):
+    ``subprocess.run``. In this process unless ``process`` is set, a ``timeout`` must bound a hang, ``kwargs``
+    are given, ``env`` sets a variable read at start or the run starts Spark."""
+    if process or timeout is not None or kwargs or AT_START & set(env or {}) or _starts_spark(args):
         return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True,
-                              timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd, input=input, **kwargs)
+                              timeout=timeout or TIMEOUT, env={**os.environ, **(env or {})}, cwd=cwd, input=input,
+                              **kwargs)
     return run(args, env=env, cwd=cwd, input=input)
 
 
