@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli import footfall
 from containers import CONTAINERS, write, write_xlsx
 
 from footfall.lake import Lake
@@ -61,11 +60,6 @@ SCHEMAS = {
          ["2023-08-31T00:00:00+10:00", "3", "1", "1", "2"],
          ["2023-10-01T23:00:00+11:00", "4", "5", "5", "10"]]),
 }
-
-
-def footfall(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footfall", *args], capture_output=True, text=True, timeout=300,
-                          env=os.environ.copy())
 
 
 def one_line_error(done: subprocess.CompletedProcess[str]) -> str:

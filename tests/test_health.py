@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cli import footfall
 
 from footfall.generate import generate, planted_faults
 from footfall.lake import Lake
@@ -108,9 +106,7 @@ def test_the_top10_csvs_keep_their_columns(faulty: Path) -> None:
 @pytest.mark.slow
 def test_footfall_top_marks_the_flagged_rows(faulty: Path) -> None:
     flagged = read(faulty, "top10_by_month_flags")[0]
-    done = subprocess.run([sys.executable, "-m", "footfall", "top", "--lake", str(faulty), "--by", "month",
-                           "--month", flagged["month"], "--format", "csv"], capture_output=True, text=True,
-                          timeout=120, env={**os.environ})
+    done = footfall("top", "--lake", str(faulty), "--by", "month", "--month", flagged["month"], "--format", "csv")
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(done.stdout.splitlines()))
     marked = {r["location_id"]: r["flags"] for r in rows if r["flags"]}
@@ -144,7 +140,6 @@ def test_real_samples_give_a_health_row_per_location(real: Path, tmp_path: Path)
 
 @pytest.mark.slow
 def test_faults_need_enough_sensors_and_days(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "footfall", "generate", str(tmp_path / "x.csv"), "--sensors", "4",
-                           "--faults"], capture_output=True, text=True, timeout=120)
+    done = footfall("generate", str(tmp_path / "x.csv"), "--sensors", "4", "--faults")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == ["error: --faults needs at least 8 sensors and 120 days"]

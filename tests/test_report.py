@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli import footfall
 from synthetic import make_rows, write_archive
 
 from footfall.lake import Lake
@@ -98,9 +97,7 @@ def test_the_report_builds_from_an_s3_lake(report: Path, s3, tmp_path: Path) -> 
     with working_copy(s3.uri, pipeline().spec, write=True) as remote:
         run(remote.work, [str(inputs / "archive.csv")], sensors)
     out = tmp_path / "from-s3.html"
-    done = subprocess.run([sys.executable, "-m", "footfall", "report", "--lake", s3.uri, "--out", str(out)],
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "FOOTFALL_CACHE": str(tmp_path / "reader")})
+    done = footfall("report", "--lake", s3.uri, "--out", str(out), env={"FOOTFALL_CACHE": str(tmp_path / "reader")})
     assert done.returncode == 0, done.stderr
     assert out.read_text() == report.read_text()
     assert_renders(out, tmp_path)
