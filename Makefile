@@ -64,10 +64,10 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq chromium >/dev/null; } || echo "chromium unavailable: the browser test will skip"
 
-# Two pytest-xdist workers; a module's tests stay on one, so its shared fixtures (a published lake, a Spark session
-# with its 3 GB driver) are built once. WORKERS=1 runs in this process; more needs ~3.5 GB of memory each for Spark.
+# Two pytest-xdist workers; a module's tests stay on one, so its shared fixtures are built once, and all Spark
+# tests share one (the groups are set in tests/conftest.py). WORKERS=1 runs everything in one process.
 WORKERS ?= 2
-XDIST   := $(if $(filter 1,$(WORKERS)),-p no:xdist,-n $(WORKERS) --dist loadfile)
+XDIST   := $(if $(filter 1,$(WORKERS)),-p no:xdist,-n $(WORKERS) --dist loadgroup)
 
 test: $(STAMP) $(CHECKOV) $(MERMAID) $(S3A_JAR) browser
 	FOOTFALL_CHECKOV=$(abspath $(CHECKOV)) $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)

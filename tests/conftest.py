@@ -123,3 +123,14 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     generate(folder / "soda.json", fmt="soda-json", seed=7, sensors=3, start=date(2019, 1, 1), end=date(2019, 1, 2))
     return {"archive": folder / "archive.csv", "live": folder / "live.csv", "sensors": folder / "sensors.csv",
             "soda": folder / "soda.json"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """For ``--dist loadgroup``: a module's tests stay on one worker, so its shared fixtures are built once, and
+    every Spark test shares a worker, run in file order as in one process: a Spark session lives as long as
+    its process, and two JVMs with 3 GB drivers at once would starve this machine."""
+    if not config.pluginmanager.has_plugin("xdist"):
+        return
+    for item in items:
+        group = "spark" if item.get_closest_marker("spark") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
