@@ -353,6 +353,7 @@ NON_REGULAR_PROBES = [
 
 @pytest.mark.parametrize(("what", "make", "flag", "given", "kind"), NON_REGULAR_PROBES,
                          ids=[p[0] for p in NON_REGULAR_PROBES])
+@pytest.mark.slow
 def test_a_fifo_socket_or_device_is_refused_up_front_instead_of_hanging(tmp_path: Path, what: str, make, flag: str,
                                                                         given: str, kind: str) -> None:
     path = make(tmp_path)
