@@ -63,6 +63,8 @@ def spark_s3(s3_endpoint: str) -> Iterator[object]:
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
+    if SparkContext._active_spark_context is not None:  # one an earlier module's engine run left open
+        SparkContext._active_spark_context.stop()
     gateway = SparkContext._gateway
     if gateway is not None and SparkContext._active_spark_context is None:
         gateway.shutdown()
