@@ -64,9 +64,9 @@ class SparkEngine(Engine):
             session = builder.getOrCreate()
         if s3:
             s3.apply(session)
-            levels = session._jvm.org.apache.logging.log4j
-            levels.core.config.Configurator.setLevel("org.apache.hadoop.fs.s3a", levels.Level.ERROR)
+            quiet(session, "org.apache.hadoop.fs.s3a")
         self.spark = session
+        quiet(self.spark, "org.apache.spark.sql.catalyst.util.StringUtils")  # "truncated the plan string"
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self.spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
         # Each cached step's plan string embeds the plans of the steps it reads; on a deep DAG the driver runs
@@ -111,7 +111,7 @@ class SparkEngine(Engine):
         (no extra read): at least one partition per core, more when the inputs are large."""
         if not self.sized:
             return
-        self.input_bytes += int(frame._jdf.queryExecution().optimizedPlan().stats().sizeInBytes().toLong())
+        self.input_bytes += int(str(frame._jdf.queryExecution().optimizedPlan().stats().sizeInBytes()))
         self.spark.conf.set(SHUFFLE_PARTITIONS, str(shuffle_partitions(
             self.input_bytes, self.spark.sparkContext.defaultParallelism)))
 
@@ -130,12 +130,13 @@ class SparkEngine(Engine):
         return frame
 
     def create(self, name: str, sql: str, materialize: Materialize, readers: int | None = None) -> int | None:
-        """A view, or for a table read more than once a local checkpoint: computed by the first job that reads
-        it, kept on the executors, and a plan of its own, so later steps neither recompute it nor carry
-        (and re-plan) the whole DAG above it. A table read once is a view: keeping it would cost more than
-        it saves. No job runs just for a row count."""
+        """A step read more than once is kept as a local checkpoint: computed by the first job that reads it,
+        kept on the executors, and a plan of its own, so later steps neither recompute it nor carry (and
+        re-plan) the whole DAG above it. A step read once is a view, whatever it is declared as: keeping it
+        would cost more than it saves. Without ``readers``, a table is kept and a view is not. No job
+        runs just for a row count."""
         frame = self._sql(sql, name)
-        if materialize == "view" or (readers is not None and readers <= 1):
+        if not (readers > 1 if readers is not None else materialize != "view"):
             frame.createOrReplaceTempView(name)
             return None
         try:
@@ -232,6 +233,12 @@ class SparkEngine(Engine):
         except Exception as e:  # pyspark raises its own AnalysisException, ParseException, ...
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise EngineError(f"{subject}: {first}") from None
+
+
+def quiet(session: Any, logger: str) -> None:
+    """Only errors from ``logger``: its warnings say nothing a user can act on."""
+    levels = session._jvm.org.apache.logging.log4j
+    levels.core.config.Configurator.setLevel(logger, levels.Level.ERROR)
 
 
 def shuffle_partitions(input_bytes: int, cores: int) -> int:
