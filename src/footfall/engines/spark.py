@@ -76,6 +76,7 @@ class SparkEngine(Engine):
         self.sized = SHUFFLE_PARTITIONS not in (conf or {})
         self.input_bytes = 0
         self.kept: list[Any] = []
+        self.single: dict[tuple[str, tuple[str, ...]], Any] = {}
         self.roots: list[Path] | None = None
 
     def confine(self, roots: Sequence[Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
@@ -168,11 +169,7 @@ class SparkEngine(Engine):
             if rows == 0 and output.overwrite != "partitions":
                 frame.limit(0).write.mode("overwrite").parquet(dest)
             return rows
-        # One file: one shuffle into one task that sorts it (a global sort would first sample its input).
-        single = frame.repartition(1)
-        if output.order_by:
-            single = single.sortWithinPartitions(*output.order_by)
-        counted = single.observe(observed, F.count(F.lit(1)).alias("rows"))
+        counted = self._one_file(table, frame, output).observe(observed, F.count(F.lit(1)).alias("rows"))
         if "://" in dest:
             return self._write_object(counted, observed, dest, output)
         with tempfile.TemporaryDirectory(dir=Path(dest).parent) as tmp:
@@ -185,6 +182,18 @@ class SparkEngine(Engine):
             else:
                 Path(dest).write_text(",".join(frame.columns) + "\n")
         return rows
+
+    def _one_file(self, table: str, frame: Any, output: Output) -> Any:
+        """The table in one sorted partition: one shuffle into one task that sorts it (a global sort would
+        first sample its input), kept so that the CSV and the Parquet of one output are one computation."""
+        key = (table, tuple(output.order_by or ()))
+        if key not in self.single:
+            single = frame.repartition(1)
+            if output.order_by:
+                single = single.sortWithinPartitions(*output.order_by)
+            self.single[key] = single.localCheckpoint(eager=False)
+            self.kept.append(self.single[key])
+        return self.single[key]
 
     @staticmethod
     def _save(frame: Any, output: Output, target: str) -> None:
@@ -221,6 +230,7 @@ class SparkEngine(Engine):
             with contextlib.suppress(Exception):
                 frame._jdf.queryExecution().logical().rdd().unpersist(False)
         self.kept.clear()
+        self.single.clear()
 
     def _sql(self, sql: str, subject: str) -> Any:
         if self.roots is not None:
