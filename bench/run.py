@@ -199,6 +199,7 @@ def spark_runs(work: Path, data: Path, rows: int, spark_rows: int, repeat: int) 
     local Spark run is compared with the DuckDB engine's."""
     from footfall.engines.spark_cluster import standalone
 
+    load = [os.getloadavg()[0]]
     source = data
     if spark_rows != rows:
         source = work / "spark-input.csv"
@@ -225,7 +226,8 @@ def spark_runs(work: Path, data: Path, rows: int, spark_rows: int, repeat: int) 
                                                    f"s3://{bucket(endpoint, 'spark-cluster')}/lake"),
                                           env={**env, **cluster.env})
         print(f"{SPARK_CLUSTER}: {runs[SPARK_CLUSTER].seconds:.2f} s", flush=True)
-    return {"rows": spark_rows, "runs": runs, "differ": differ}
+    load.append(os.getloadavg()[0])
+    return {"rows": spark_rows, "runs": runs, "differ": differ, "load": load}
 
 
 def profile(data: Path, lake: Path) -> dict[str, float]:
@@ -364,7 +366,8 @@ def spark_section(spark: dict) -> list[str]:
              f"`footfall run --engine spark` on {spark['rows']:,} generated rows (`--spark-rows`), whole process "
              "wall time including the JVM's start; one run each, the DuckDB engine's the median of the repeats. "
              "The standalone cluster is started by the benchmark on 127.0.0.1 from the pip PySpark's "
-             f"`spark-class`. Answers: {same}.", "",
+             f"`spark-class`. Load average (1 min) before and after: {spark['load'][0]:.1f}, {spark['load'][-1]:.1f}. "
+             f"Answers: {same}.", "",
              "| engine | wall time (s) | vs DuckDB engine |", "|---|---:|---:|"]
     lines += [f"| {name} | {m.seconds:.2f} | {m.seconds / duck.seconds:.1f}x |" for name, m in runs.items()]
     return lines
