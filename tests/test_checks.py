@@ -53,3 +53,43 @@ def test_warn_severity_does_not_block(engine) -> None:
 def test_values_are_literals_not_sql(engine) -> None:
     check = Check(accepted_values={"column": "kind", "values": ["a') or ('1'='1"]})
     assert run_check(engine, "t", check).failures == 2
+
+
+class CountingEngine(DuckDBEngine):
+    """A real DuckDB engine that counts the queries it is asked to run."""
+
+    def __init__(self) -> None:
+        super().__init__(threads=1)
+        self.queries: list[str] = []
+
+    def query(self, sql, limit=None):
+        self.queries.append(sql)
+        return super().query(sql, limit)
+
+
+def test_every_check_on_a_table_is_counted_by_one_query_with_each_checks_own_count() -> None:
+    from footfall.checks import run_checks
+
+    checks = [Check(not_null=["id", "kind"]), Check(unique=["id"]), Check(unique=["kind"]),
+              Check(accepted_values={"column": "kind", "values": ["a"]}), Check(range={"column": "n", "min": 0}),
+              Check(row_count={"min": 4}), Check(row_count={"max": 3}), Check(sql="select * from t where n < id")]
+    with CountingEngine() as engine:
+        engine.create("t", "select * from (values (1, 'a', 5), (2, 'b', -1), (2, null, 7)) v(id, kind, n)", "table")
+        engine.queries.clear()
+        results = run_checks(engine, "t", checks)
+        assert [r.failures for r in results] == [1, 1, 0, 1, 1, 1, 0, 1]
+        failed = sum(1 for r in results if r.failures)
+        assert len(engine.queries) == 1 + failed, "one query for every count, then one per failed check's sample"
+        assert [len(r.sample) for r in results] == [r.failures for r in results]
+        engine.queries.clear()
+        assert all(r.passed for r in run_checks(engine, "t", [Check(not_null=["id"]), Check(unique=["n"])]))
+        assert len(engine.queries) == 1
+
+
+def test_checks_on_an_empty_table_count_no_violation_but_its_row_count() -> None:
+    from footfall.checks import run_checks
+
+    with DuckDBEngine(threads=1) as engine:
+        engine.create("e", "select 1 as id where false", "table")
+        results = run_checks(engine, "e", [Check(not_null=["id"]), Check(row_count={"min": 1})])
+    assert [r.failures for r in results] == [0, 1]

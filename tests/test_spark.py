@@ -122,3 +122,35 @@ def test_sensor_health_finds_the_same_faults_on_spark(spark: object, tmp_path: P
     assert [name for name in health if duck[name] != on_spark[name]] == []
     for answer in ("outages.csv", "flatlines.csv", "level_shifts.csv"):
         assert duck[answer].count(b"\n") >= 2, f"{answer} has findings to compare"
+
+
+def test_a_step_read_twice_is_kept_with_its_lineage_cut_and_one_read_once_is_a_view(spark: object) -> None:
+    from footfall.engines.spark import SparkEngine
+
+    with SparkEngine(session=spark) as engine:
+        engine.create("base", "select id, id % 3 as k from range(100)", "view")
+        engine.create("twice", "select k, count(*) as n from base group by k", "view", readers=2)
+        engine.create("once", "select k, count(*) as n from base group by k", "table", readers=1)
+
+        def plan(name: str) -> str:
+            return spark.table(name)._jdf.queryExecution().analyzed().toString()
+
+        assert "LogicalRDD" in plan("twice") and "Range" not in plan("twice"), "kept: its own plan, no lineage"
+        assert "LogicalRDD" not in plan("once") and "Range" in plan("once"), "read once: a view over its input"
+        assert sorted(engine.query("select k, n from twice")[1]) == [(0, 34), (1, 33), (2, 33)]
+        assert len(engine.kept) == 1
+    assert engine.kept == []
+
+
+def test_shuffle_partitions_follow_the_inputs_size(spark: object, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from footfall.engines import spark as spark_engine
+    from footfall.spec import Source
+
+    monkeypatch.setattr(spark_engine, "BYTES_PER_PARTITION", 1000)
+    data = tmp_path / "big.csv"
+    data.write_text("a\n" + "1234567\n" * 312)  # 2,498 bytes: three partitions of 1,000
+    with spark_engine.SparkEngine(session=spark) as engine:
+        engine.register_source("big", [str(data)], Source(path="big.csv", format="csv"))
+        partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    assert partitions == max(spark.sparkContext.defaultParallelism, 3) == 3

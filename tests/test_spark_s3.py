@@ -182,66 +182,20 @@ def footfall(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
     return cli.footfall(*args, env=env, cwd=cwd, timeout=900)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[SimpleNamespace]:
+def cluster(tmp_path: Path) -> Iterator[object]:
     """A Spark standalone cluster on loopback from the pip PySpark: a master and two one-core workers, each
     in its own process group, all killed at teardown whatever the test did."""
     jars_or_skip()
-    import signal
-    import time
+    from footfall.engines.spark_cluster import standalone
+    from footfall.errors import EngineError
 
-    import httpx
-    import pyspark
-
-    home = Path(pyspark.__file__).parent
-    spark_env = {"SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "1"}
-    env = {**os.environ, **spark_env}
-    port, ui = free_port(), free_port()
-    master = f"spark://127.0.0.1:{port}"
-    logs = tmp_path / "cluster-logs"
-    logs.mkdir()
-    commands = [["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
-                 "--webui-port", str(ui)]]
-    commands += [["org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1", "--memory", "1g",
-                  "--webui-port", str(free_port()), "--work-dir", str(tmp_path / f"worker{i}"), master]
-                 for i in (1, 2)]
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        for i, command in enumerate(commands):
-            with (logs / f"{i}.log").open("wb") as log:
-                processes.append(subprocess.Popen([str(home / "bin/spark-class"), *command], env=env, stdout=log,
-                                                  stderr=subprocess.STDOUT, start_new_session=True))
-        for _ in range(240):
-            try:
-                if len([w for w in httpx.get(f"http://127.0.0.1:{ui}/json/", timeout=5).json().get("workers", [])
-                        if w.get("state") == "ALIVE"]) == 2:
-                    break
-            except (httpx.HTTPError, ValueError):
-                pass
-            if any(p.poll() is not None for p in processes):
-                pytest.fail("a cluster process exited: " + " ".join(p.read_text()[-500:] for p in logs.iterdir()))
-            time.sleep(0.5)
-        else:
-            pytest.fail("the Spark cluster did not come up with two workers")
-        yield SimpleNamespace(master=master, env=spark_env)
-    finally:
-        for process in reversed(processes):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    with contextlib.ExitStack() as stack:
+        try:
+            found = stack.enter_context(standalone(tmp_path, workers=2, cores=1, wait_seconds=120))
+        except EngineError as e:
+            pytest.fail(str(e))
+        yield found
 
 
 def executor_tasks(events: Path) -> dict[str, int]:
@@ -328,3 +282,32 @@ def test_s3a_settings_come_from_what_footfall_resolves_and_keep_secrets_out_of_t
     assert not any(v in value for value in static.values() for v in ("testing", "token-value"))
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     assert S3Access.resolve().runtime_conf()["fs.s3a.endpoint"] == "s3.ap-southeast-2.amazonaws.com"
+
+
+PIPELINE_SPEC = """\
+name: shops
+sources:
+  sales: {path: data/sales.csv, root: pipeline, format: csv}
+steps:
+  monthly:
+    checks: [{unique: [shop, month]}]
+outputs:
+  - {table: monthly, zone: curated, format: csv, order_by: [shop, month]}
+  - {table: monthly, zone: transformed, path: monthly, partition_by: [month]}
+"""
+
+
+def test_pipeline_run_with_spark_on_s3_writes_the_lake_itself_without_a_working_copy(s3, make_pipeline,
+                                                                                    tmp_path: Path) -> None:
+    jars_or_skip()
+    root = make_pipeline(PIPELINE_SPEC, {"monthly": MONTHLY}, {"data/sales.csv": SALES})
+    local = footfall("pipeline", "run", str(root), "--lake", str(tmp_path / "duck"), env=dict(os.environ),
+                     cwd=tmp_path)
+    assert local.returncode == 0, local.stderr
+    done = footfall("pipeline", "run", str(root), "--engine", "spark", "--spark-master", "local[2]", "--lake", s3.uri,
+                    "--s3-endpoint", s3.endpoint, env=dict(os.environ), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert published(s3, "curated/monthly.csv") == (tmp_path / "duck/curated/monthly.csv").read_bytes()
+    assert not (tmp_path / "cache").exists(), "no working copy of the lake was made"
+    pointer = json.loads(s3.client.get_object(Bucket=s3.bucket, Key="melbourne/_current.json")["Body"].read())
+    assert any(rel.startswith("transformed/monthly/month=2024-01/") for rel in pointer["files"])

@@ -6,6 +6,7 @@ literals; custom checks are parsed as a single SELECT. Nothing from YAML is spli
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,31 +24,72 @@ def offending_rows_sql(table: str, check: Check, dialect: str = sqlmod.DIALECT) 
     SELECT * FROM "t" WHERE "n" < 0
     """
     t = sqlmod.quote(table, dialect)
-    if check.not_null is not None:
-        where = " OR ".join(f"{sqlmod.quote(c, dialect)} IS NULL" for c in check.not_null)
-        return f"SELECT * FROM {t} WHERE {where}"
+    condition = row_condition(check, dialect)
+    if condition is not None:
+        return f"SELECT * FROM {t} WHERE {condition}"
     if check.unique is not None:
         cols = ", ".join(sqlmod.quote(c, dialect) for c in check.unique)
         return f"SELECT {cols}, COUNT(*) AS n FROM {t} GROUP BY {cols} HAVING COUNT(*) > 1"
+    if check.row_count is not None:
+        return f"SELECT COUNT(*) AS row_count FROM {t} HAVING {_count_bounds(check)}"
+    assert check.sql is not None
+    return sqlmod.transpile(sqlmod.parse(check.sql, f"check on {table}"), dialect)
+
+
+def row_condition(check: Check, dialect: str = sqlmod.DIALECT) -> str | None:
+    """The condition a single row breaks, for the checks that judge rows one by one; None for the others.
+
+    >>> row_condition(Check(not_null=["a", "b"]))
+    '"a" IS NULL OR "b" IS NULL'
+    """
+    if check.not_null is not None:
+        return " OR ".join(f"{sqlmod.quote(c, dialect)} IS NULL" for c in check.not_null)
     if check.accepted_values is not None:
         col = sqlmod.quote(check.accepted_values.column, dialect)
         values = ", ".join(sqlmod.literal(v, dialect) for v in check.accepted_values.values)
-        return f"SELECT * FROM {t} WHERE {col} IS NOT NULL AND {col} NOT IN ({values})"
+        return f"{col} IS NOT NULL AND {col} NOT IN ({values})"
     if check.range is not None:
         col = sqlmod.quote(check.range.column, dialect)
         bounds = [f"{col} < {sqlmod.literal(check.range.min, dialect)}"] if check.range.min is not None else []
         if check.range.max is not None:
             bounds.append(f"{col} > {sqlmod.literal(check.range.max, dialect)}")
-        return f"SELECT * FROM {t} WHERE {' OR '.join(bounds) or 'FALSE'}"
-    if check.row_count is not None:
-        bounds = []
-        if check.row_count.min is not None:
-            bounds.append(f"COUNT(*) < {int(check.row_count.min)}")
-        if check.row_count.max is not None:
-            bounds.append(f"COUNT(*) > {int(check.row_count.max)}")
-        return f"SELECT COUNT(*) AS row_count FROM {t} HAVING {' OR '.join(bounds) or 'FALSE'}"
-    assert check.sql is not None
-    return sqlmod.transpile(sqlmod.parse(check.sql, f"check on {table}"), dialect)
+        return " OR ".join(bounds) or "FALSE"
+    return None
+
+
+def _count_bounds(check: Check) -> str:
+    assert check.row_count is not None
+    bounds = []
+    if check.row_count.min is not None:
+        bounds.append(f"COUNT(*) < {int(check.row_count.min)}")
+    if check.row_count.max is not None:
+        bounds.append(f"COUNT(*) > {int(check.row_count.max)}")
+    return " OR ".join(bounds) or "FALSE"
+
+
+def violations_sql(table: str, checks: Sequence[Check], dialect: str = sqlmod.DIALECT) -> str:
+    """One query, one row: column ``v<i>`` is how many rows break ``checks[i]`` (as many as
+    :func:`offending_rows_sql` returns). The row-by-row checks and the row count share one scan of the
+    table; a uniqueness or custom check is a one-row aggregate joined to it. An engine that pays per job
+    (Spark) runs one query per table instead of one per check.
+
+    >>> print(violations_sql("t", [Check(row_count={"min": 1})]))
+    SELECT v0 FROM (SELECT CASE WHEN COUNT(*) < 1 THEN 1 ELSE 0 END AS v0 FROM "t") AS rows0
+    """
+    t = sqlmod.quote(table, dialect)
+    scanned: list[str] = []
+    joined: list[str] = []
+    for i, check in enumerate(checks):
+        condition = row_condition(check, dialect)
+        if condition is not None:
+            scanned.append(f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS v{i}")
+        elif check.row_count is not None:
+            scanned.append(f"CASE WHEN {_count_bounds(check)} THEN 1 ELSE 0 END AS v{i}")
+        else:
+            joined.append(f"(SELECT COUNT(*) AS v{i} FROM ({offending_rows_sql(table, check, dialect)}) AS offending)")
+    parts = ([f"(SELECT {', '.join(scanned)} FROM {t})"] if scanned else []) + joined
+    columns = ", ".join(f"v{i}" for i in range(len(checks)))
+    return f"SELECT {columns} FROM " + " CROSS JOIN ".join(f"{part} AS rows{j}" for j, part in enumerate(parts))
 
 
 def describe(table: str, check: Check) -> str:
@@ -104,7 +146,19 @@ class CheckResult:
 
 
 def run_check(engine: Engine, table: str, check: Check, sample_size: int = 5) -> CheckResult:
-    offending = offending_rows_sql(table, check, engine.dialect)
-    failures = int(engine.query(f"SELECT COUNT(*) FROM ({offending}) AS offending")[1][0][0])
-    columns, sample = engine.query(offending, limit=sample_size) if failures else ([], [])
-    return CheckResult(table, check, failures, columns, sample)
+    return run_checks(engine, table, [check], sample_size)[0]
+
+
+def run_checks(engine: Engine, table: str, checks: Sequence[Check], sample_size: int = 5) -> list[CheckResult]:
+    """Every check on ``table`` from one query (:func:`violations_sql`); offending rows are fetched only for
+    the checks that failed."""
+    if not checks:
+        return []
+    counts = engine.query(violations_sql(table, checks, engine.dialect))[1][0]
+    results = []
+    for check, found in zip(checks, counts, strict=True):
+        failures = int(found or 0)
+        columns, sample = (engine.query(offending_rows_sql(table, check, engine.dialect), limit=sample_size)
+                           if failures else ([], []))
+        results.append(CheckResult(table, check, failures, columns, sample))
+    return results

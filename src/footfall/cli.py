@@ -171,19 +171,45 @@ def pipeline_lint(
 
 @pipeline_app.command("run")
 def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = "duckdb",
-                 s3_endpoint: S3EndpointOpt = None) -> None:
+                 s3_endpoint: S3EndpointOpt = None,
+                 spark_master: Annotated[str, typer.Option("--spark-master",
+                                                           help="Spark master for --engine spark.")] = "local[*]",
+                 ) -> None:
     """Run a pipeline into a lake: steps, checks, then publish all outputs at once."""
     from footfall.dag import load_pipeline
     from footfall.engines import get_engine
     from footfall.runner import run_pipeline
+    from footfall.s3 import is_s3
 
     pipeline = load_pipeline(path)
     err.print(line((pipeline.name, "bold"), f" -> {lake}"))
-    with opened(lake, write=True, endpoint=s3_endpoint, spec=pipeline.spec) as the_lake:
-        the_lake.ensure()
-        with get_engine(engine) as eng, Progress() as progress:
-            result = run_pipeline(pipeline, the_lake, eng, listener=progress)
+    options = {"master": spark_master} if engine == "spark" else {}
+    if engine == "spark" and is_s3(lake):
+        result = spark_pipeline_on_s3(pipeline, lake, s3_endpoint, spark_master)
+    else:
+        with opened(lake, write=True, endpoint=s3_endpoint, spec=pipeline.spec) as the_lake:
+            the_lake.ensure()
+            with get_engine(engine, **options) as eng, Progress() as progress:
+                result = run_pipeline(pipeline, the_lake, eng, listener=progress)
     err.print(line(("done", "green"), f": {summary_line(result)}"))
+
+
+def spark_pipeline_on_s3(pipeline: Pipeline, lake: str, endpoint: str | None, master: str) -> RunResult:
+    """Spark reads and writes the S3 lake itself, as ``run`` does: no working copy."""
+    from footfall.engines import get_engine
+    from footfall.engines.spark_s3 import S3Access, on_glue
+    from footfall.runner import run_pipeline
+    from footfall.s3direct import DirectLake, scratch_lake
+
+    glue = on_glue()
+    s3 = None if glue else S3Access.resolve(endpoint)
+    if s3:
+        s3.static_conf()
+    with scratch_lake() as scratch:
+        remote = DirectLake.open(lake, pipeline.spec, endpoint_url=endpoint, scheme="s3" if glue else "s3a",
+                                 scratch=scratch.root)
+        with get_engine("spark", master=master, s3=s3) as eng, Progress() as progress:
+            return run_pipeline(pipeline, remote, eng, listener=progress)
 
 
 CountsOpt = Annotated[list[str], typer.Option("--counts", help="Counts file, glob, directory or http(s) URL "

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from footfall.checks import CheckResult, describe, run_check
+from footfall.checks import CheckResult, describe, run_checks
 from footfall.dag import Pipeline
 from footfall.engines import Engine
 from footfall.errors import CheckFailed, SpecError
@@ -107,15 +107,24 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
     for table, check in pipeline.checks():
         checks_by_table.setdefault(table, []).append(check)
 
-    def run_checks(table: str) -> None:
-        for check in checks_by_table.get(table, []):
-            started = time.perf_counter()
-            res = run_check(engine, table, check)
+    def check(table: str) -> None:
+        checks = checks_by_table.get(table, [])
+        if not checks:
+            return
+        started = time.perf_counter()
+        found = run_checks(engine, table, checks)
+        share = (time.perf_counter() - started) / len(found)
+        for res in found:
             result.checks.append(res)
-            emit(Event("check", describe(table, check), res.failures, time.perf_counter() - started,
+            emit(Event("check", describe(table, res.check), res.failures, share,
                        "passed" if res.passed else ("failed" if res.blocking else "warning")))
             if res.blocking:
                 raise CheckFailed(res.summary() + "; nothing was published")
+
+    def readers(table: str) -> int:
+        """How many times the run reads a table: the steps built from it, its outputs and its checks."""
+        steps = sum(1 for n in needed if table in pipeline.steps[n].depends_on)
+        return steps + sum(1 for o in outputs if o.table == table) + (1 if checks_by_table.get(table) else 0)
 
     with lake.lock():
         for notice in lake.recover():
@@ -127,7 +136,7 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
             chosen = list(files[name]) if files and name in files else source_files(pipeline, lake, name, source)
             engine.register_source(name, chosen, source)
             emit(Event("source", name, None, time.perf_counter() - started, f"{len(chosen)} file(s)"))
-            run_checks(name)
+            check(name)
 
         for name in pipeline.order:
             if name not in needed:
@@ -136,9 +145,9 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
             emit(Event("begin", name, detail="building"))
             started = time.perf_counter()
             materialize = step.settings.materialize if engine.SUPPORTS_VIEWS else "table"
-            rows = engine.create(name, step.sql(engine.dialect), materialize)
+            rows = engine.create(name, step.sql(engine.dialect), materialize, readers=readers(name))
             emit(Event("step", name, rows, time.perf_counter() - started, materialize))
-            run_checks(name)
+            check(name)
 
         staging = lake.stage()
         result.run_id = staging.run_id

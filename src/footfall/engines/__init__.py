@@ -30,8 +30,9 @@ class Engine(ABC):
         """Expose files as table ``name``; with no files, an empty table of ``source.columns``."""
 
     @abstractmethod
-    def create(self, name: str, sql: str, materialize: Materialize) -> int | None:
-        """Build a step; return its row count when it is cheap to know (tables), else None."""
+    def create(self, name: str, sql: str, materialize: Materialize, readers: int | None = None) -> int | None:
+        """Build a step; return its row count when it is cheap to know (tables), else None. ``readers`` is how
+        many times the run will read it (None: not known), for an engine that keeps only what is reused."""
 
     @abstractmethod
     def query(self, sql: str, limit: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:

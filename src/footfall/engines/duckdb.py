@@ -114,7 +114,7 @@ class DuckDBEngine(Engine):
             sql = f"SELECT {select} WHERE FALSE"
         self._execute(f"CREATE OR REPLACE VIEW {quote(name)} AS {sql}", name)
 
-    def create(self, name: str, sql: str, materialize: Materialize) -> int | None:
+    def create(self, name: str, sql: str, materialize: Materialize, readers: int | None = None) -> int | None:
         kind = "VIEW" if materialize == "view" else "TABLE"
         select = single_select(self.con, sql, name)
         self._execute(f"CREATE OR REPLACE {kind} {quote(name)} AS (\n{select}\n)", name)

@@ -1,12 +1,15 @@
 """Apache Spark as an engine: the same pipeline.yml and SQL, transpiled to Spark SQL by sqlglot.
 
-Sources are Spark readers, steps are temporary views (cached when materialised as tables), outputs are
-Parquet with dynamic partition overwrite or one CSV file, moved into place as the DuckDB engine writes
-them. Timestamps are handled in UTC so wall-clock values pass through unchanged.
+Sources are Spark readers, steps are temporary views (a table read more than once is kept, as a local
+checkpoint that cuts its lineage), outputs are Parquet with dynamic partition overwrite or one CSV file,
+moved into place as the DuckDB engine writes them. Timestamps are handled in UTC so wall-clock values pass
+through unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 import shutil
 import tempfile
@@ -30,9 +33,14 @@ OPTION_NAMES = {"delim": "sep", "delimiter": "sep", "sep": "sep", "header": "hea
 
 
 PLAN_STRING_LIMIT = 100_000
-# Local mode runs every task in the driver, which also holds the cached steps of a deep DAG: Spark's 1 GB
+# Local mode runs every task in the driver, which also holds the kept steps of a deep DAG: Spark's 1 GB
 # default runs out of heap on the Melbourne pipeline (a `conf` entry overrides it).
 DRIVER_MEMORY = "3g"
+# Input bytes (compressed, on storage) per shuffle partition: a few times that in memory. Adaptive execution
+# coalesces what turns out smaller, so this only has to be large enough for the biggest input.
+BYTES_PER_PARTITION = 16 * 2**20
+MAX_PARTITIONS = 2000
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 
 
 class SparkEngine(Engine):
@@ -46,8 +54,9 @@ class SparkEngine(Engine):
         if session is None:
             builder = SparkSession.builder.master(master).appName(app_name)
             settings = {"spark.driver.memory": DRIVER_MEMORY, "spark.sql.session.timeZone": "UTC",
-                        "spark.ui.enabled": "false",
-                        "spark.sql.shuffle.partitions": "8",
+                        "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+                        "spark.sql.adaptive.enabled": "true",
+                        "spark.sql.adaptive.coalescePartitions.enabled": "true",
                         "spark.sql.sources.partitionOverwriteMode": "dynamic",
                         **(s3.static_conf() if s3 else {}), **(conf or {})}
             for key, value in settings.items():
@@ -55,15 +64,19 @@ class SparkEngine(Engine):
             session = builder.getOrCreate()
         if s3:
             s3.apply(session)
-            levels = session._jvm.org.apache.logging.log4j
-            levels.core.config.Configurator.setLevel("org.apache.hadoop.fs.s3a", levels.Level.ERROR)
+            quiet(session, "org.apache.hadoop.fs.s3a")
         self.spark = session
+        quiet(self.spark, "org.apache.spark.sql.catalyst.util.StringUtils")  # "truncated the plan string"
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self.spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
         # Each cached step's plan string embeds the plans of the steps it reads; on a deep DAG the driver runs
         # out of heap just describing a plan, so descriptions are cut short (execution is unaffected).
         self.spark.conf.set("spark.sql.maxPlanStringLength", str(PLAN_STRING_LIMIT))
-        self.cached: list[str] = []
+        self.spark.conf.set("spark.sql.adaptive.enabled", "true")
+        self.sized = SHUFFLE_PARTITIONS not in (conf or {})
+        self.input_bytes = 0
+        self.kept: list[Any] = []
+        self.single: dict[tuple[str, tuple[str, ...]], Any] = {}
         self.roots: list[Path] | None = None
 
     def confine(self, roots: Sequence[Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
@@ -87,11 +100,21 @@ class SparkEngine(Engine):
             if source.columns:
                 frame = frame.selectExpr(*(f"CAST({quote(c, self.dialect)} AS {spark_type(t)}) AS "
                                            f"{quote(c, self.dialect)}" for c, t in source.columns.items()))
+            self._size_shuffle(frame)
         else:
             assert source.columns, "an empty source has a declared schema (validated in spec)"
             schema = ", ".join(f"{quote(c, self.dialect)} {spark_type(t)}" for c, t in source.columns.items())
             frame = self.spark.createDataFrame([], schema)
         frame.createOrReplaceTempView(name)
+
+    def _size_shuffle(self, frame: Any) -> None:
+        """``spark.sql.shuffle.partitions`` from the inputs' size as Spark's file index already knows it
+        (no extra read): at least one partition per core, more when the inputs are large."""
+        if not self.sized:
+            return
+        self.input_bytes += int(str(frame._jdf.queryExecution().optimizedPlan().stats().sizeInBytes()))
+        self.spark.conf.set(SHUFFLE_PARTITIONS, str(shuffle_partitions(
+            self.input_bytes, self.spark.sparkContext.defaultParallelism)))
 
     def _hive_parquet(self, reader: Any, files: Sequence[str]) -> Any:
         """Parquet files under ``key=value`` folders, with those keys as columns. Each group of files under
@@ -107,16 +130,24 @@ class SparkEngine(Engine):
             frame = frame.unionByName(other, allowMissingColumns=True)
         return frame
 
-    def create(self, name: str, sql: str, materialize: Materialize) -> int | None:
-        """A view, or a table cached once for the several outputs and checks that read it."""
+    def create(self, name: str, sql: str, materialize: Materialize, readers: int | None = None) -> int | None:
+        """A step read more than once is kept as a local checkpoint: computed by the first job that reads it,
+        kept on the executors, and a plan of its own, so later steps neither recompute it nor carry (and
+        re-plan) the whole DAG above it. A step read once is a view, whatever it is declared as: keeping it
+        would cost more than it saves. Without ``readers``, a table is kept and a view is not. No job
+        runs just for a row count."""
         frame = self._sql(sql, name)
-        if materialize == "view":
+        if not (readers > 1 if readers is not None else materialize != "view"):
             frame.createOrReplaceTempView(name)
             return None
-        frame = frame.cache()
+        try:
+            frame = frame.localCheckpoint(eager=False)
+        except Exception as e:  # the physical plan is made here, so a planning error surfaces here
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise EngineError(f"{name}: {first}") from None
         frame.createOrReplaceTempView(name)
-        self.cached.append(name)
-        return None  # cached lazily, by the first check or output that reads it: no job for a progress figure
+        self.kept.append(frame)
+        return None
 
     def query(self, sql: str, limit: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         frame = self._sql(sql, "query")
@@ -129,21 +160,21 @@ class SparkEngine(Engine):
         from pyspark.sql import functions as F
 
         frame = self.spark.table(quote(table, self.dialect))
-        if output.order_by:
-            frame = frame.orderBy(*output.order_by)
         observed = Observation()
-        counted = frame.observe(observed, F.count(F.lit(1)).alias("rows"))
         if output.partition_by:
+            counted = (frame.orderBy(*output.order_by) if output.order_by else frame).observe(
+                observed, F.count(F.lit(1)).alias("rows"))
             counted.write.mode("overwrite").partitionBy(*output.partition_by).parquet(dest)
             rows = int(observed.get["rows"])
             if rows == 0 and output.overwrite != "partitions":
                 frame.limit(0).write.mode("overwrite").parquet(dest)
             return rows
+        counted = self._one_file(table, frame, output).observe(observed, F.count(F.lit(1)).alias("rows"))
         if "://" in dest:
             return self._write_object(counted, observed, dest, output)
         with tempfile.TemporaryDirectory(dir=Path(dest).parent) as tmp:
             target = str(Path(tmp) / "out")
-            self._save(counted.coalesce(1), output, target)
+            self._save(counted, output, target)
             rows = int(observed.get["rows"])
             parts = sorted(Path(target).glob("part-*"))
             if parts and (rows or output.format != "csv"):
@@ -151,6 +182,18 @@ class SparkEngine(Engine):
             else:
                 Path(dest).write_text(",".join(frame.columns) + "\n")
         return rows
+
+    def _one_file(self, table: str, frame: Any, output: Output) -> Any:
+        """The table in one sorted partition: one shuffle into one task that sorts it (a global sort would
+        first sample its input), kept so that the CSV and the Parquet of one output are one computation."""
+        key = (table, tuple(output.order_by or ()))
+        if key not in self.single:
+            single = frame.repartition(1)
+            if output.order_by:
+                single = single.sortWithinPartitions(*output.order_by)
+            self.single[key] = single.localCheckpoint(eager=False)
+            self.kept.append(self.single[key])
+        return self.single[key]
 
     @staticmethod
     def _save(frame: Any, output: Output, target: str) -> None:
@@ -167,7 +210,7 @@ class SparkEngine(Engine):
         target = jvm.org.apache.hadoop.fs.Path(dest)
         fs = target.getFileSystem(self.spark._jsc.hadoopConfiguration())
         scratch = dest.rsplit("/", 1)[0] + "/_writing"
-        self._save(counted.coalesce(1), output, scratch)
+        self._save(counted, output, scratch)
         rows = int(observed.get["rows"])
         parts = sorted(str(s.getPath().toString()) for s in fs.listStatus(jvm.org.apache.hadoop.fs.Path(scratch))
                        if s.getPath().getName().startswith("part-"))
@@ -182,9 +225,12 @@ class SparkEngine(Engine):
         return rows
 
     def close(self) -> None:
-        for name in self.cached:
-            self.spark.catalog.uncacheTable(name)
-        self.cached.clear()
+        """Free the kept tables' blocks (the session may outlive the engine)."""
+        for frame in self.kept:
+            with contextlib.suppress(Exception):
+                frame._jdf.queryExecution().logical().rdd().unpersist(False)
+        self.kept.clear()
+        self.single.clear()
 
     def _sql(self, sql: str, subject: str) -> Any:
         if self.roots is not None:
@@ -197,6 +243,21 @@ class SparkEngine(Engine):
         except Exception as e:  # pyspark raises its own AnalysisException, ParseException, ...
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise EngineError(f"{subject}: {first}") from None
+
+
+def quiet(session: Any, logger: str) -> None:
+    """Only errors from ``logger``: its warnings say nothing a user can act on."""
+    levels = session._jvm.org.apache.logging.log4j
+    levels.core.config.Configurator.setLevel(logger, levels.Level.ERROR)
+
+
+def shuffle_partitions(input_bytes: int, cores: int) -> int:
+    """One shuffle partition per core at least, one per BYTES_PER_PARTITION of input beyond that.
+
+    >>> shuffle_partitions(10 * 2**20, 2), shuffle_partitions(500 * 2**20, 2), shuffle_partitions(2**62, 8)
+    (2, 32, 2000)
+    """
+    return max(cores, min(MAX_PARTITIONS, math.ceil(input_bytes / BYTES_PER_PARTITION)))
 
 
 def spark_type(duckdb_type: str) -> str:

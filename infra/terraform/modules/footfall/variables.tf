@@ -60,7 +60,7 @@ variable "worker_type" {
 }
 
 variable "number_of_workers" {
-  description = "Glue workers of the transform job."
+  description = "Glue workers of the transform job (the smallest by default: make bench shows Spark's per-job fixed cost, not data, sets its time at Melbourne's size)."
   type        = number
   default     = 2
   validation {
