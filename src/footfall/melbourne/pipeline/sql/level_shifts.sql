@@ -7,6 +7,7 @@
 --   them reported); only cells expecting at least 60 pedestrians (10 an hour) are compared.
 -- * ratio: the median over the week's compared cells (at least 8) of count / expected, so a day of zeros
 --   or a partial outage inside the week does not move it.
+-- * expected and ratio are weekly_ratios.sql's (the part that reads the hourly table, kept per week).
 -- * score: ln(ratio) minus the median ln(ratio) of every location that week (when at least 3 reported),
 --   so a public holiday or a citywide change is not a sensor's fault.
 -- * A week is a level shift when |score - the location's median score| exceeds both 5 robust standard
