@@ -108,3 +108,16 @@ def test_a_new_month_keeps_the_published_health_rows_it_cannot_change(grown: dic
     assert rows("weekly_ratios", one_shot, "week_no < 2572") != []
     assert rows("weekly_ratios", lake, "week_no >= 2578") == rows("weekly_ratios", one_shot,
                                                                   "week_no >= 2578") != []  # from 2019-05-27
+
+
+@pytest.mark.slow
+def test_a_lake_without_the_last_runs_health_rows_recomputes_them_whole(grown: dict, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    for month in grown["months"][:-1]:
+        run(Lake.at(lake), [str(month)])
+    # as a lake published before these tables existed
+    (lake / "transformed/sensor_runs.parquet").unlink()
+    (lake / "transformed/weekly_ratios.parquet").unlink()
+    run(Lake.at(lake), [str(grown["months"][-1])])
+    expected = curated(grown["one_shot"])
+    assert [name for name, body in curated(lake).items() if body != expected[name]] == []

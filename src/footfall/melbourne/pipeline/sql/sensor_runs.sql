@@ -16,33 +16,33 @@ WITH refresh AS (
                AS rebuild_all
 ),
 span AS (
-    SELECT CAST(MAKE_DATE(MIN(month_key) // 100, MIN(month_key) % 100, 1) AS TIMESTAMP) - INTERVAL 23 HOUR
-               AS span_start,
-           CAST(MAKE_DATE(MAX(month_key) // 100, MAX(month_key) % 100, 1) AS TIMESTAMP)
-               + INTERVAL 1 MONTH + INTERVAL 22 HOUR AS span_end
-    FROM changed_months
+    SELECT CASE WHEN r.rebuild_all THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE m.span_start END AS span_start,
+           CASE WHEN r.rebuild_all THEN CAST('9999-12-31 23:00:00' AS TIMESTAMP) ELSE m.span_end END AS span_end
+    FROM (
+        SELECT CAST(MAKE_DATE(MIN(month_key) // 100, MIN(month_key) % 100, 1) AS TIMESTAMP) - INTERVAL 23 HOUR
+                   AS span_start,
+               CAST(MAKE_DATE(MAX(month_key) // 100, MAX(month_key) % 100, 1) AS TIMESTAMP)
+                   + INTERVAL 1 MONTH + INTERVAL 22 HOUR AS span_end
+        FROM changed_months
+    ) AS m
+    CROSS JOIN refresh AS r
 ),
 inside AS (
     SELECT h.location_id, h.ts, h.pedestrians
     FROM hourly_counts AS h
-    CROSS JOIN span AS s
-    CROSS JOIN refresh AS r
-    WHERE r.rebuild_all OR h.ts BETWEEN s.span_start AND s.span_end
+    JOIN span AS s ON h.ts >= s.span_start AND h.ts <= s.span_end
 ),
-edges AS (
-    SELECT h.location_id,
-           MAX(CASE WHEN h.ts < s.span_start THEN h.ts END) AS before_ts,
-           MIN(CASE WHEN h.ts > s.span_end THEN h.ts END) AS after_ts
+before AS (
+    SELECT h.location_id, MAX(h.ts) AS ts, ARG_MAX(h.pedestrians, h.ts) AS pedestrians
     FROM hourly_counts AS h
-    CROSS JOIN span AS s
-    CROSS JOIN refresh AS r
-    WHERE NOT r.rebuild_all AND (h.ts < s.span_start OR h.ts > s.span_end)
+    JOIN span AS s ON h.ts < s.span_start
     GROUP BY h.location_id
 ),
-outside AS (
-    SELECT h.location_id, h.ts, h.pedestrians
+after AS (
+    SELECT h.location_id, MIN(h.ts) AS ts, ARG_MIN(h.pedestrians, h.ts) AS pedestrians
     FROM hourly_counts AS h
-    JOIN edges AS e ON e.location_id = h.location_id AND (h.ts = e.before_ts OR h.ts = e.after_ts)
+    JOIN span AS s ON h.ts > s.span_end
+    GROUP BY h.location_id
 ),
 ordered AS (
     SELECT location_id,
@@ -56,7 +56,9 @@ ordered AS (
                AS window_max
     FROM (SELECT location_id, ts, pedestrians FROM inside
           UNION ALL
-          SELECT location_id, ts, pedestrians FROM outside) AS hours
+          SELECT location_id, ts, pedestrians FROM before
+          UNION ALL
+          SELECT location_id, ts, pedestrians FROM after) AS hours
 ),
 found AS (
     SELECT location_id,

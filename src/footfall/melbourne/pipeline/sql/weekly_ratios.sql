@@ -26,11 +26,8 @@ cells AS (
            SUM(h.pedestrians) AS pedestrians
     FROM hours AS h
     CROSS JOIN refresh AS r
-    WHERE r.rebuild_all
-       OR EXISTS (
-           SELECT 1 FROM changed_weeks AS c
-           WHERE h.hour_no // 168 BETWEEN c.first_week - 8 AND c.last_week + 8
-       )
+    CROSS JOIN (SELECT MIN(first_week) - 8 AS low, MAX(last_week) + 8 AS high FROM changed_weeks) AS b
+    WHERE r.rebuild_all OR h.hour_no BETWEEN b.low * 168 AND b.high * 168 + 167
     GROUP BY h.location_id, h.hour_no // 168, (h.hour_no % 168) // 6
     HAVING COUNT(*) = 6
 ),
