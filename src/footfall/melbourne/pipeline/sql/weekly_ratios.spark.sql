@@ -40,15 +40,14 @@ WITH refresh AS (
     SUM(h.pedestrians) AS pedestrians
   FROM hours AS h
   CROSS JOIN refresh AS r
+  CROSS JOIN (
+    SELECT
+      MIN(first_week) - 8 AS low,
+      MAX(last_week) + 8 AS high
+    FROM changed_weeks
+  ) AS b
   WHERE
-    r.rebuild_all
-    OR EXISTS(
-      SELECT
-        1
-      FROM changed_weeks AS c
-      WHERE
-        h.hour_no DIV 168 BETWEEN c.first_week - 8 AND c.last_week + 8
-    )
+    r.rebuild_all OR h.hour_no BETWEEN b.low * 168 AND b.high * 168 + 167
   GROUP BY
     h.location_id,
     h.hour_no DIV 168,
