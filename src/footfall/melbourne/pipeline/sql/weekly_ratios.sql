@@ -1,8 +1,8 @@
 -- Each location's weekly ratio against its own trailing 8-week profile (level_shifts.sql says how and
 -- why): the part of level shifts that reads the hourly table. A week's ratio depends only on the cells of
 -- that week and the 8 before it, so the last run's ratios are kept except for the weeks that overlap a
--- changed month and the 8 weeks after each, which are recomputed from the cells of their own 17-week
--- stretch. A first run, a rebuilt hourly table or a lake without the last run's ratios recomputes all.
+-- changed month and the 8 weeks after each, which are recomputed from the cells of the weeks from 8
+-- before the first changed month to 8 after the last (one range scan). A first run, a rebuilt hourly table or a lake without the last run's ratios recomputes all.
 -- Weeks start on Monday 00:00 local time: week_no counts weeks from Monday 1969-12-29.
 WITH refresh AS (
     SELECT (SELECT COUNT(*) FROM hourly_previous) = 0 OR (SELECT COUNT(*) FROM weekly_ratios_previous) = 0
