@@ -7,46 +7,16 @@
 --   them reported); only cells expecting at least 60 pedestrians (10 an hour) are compared.
 -- * ratio: the median over the week's compared cells (at least 8) of count / expected, so a day of zeros
 --   or a partial outage inside the week does not move it.
+-- * expected and ratio are weekly_ratios.sql's (the part that reads the hourly table, kept per week).
 -- * score: ln(ratio) minus the median ln(ratio) of every location that week (when at least 3 reported),
 --   so a public holiday or a citywide change is not a sensor's fault.
 -- * A week is a level shift when |score - the location's median score| exceeds both 5 robust standard
 --   deviations (1.4826 x the median absolute deviation of its scores) and ln(1.5) (a 50% rise or a
 --   one-third fall), and neither the week nor its 8 trailing weeks touch a lockdown (each location
 --   changed level there by its own amount).
-WITH hours AS (
-    SELECT location_id, pedestrians, CAST(EPOCH(ts) AS BIGINT) // 3600 + 72 AS hour_no
-    FROM hourly_counts
-),
-cells AS (
-    SELECT location_id,
-           hour_no // 168 AS week_no,
-           (hour_no % 168) // 6 AS cell,
-           SUM(pedestrians) AS pedestrians
-    FROM hours
-    GROUP BY location_id, hour_no // 168, (hour_no % 168) // 6
-    HAVING COUNT(*) = 6
-),
-profiled AS (
-    SELECT location_id,
-           week_no,
-           pedestrians,
-           MEDIAN(pedestrians) OVER (
-               PARTITION BY location_id, cell ORDER BY week_no RANGE BETWEEN 8 PRECEDING AND 1 PRECEDING
-           ) AS expected,
-           COUNT(*) OVER (
-               PARTITION BY location_id, cell ORDER BY week_no RANGE BETWEEN 8 PRECEDING AND 1 PRECEDING
-           ) AS trailing_weeks
-    FROM cells
-),
-weekly AS (
-    SELECT location_id,
-           week_no,
-           MEDIAN(CAST(pedestrians AS DOUBLE) / expected) AS ratio,
-           COUNT(*) AS cells_compared
-    FROM profiled
-    WHERE trailing_weeks >= 4 AND expected >= 60
-    GROUP BY location_id, week_no
-    HAVING COUNT(*) >= 8
+WITH weekly AS (
+    SELECT location_id, week_no, ratio, cells_compared
+    FROM weekly_ratios
 ),
 city AS (
     SELECT week_no,
