@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from footfall.generate import generate
+from footfall.melbourne.generate import generate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL = SHARED / "data" / "real"

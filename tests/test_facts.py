@@ -10,10 +10,10 @@ from typing import Literal, get_args, get_type_hints
 
 import duckdb
 import pytest
+from footfall.generate import generate
 from typer.testing import CliRunner
 
 from footfall.engines.duckdb import DuckDBEngine
-from footfall.generate import generate
 from footfall.lake import Lake
 from footfall.melbourne import portal
 from footfall.melbourne.detect import Container, Detected

@@ -76,7 +76,9 @@ def s3_lake(location: str) -> Finding:
 
 
 def lake_writable(location: str) -> Finding:
-    if location.startswith("s3://"):
+    from footfall.session import is_s3
+
+    if is_s3(location):
         return s3_lake(location)
     if "://" in location:
         return Finding("Lake", False, f"{location}: a lake is a local directory or s3://bucket/prefix")
