@@ -175,8 +175,9 @@ def doctor_command(
 ) -> None:
     """Check the environment: Python, engines, the lake, the portal. Exits 1 when something required is missing."""
     from footfall.doctor import examine
+    from footfall.melbourne.portal import COUNTS_DATASET, PORTAL_URL
 
-    findings = examine(lake, portal)
+    findings = examine(lake, portal or PORTAL_URL, COUNTS_DATASET)
     for f in findings:
         mark = ("ok      ", "green") if f.ok else (("missing ", "red") if f.required else ("optional", "yellow"))
         out.print(line(mark, f" {f.name:<8} {f.detail}"))
