@@ -22,10 +22,9 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from footfall.aws import aws_errors
 from footfall.dag import Pipeline
 from footfall.errors import LakeError
-from footfall.s3 import S3Lake
+from footfall.s3 import S3Lake, aws_errors
 from footfall.spec import IDENTIFIER, PipelineSpec
 from footfall.versions import OutputPath, output_paths
 
