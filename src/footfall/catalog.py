@@ -24,9 +24,8 @@ from sqlglot import exp
 
 from footfall.dag import Pipeline
 from footfall.errors import LakeError
-from footfall.s3 import S3Lake, aws_errors
+from footfall.s3 import OutputPath, S3Lake, aws_errors, output_paths
 from footfall.spec import IDENTIFIER, PipelineSpec
-from footfall.versions import OutputPath, output_paths
 
 PARQUET = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
