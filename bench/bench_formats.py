@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xlsxwriter
 
-from footfall.generate import generate
 from footfall.lake import Lake
+from footfall.melbourne.generate import generate
 from footfall.melbourne.landing import land_file, stage_file
 
 LABELS = ["ID", "Location_ID", "Sensing_Date", "HourDay", "Direction_1", "Direction_2", "Total_of_Directions",

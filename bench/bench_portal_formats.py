@@ -15,8 +15,8 @@ from pathlib import Path
 
 from portal import Portal, PortalData
 
-from footfall.generate import generate
 from footfall.lake import Lake
+from footfall.melbourne.generate import generate
 from footfall.melbourne.ingest import ingest_melbourne
 from footfall.melbourne.run import JobResult, stage
 

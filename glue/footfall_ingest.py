@@ -23,20 +23,13 @@ def arguments(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> None:
-    from footfall.lake import Lake
     from footfall.melbourne.ingest import ingest_melbourne
-    from footfall.melbourne.run import pipeline
-    from footfall.s3 import is_s3, working_copy
+    from footfall.melbourne.job import melbourne_lake
 
     args = arguments(argv)
     refresh = args.full_refresh.lower() == "true"
-    if is_s3(args.lake):
-        with working_copy(args.lake, pipeline().spec, write=True) as remote, remote.work.lock():
-            result = ingest_melbourne(remote.work, args.portal, full_refresh=refresh)
-    else:
-        lake = Lake.at(args.lake)
-        with lake.lock():
-            result = ingest_melbourne(lake, args.portal, full_refresh=refresh)
+    with melbourne_lake(args.lake, write=True) as session:
+        result = ingest_melbourne(session.local, args.portal, full_refresh=refresh)
     print(f"{args.JOB_NAME}: {len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged")
 
 

@@ -45,33 +45,23 @@ def spark_options() -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
+    from footfall.aws import client
     from footfall.catalog import describe_lake, register
-    from footfall.engines.spark_s3 import on_glue
-    from footfall.lake import Lake
-    from footfall.melbourne.run import pipeline, prepare_scratch, run, run_on_s3
-    from footfall.s3 import client, is_s3, working_copy
-    from footfall.s3direct import DirectLake, scratch_lake
+    from footfall.engines.spark_s3 import spark_scheme
+    from footfall.melbourne.job import melbourne_lake, run_job
+    from footfall.melbourne.run import pipeline
 
     args = arguments(argv)
     if args["pipeline"] != "melbourne":
         raise SystemExit(f"unknown pipeline {args['pipeline']!r}")
-    options = spark_options() if args["engine"] == "spark" else {}
-    the_pipeline = pipeline()
-    if not is_s3(args["lake"]):
-        result = run(Lake.at(args["lake"]), engine=args["engine"], engine_options=options)
+    spark = args["engine"] == "spark"
+    options = spark_options() if spark else {}
+    with melbourne_lake(args["lake"], write=True, direct=spark_scheme() if spark else None) as session:
+        result = run_job(session, engine=args["engine"], engine_options=options)
+    if session.remote is None:
         registered = "no catalog for a local lake"
     else:
-        if args["engine"] == "spark":
-            with scratch_lake() as scratch:
-                direct = DirectLake.open(args["lake"], the_pipeline.spec, scheme="s3" if on_glue() else "s3a",
-                                         scratch=scratch.root)
-                prepare_scratch(direct, scratch)
-                result = run_on_s3(direct, scratch, engine_options=options)
-            remote = direct.remote
-        else:
-            with working_copy(args["lake"], the_pipeline.spec, write=True) as remote:
-                result = run(remote.work, engine=args["engine"], engine_options=options)
-        changes = register(client("glue"), args["database"], *describe_lake(remote, the_pipeline))
+        changes = register(client("glue"), args["database"], *describe_lake(session.remote, pipeline()))
         registered = ", ".join(f"{sum(c.action == a for c in changes)} {a}" for a in ("created", "updated",
                                                                                       "unchanged"))
         registered = f"catalog {args['database']}: {registered}"

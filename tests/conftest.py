@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from footfall.generate import generate
+from footfall.melbourne.generate import generate
 
 # xdist's workers export COLUMNS=80 and LINES=24, and footfall's consoles keep a size found at import for good:
 # without them each in-process run's own COLUMNS holds, as it does in a new process.

@@ -49,8 +49,3 @@ def test_engine_override_file_replaces_the_transpiled_sql(make_pipeline) -> None
     step = load_pipeline(root).steps["a"]
     assert step.sql("spark") == "SELECT 2 AS x FROM raw"
     assert "1 AS x" in step.sql("duckdb")
-
-
-def test_upstream_collects_only_what_targets_need(make_pipeline) -> None:
-    root = make_pipeline(SPEC, {"a": "select * from raw", "b": "select * from a", "c": "select * from raw"})
-    assert load_pipeline(root).upstream({"b"}) == {"a", "b"}

@@ -13,11 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from footfall.engines.duckdb import DuckDBEngine
-from footfall.generate import generate
 from footfall.lake import Lake
 from footfall.melbourne import portal
 from footfall.melbourne.detect import Container, Detected
 from footfall.melbourne.formats import FileKind
+from footfall.melbourne.generate import generate
 from footfall.melbourne.landing import CONTAINER_SUFFIX, KINDS, Landed
 from footfall.melbourne.lockdowns import SEED, lockdowns
 from footfall.melbourne.report import Answers, history_chart
@@ -107,9 +107,10 @@ def test_the_portal_address_and_dataset_ids_are_written_only_in_melbourne_portal
 def test_the_commands_default_to_the_portal_module(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FOOTFALL_PORTAL_URL", raising=False)
     from footfall import cli
+    from footfall.melbourne.job import Fetch
 
-    assert cli.Fetch().dataset == portal.SOCRATA_COUNTS_DATASET
-    assert cli.Fetch().sensors_dataset == portal.SOCRATA_SENSORS_DATASET
+    assert Fetch().dataset == portal.SOCRATA_COUNTS_DATASET
+    assert Fetch().sensors_dataset == portal.SOCRATA_SENSORS_DATASET
     assert portal.PORTAL_URL in CliRunner().invoke(cli.app, ["run", "--help"], terminal_width=200).output
 
 

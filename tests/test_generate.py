@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from footfall.generate import FORMATS, generate
 from footfall.melbourne.detect import detect
+from footfall.melbourne.generate import FORMATS, generate
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,9 @@ from synthetic import make_rows, write_archive, write_revision
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine
 from footfall.errors import EngineError, LakeError, SpecError
-from footfall.lake import JOURNAL, PUBLISHED, STAGING, Lake, Staging
+from footfall.journal import JOURNAL, PUBLISHED, STAGING, Staging
+from footfall.lake import Lake
+from footfall.melbourne.job import SCRATCH
 from footfall.spec import load_spec
 
 # -- class 1: the engine can touch files outside the pipeline and the lake --------------------------------
@@ -162,8 +164,9 @@ def test_a_sandboxed_run_still_reads_its_files_writes_its_outputs_and_spills(mak
                          {"data/rows.csv": "i,v\n" + rows + "\n"})
     from footfall.runner import run_pipeline
 
-    with DuckDBEngine(threads=1, memory_limit="24MB") as engine:
-        result = run_pipeline(load_pipeline(root), Lake.at(tmp_path / "lake"), engine)
+    lake = Lake.at(tmp_path / "lake")
+    with DuckDBEngine(threads=1, memory_limit="24MB") as engine, lake.session():
+        result = run_pipeline(load_pipeline(root), lake, engine)
         spilled = engine.con.execute("select max(size) from duckdb_temporary_files()").fetchone()
     assert result.outputs == {"curated/t.csv": 100, "transformed/big": count}
     assert (tmp_path / "lake" / "curated" / "t.csv").read_text().splitlines()[1] == f"0,{count // 100}"
@@ -440,7 +443,7 @@ def test_a_publish_that_fails_in_process_is_rolled_back_at_once(tmp_path: Path) 
                          {"transformed/t": "new t\n"})
     (lake.root / "curated/b.csv").mkdir()
     (lake.root / "curated/b.csv/x").write_text("x")
-    from footfall.lake import RolledBack
+    from footfall.journal import RolledBack
 
     with pytest.raises(RolledBack, match=r"could not publish run r2 \(Is a directory.*\); the previous outputs "
                                          r"were put back"):
@@ -499,7 +502,7 @@ KILLER = textwrap.dedent("""
 
         landing.copy_unchanged = half_copy
     if point == "after":
-        from footfall.lake import Staging
+        from footfall.journal import Staging
 
         real_one = Staging._publish_one
 
@@ -646,7 +649,7 @@ def test_a_reader_during_a_live_publish_waits_for_it_and_answers_from_the_new_ru
     pause = textwrap.dedent(f"""
         import os, sys, time
         from pathlib import Path
-        from footfall.lake import Staging
+        from footfall.journal import Staging
         real_one = Staging._publish_one
 
         def publish_one(self, entry):
@@ -692,8 +695,8 @@ def test_the_sweep_touches_only_footfalls_temporary_files(tmp_path: Path) -> Non
     for rel in keep + sweep:
         (lake.root / rel).parent.mkdir(parents=True, exist_ok=True)
         (lake.root / rel).write_text("x")
-    with lake.lock():
-        lake.recover()
+    with lake.session(SCRATCH):
+        pass
     assert sorted(p.relative_to(lake.root).as_posix() for p in lake.root.rglob("*") if p.is_file()
                   and p.name != ".lock") == sorted(keep)
 

@@ -26,7 +26,7 @@ import cli
 import pytest
 from portal import COUNTS, FAST, Portal, portal_data
 
-from footfall.generate import generate
+from footfall.melbourne.generate import generate
 from footfall.redact import redact
 from footfall.sources.http import client, download
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from cli import footfall
 
-from footfall.generate import generate, planted_faults
 from footfall.lake import Lake
+from footfall.melbourne.generate import generate, planted_faults
 from footfall.melbourne.run import run
 
 START, END = date(2019, 1, 1), date(2019, 12, 31)

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from footfall.generate import generate, planted_faults
 from footfall.lake import Lake
+from footfall.melbourne.generate import generate, planted_faults
 from footfall.melbourne.run import run
 
 # With these bounds the planted 10-day outage and the 72 hours of zeros both cross a month boundary.

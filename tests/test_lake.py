@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from footfall.errors import LakeError
-from footfall.lake import JOURNAL, Lake
+from footfall.journal import JOURNAL
+from footfall.lake import Lake
 
 
 def test_paths_from_config_cannot_escape_the_lake(tmp_path: Path) -> None:
@@ -65,13 +66,15 @@ def another_process_asks_for_the_lock(root: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_the_lock_is_reentrant_within_a_process_and_held_until_the_outer_hold_ends(tmp_path: Path) -> None:
-    refused = [f"{tmp_path}: the lake is in use by footfall pid {os.getpid()}; try again when it ends"]
+def test_a_second_hold_is_refused_even_in_the_holding_process_and_the_first_hold_survives_it(tmp_path: Path) -> None:
+    """A run locks once and hands the held lake down; a second hold anywhere is another writer."""
+    refused = f"{tmp_path}: the lake is in use by footfall pid {os.getpid()}; try again when it ends"
     lake = Lake.at(tmp_path)
     with lake.lock():
-        with Lake.at(tmp_path).lock():
-            assert another_process_asks_for_the_lock(tmp_path) == refused
-        assert another_process_asks_for_the_lock(tmp_path) == refused, "the inner hold's end released the lake"
+        with pytest.raises(LakeError) as second, Lake.at(tmp_path).lock():
+            pass
+        assert str(second.value) == refused
+        assert another_process_asks_for_the_lock(tmp_path) == [refused], "the refused hold released the lake"
     assert another_process_asks_for_the_lock(tmp_path) == ["acquired"]
 
 
@@ -95,8 +98,9 @@ def test_unjournaled_staging_is_dropped_and_journaled_staging_rolls_forward(tmp_
     (lake.root / "curated/a.csv").write_text("old\n")
     abandoned = lake.stage("run-1")
     abandoned.path("curated", "a.csv").write_text("abandoned\n")
-    committed = lake.stage("run-2")
+    assert lake.recover() == []
     assert not abandoned.folder.exists()
+    committed = lake.stage("run-2")
     committed.path("curated", "a.csv").write_text("new\n")
     part = committed.path("transformed", "t/m=1/part-0.parquet")
     part.write_text("x")

@@ -20,11 +20,11 @@ import pyarrow.parquet as pq
 import pytest
 from cli import footfall
 
-from footfall import query
+from footfall import query, readonly
 from footfall.dag import Pipeline
 from footfall.errors import SqlError
-from footfall.generate import generate
 from footfall.lake import Lake
+from footfall.melbourne.generate import generate
 from footfall.melbourne.run import pipeline, run
 
 DONE_WHEN = ("select location, sum(pedestrians) from hourly_counts_located where date = '2019-12-31' group by 1 "
@@ -122,9 +122,9 @@ def test_a_writing_statement_is_refused_in_one_line_before_it_runs(lake: Path, t
 @pytest.mark.parametrize("sql", sorted(REFUSED))
 def test_the_guard_refuses(sql: str, melbourne: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(query.QueryRefused, match=REFUSED[sql].replace("(", r"\(").replace(")", r"\)")):
-        statement = query.parse_read_only(sql, melbourne)
-        query.check_paths(statement, tmp_path / "lake")
+    with pytest.raises(readonly.QueryRefused, match=REFUSED[sql].replace("(", r"\(").replace(")", r"\)")):
+        statement = readonly.parse_read_only(sql, melbourne)
+        readonly.check_paths(statement, tmp_path / "lake")
 
 
 @pytest.mark.slow
@@ -134,13 +134,13 @@ def test_the_guard_lets_queries_and_files_inside_the_lake_through(melbourne: Pip
     for sql in (DONE_WHEN, "with t as (select * from outages) select count(*) from t", "describe locations",
                 "summarize daily_counts", "select * from top10_by_day union all select * from top10_by_day",
                 "select * from read_parquet('lake/curated/coverage.parquet')"):
-        query.check_paths(query.parse_read_only(sql, melbourne), tmp_path / "lake")
+        readonly.check_paths(readonly.parse_read_only(sql, melbourne), tmp_path / "lake")
 
 
 def test_the_connection_itself_refuses_files_outside_the_tables_and_config_changes(lake: Path,
                                                                                   melbourne: Pipeline) -> None:
     """Defence in depth: even SQL that got past the parser cannot read elsewhere or unlock the connection."""
-    tables = query.needed(melbourne, ["locations"])
+    tables = readonly.needed(melbourne, ["locations"])
     con = query.connect(Lake.at(lake), melbourne, tables)
     try:
         assert con.execute("SELECT COUNT(*) FROM locations").fetchone()[0] == 10
@@ -242,4 +242,4 @@ def test_a_missing_table_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_syntax_errors_carry_line_and_column(melbourne: Pipeline) -> None:
     with pytest.raises(SqlError, match="line 2, column"):
-        query.parse_read_only("select 1\nfrom from", melbourne)
+        readonly.parse_read_only("select 1\nfrom from", melbourne)

@@ -237,7 +237,7 @@ def test_a_run_dying_midway_through_publishing_is_finished_by_the_next(inputs: d
                                                                        crash_after: int) -> None:
     """The journal is written and `crash_after` outputs are in place when the process dies; the next run
     must first finish that publish, then compute from it."""
-    from footfall.lake import Staging
+    from footfall.journal import Staging
     from footfall.melbourne.run import run
 
     lake = tmp_path / "lake"
@@ -252,10 +252,12 @@ def test_a_run_dying_midway_through_publishing_is_finished_by_the_next(inputs: d
         real(self, entry)
 
     monkeypatch.setattr(Staging, "_publish_one", dying)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt), Lake.at(lake).session():
         run(Lake.at(lake), [str(inputs["live"])])
     assert any((lake / "_staging").glob("*/PUBLISH")), "the journal survives the crash"
     monkeypatch.setattr(Staging, "_publish_one", real)
-    run(Lake.at(lake), [str(inputs["live"])])
+    with Lake.at(lake).session() as notices:
+        run(Lake.at(lake), [str(inputs["live"])])
+    assert [n.message for n in notices] == ["finished publishing the outputs of an interrupted run"]
     assert answers(lake) == answers(inputs["reference"])
     assert hourly_rows(lake) == hourly_rows(inputs["reference"])

@@ -114,7 +114,7 @@ def test_the_sensor_health_section_renders_the_planted_faults_in_chromium(tmp_pa
                                                                             tmp_path: Path) -> None:
     from datetime import date
 
-    from footfall.generate import generate
+    from footfall.melbourne.generate import generate
 
     folder = tmp_path_factory.mktemp("faulty-report")
     generate(folder / "counts.csv", seed=5, sensors=12, start=date(2019, 1, 1), end=date(2019, 12, 31),
@@ -135,7 +135,7 @@ def test_a_month_without_data_is_a_gap_in_the_history_line(tmp_path: Path) -> No
     """A lake holding 2012-2015 and December 2020: the monthly lines stop in 2015 and pick up in 2020."""
     from datetime import date
 
-    from footfall.generate import generate
+    from footfall.melbourne.generate import generate
 
     generate(tmp_path / "old.csv", seed=1, sensors=3, start=date(2012, 1, 1), end=date(2015, 2, 28))
     generate(tmp_path / "new.csv", seed=2, sensors=3, start=date(2020, 12, 1), end=date(2020, 12, 31), fmt="ods-csv")

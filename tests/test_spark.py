@@ -94,7 +94,7 @@ def test_the_melbourne_pipeline_gives_byte_identical_answers_on_spark(spark: obj
                                                                       tmp_path: Path) -> None:
     from datetime import date
 
-    from footfall.generate import generate
+    from footfall.melbourne.generate import generate
 
     history = tmp_path / "history.csv"
     generate(history, fmt="archive", seed=11, sensors=4, start=date(2019, 1, 1), end=date(2021, 12, 31))
@@ -111,7 +111,7 @@ def test_the_melbourne_pipeline_gives_byte_identical_answers_on_spark(spark: obj
 def test_sensor_health_finds_the_same_faults_on_spark(spark: object, tmp_path: Path) -> None:
     from datetime import date
 
-    from footfall.generate import generate
+    from footfall.melbourne.generate import generate
 
     counts = tmp_path / "faults.csv"
     generate(counts, fmt="archive", seed=5, sensors=8, start=date(2019, 1, 1), end=date(2019, 6, 30), faults=True)

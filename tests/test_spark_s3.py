@@ -213,7 +213,7 @@ def executor_tasks(events: Path) -> dict[str, int]:
 @pytest.mark.slow
 def test_footfall_run_on_a_standalone_cluster_publishes_to_s3_what_duckdb_gives(cluster, s3, real: Path,
                                                                                 tmp_path: Path) -> None:
-    from footfall.generate import generate
+    from footfall.melbourne.generate import generate
     from footfall.melbourne.run import run
 
     history = tmp_path / "history.csv"

@@ -57,17 +57,6 @@ class Pipeline:
         found += [(table, c) for table, checks in self.spec.checks.items() for c in checks]
         return sorted(found, key=lambda tc: position[tc[0]])
 
-    def upstream(self, targets: set[str]) -> set[str]:
-        """The steps needed to build ``targets`` (themselves included)."""
-        needed: set[str] = set()
-        stack = [t for t in targets if t in self.steps]
-        while stack:
-            name = stack.pop()
-            if name not in needed:
-                needed.add(name)
-                stack.extend(d for d in self.steps[name].depends_on if d in self.steps)
-        return needed
-
 
 def load_pipeline(root: Path) -> Pipeline:
     """Load ``root/pipeline.yml`` and ``root/sql/*.sql`` and check they agree.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +13,6 @@ from pathlib import Path
 import httpx
 
 from footfall.errors import FootfallError
-from footfall.melbourne.portal import COUNTS_DATASET, PORTAL_URL
 from footfall.redact import redact
 
 
@@ -76,7 +74,9 @@ def s3_lake(location: str) -> Finding:
 
 
 def lake_writable(location: str) -> Finding:
-    if location.startswith("s3://"):
+    from footfall.session import is_s3
+
+    if is_s3(location):
         return s3_lake(location)
     if "://" in location:
         return Finding("Lake", False, f"{location}: a lake is a local directory or s3://bucket/prefix")
@@ -91,15 +91,16 @@ def lake_writable(location: str) -> Finding:
     return Finding("Lake", True, f"{root} is writable, {free:,.1f} GB free")
 
 
-def portal(url: str) -> Finding:
-    """Whether the portal answers, probed like a download (redirects followed, credentials kept to its origin)."""
+def portal(url: str, dataset: str) -> Finding:
+    """Whether the portal answers for ``dataset``, probed like a download (redirects followed, credentials kept
+    to its origin)."""
     from footfall.sources.http import Policy, client, send
     from footfall.sources.opendatasoft import dataset_url
 
     shown = redact(url)
     try:
         with client(Policy(connect_timeout=5.0, read_timeout=5.0)) as http:
-            response = send(http, "GET", dataset_url(url, COUNTS_DATASET))
+            response = send(http, "GET", dataset_url(url, dataset))
             response.close()
     except httpx.HTTPError as e:
         return Finding("Portal", False, f"{shown} cannot be reached ({type(e).__name__}); `footfall run` needs it, "
@@ -111,7 +112,8 @@ def portal(url: str) -> Finding:
     return Finding("Portal", True, f"{shown} answers", required=False)
 
 
-def examine(lake: str, portal_url: str | None = None) -> list[Finding]:
+def examine(lake: str, portal_url: str, dataset: str) -> list[Finding]:
+    """Every check; the portal (the job's, given by the command line) probed for one of its datasets."""
     return [
         python(),
         package("duckdb", True, "the embedded engine"),
@@ -122,5 +124,5 @@ def examine(lake: str, portal_url: str | None = None) -> list[Finding]:
         package("boto3", False, "S3 lakes and the Glue catalog"),
         package("plotly", False, "the HTML report"),
         lake_writable(lake),
-        portal(portal_url or os.environ.get("FOOTFALL_PORTAL_URL") or PORTAL_URL),
+        portal(portal_url, dataset),
     ]

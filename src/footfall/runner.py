@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import glob
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -84,14 +84,13 @@ def check_support(pipeline: Pipeline, engine: Engine) -> None:
 
 
 def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
-                 files: Mapping[str, Sequence[str]] | None = None,
-                 targets: set[str] | None = None, publish: bool = True,
                  listener: Listener | None = None) -> RunResult:
-    """Build every step (or only what ``targets`` need), check, write outputs, publish.
+    """Build every step, check, write outputs, publish.
 
-    ``files`` overrides the files of named sources (paths a user gave on the command line).
-    Nothing reaches the lake's zones unless every blocking check passed and every output was
-    written in full. On a :class:`DirectLake` the engine reads and writes object URIs itself.
+    The caller holds the lake for this run (:meth:`Lake.session`, :func:`footfall.session.open_lake`): the
+    runner never locks or recovers it. Nothing reaches the lake's zones unless every blocking check passed
+    and every output was written in full. On a :class:`DirectLake` the engine reads and writes object URIs
+    itself.
     """
     check_support(pipeline, engine)
     result = RunResult()
@@ -101,8 +100,6 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
         if listener:
             listener(event)
 
-    needed = pipeline.upstream(targets) if targets else set(pipeline.order)
-    outputs = [o for o in pipeline.spec.outputs if not targets or o.table in targets or o.table in needed]
     checks_by_table: dict[str, list] = {}
     for table, check in pipeline.checks():
         checks_by_table.setdefault(table, []).append(check)
@@ -123,52 +120,44 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
 
     def readers(table: str) -> int:
         """How many times the run reads a table: the steps built from it, its outputs and its checks."""
-        steps = sum(1 for n in needed if table in pipeline.steps[n].depends_on)
-        return steps + sum(1 for o in outputs if o.table == table) + (1 if checks_by_table.get(table) else 0)
+        steps = sum(1 for step in pipeline.steps.values() if table in step.depends_on)
+        outputs = sum(1 for o in pipeline.spec.outputs if o.table == table)
+        return steps + outputs + (1 if checks_by_table.get(table) else 0)
 
-    with lake.lock():
-        for notice in lake.recover():
-            emit(Event("recover", notice.run_id, detail=notice.message))
-        given = [f for name in pipeline.spec.sources if files and name in files for f in files[name]]
-        engine.confine([pipeline.root.resolve(), lake.root], given, spill=lake.root / SPILL)
-        for name, source in pipeline.spec.sources.items():
+    engine.confine([pipeline.root.resolve(), lake.root], spill=lake.root / SPILL)
+    for name, source in pipeline.spec.sources.items():
+        started = time.perf_counter()
+        chosen = source_files(pipeline, lake, name, source)
+        engine.register_source(name, chosen, source)
+        emit(Event("source", name, None, time.perf_counter() - started, f"{len(chosen)} file(s)"))
+        check(name)
+
+    for name in pipeline.order:
+        step = pipeline.steps[name]
+        emit(Event("begin", name, detail="building"))
+        started = time.perf_counter()
+        materialize = step.settings.materialize if engine.SUPPORTS_VIEWS else "table"
+        rows = engine.create(name, step.sql(engine.dialect), materialize, readers=readers(name))
+        emit(Event("step", name, rows, time.perf_counter() - started, materialize))
+        check(name)
+
+    staging = lake.stage()
+    result.run_id = staging.run_id
+    try:
+        for out in pipeline.spec.outputs:
+            emit(Event("begin", f"{out.zone}/{out.relpath}", detail="writing"))
             started = time.perf_counter()
-            chosen = list(files[name]) if files and name in files else source_files(pipeline, lake, name, source)
-            engine.register_source(name, chosen, source)
-            emit(Event("source", name, None, time.perf_counter() - started, f"{len(chosen)} file(s)"))
-            check(name)
-
-        for name in pipeline.order:
-            if name not in needed:
-                continue
-            step = pipeline.steps[name]
-            emit(Event("begin", name, detail="building"))
-            started = time.perf_counter()
-            materialize = step.settings.materialize if engine.SUPPORTS_VIEWS else "table"
-            rows = engine.create(name, step.sql(engine.dialect), materialize, readers=readers(name))
-            emit(Event("step", name, rows, time.perf_counter() - started, materialize))
-            check(name)
-
-        staging = lake.stage()
-        result.run_id = staging.run_id
-        try:
-            for out in outputs:
-                emit(Event("begin", f"{out.zone}/{out.relpath}", detail="writing"))
-                started = time.perf_counter()
-                dest = staging.path(out.zone, out.relpath)
-                rows = engine.write(out.table, str(dest), out)
-                if out.partition_by:
-                    staging.mark_directory(out.zone, out.relpath, merge=out.overwrite == "partitions")
-                result.outputs[f"{out.zone}/{out.relpath}"] = rows
-                emit(Event("output", f"{out.zone}/{out.relpath}", rows, time.perf_counter() - started, out.format))
-            if publish:
-                started = time.perf_counter()
-                result.published = staging.publish()
-                emit(Event("publish", str(lake), None, time.perf_counter() - started,
-                           f"{len(result.published)} output(s)"))
-            else:
-                staging.discard()
-        except BaseException:
-            staging.discard()
-            raise
+            dest = staging.path(out.zone, out.relpath)
+            rows = engine.write(out.table, str(dest), out)
+            if out.partition_by:
+                staging.mark_directory(out.zone, out.relpath, merge=out.overwrite == "partitions")
+            result.outputs[f"{out.zone}/{out.relpath}"] = rows
+            emit(Event("output", f"{out.zone}/{out.relpath}", rows, time.perf_counter() - started, out.format))
+        started = time.perf_counter()
+        result.published = staging.publish()
+        emit(Event("publish", str(lake), None, time.perf_counter() - started,
+                   f"{len(result.published)} output(s)"))
+    except BaseException:
+        staging.discard()
+        raise
     return result

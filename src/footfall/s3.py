@@ -30,144 +30,26 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from footfall.aws import S3Location, aws_errors, client
 from footfall.errors import LakeError
-from footfall.lake import STAGING, VERSIONS, Lake, new_run_id
+from footfall.journal import STAGING, VERSIONS
+from footfall.lake import Lake
+from footfall.s3plan import next_pointer, plan_collect, plan_pull, plan_push
 from footfall.spec import ZONES, PipelineSpec, relative_path
+from footfall.versions import OutputPath, new_run_id, output_of, output_paths, write_json
 
 POINTER = "_current.json"
 STATE = ".s3-state.json"
 TRANSFERS = 8
-RUN_ID = r"\d{8}T\d{12}Z-\d+"  # footfall.lake.new_run_id()
-SKIP = {STAGING, VERSIONS, "_spill", "_incoming"}
-DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
-          "UnrecognizedClientException", "AccessDeniedException", "403", "InvalidClientTokenId"}
-
-
 CONFLICT = "another run published to this lake while this one ran; nothing of this run was published: run it again"
-
-
-def is_s3(location: str | Path) -> bool:
-    return str(location).startswith("s3://")
-
-
-@dataclass(frozen=True)
-class S3Location:
-    bucket: str
-    prefix: str
-
-    @classmethod
-    def parse(cls, uri: str) -> S3Location:
-        """An ``s3://bucket/prefix`` URI; the prefix must stay a plain relative path.
-
-        >>> S3Location.parse("s3://lake/melbourne/")
-        S3Location(bucket='lake', prefix='melbourne')
-        >>> S3Location.parse("s3://lake").uri("curated/top10_by_day.csv")
-        's3://lake/curated/top10_by_day.csv'
-        >>> S3Location.parse("s3://lake/../x")
-        Traceback (most recent call last):
-        ...
-        footfall.errors.LakeError: s3://lake/../x: not an S3 lake location (s3://bucket/prefix, no '..')
-        """
-        match = re.fullmatch(r"s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?:/(.*))?", uri)
-        prefix = (match.group(2) or "").strip("/") if match else ""
-        try:
-            if not match or (prefix and relative_path(prefix) and "//" in prefix):
-                raise ValueError
-        except ValueError:
-            raise LakeError("not an S3 lake location (s3://bucket/prefix, no '..')", path=uri) from None
-        return cls(match.group(1), prefix)
-
-    def key(self, rel: str) -> str:
-        return f"{self.prefix}/{rel}" if self.prefix else rel
-
-    def uri(self, rel: str = "") -> str:
-        key = self.key(rel) if rel else self.prefix
-        return f"s3://{self.bucket}/{key}".rstrip("/") if key else f"s3://{self.bucket}"
-
-    def __str__(self) -> str:
-        return self.uri()
-
-
-@contextlib.contextmanager
-def aws_errors(where: str) -> Iterator[None]:
-    """Turn the AWS SDK's exceptions into one line that says what to do (and never echoes a secret)."""
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        NoRegionError,
-        PartialCredentialsError,
-    )
-
-    try:
-        yield
-    except ClientError as e:
-        code = str(e.response.get("Error", {}).get("Code", ""))
-        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        operation = e.operation_name
-        if code in ("NoSuchBucket",) or (code == "404" and operation == "HeadBucket"):
-            raise LakeError("the bucket does not exist (create it first, or check the name)", path=where) from None
-        if code in DENIED or status == 403:
-            raise LakeError(f"access denied ({code or status} on {operation}): check the AWS credentials and "
-                            "their permissions", path=where) from None
-        raise LakeError(f"S3/Glue request {operation} failed: {code or status}", path=where) from None
-    except (NoCredentialsError, PartialCredentialsError):
-        raise LakeError("no AWS credentials found (environment, ~/.aws, or an instance role)", path=where) from None
-    except NoRegionError:
-        raise LakeError("no AWS region configured: set AWS_REGION (or AWS_DEFAULT_REGION)", path=where) from None
-    except EndpointConnectionError as e:
-        raise LakeError(f"cannot reach {e.kwargs.get('endpoint_url', 'the endpoint')}", path=where) from None
-    except BotoCoreError as e:
-        raise LakeError(f"AWS SDK error: {type(e).__name__}", path=where) from None
-
-
-def client(service: str, endpoint_url: str | None = None, region: str | None = None) -> Any:
-    """A boto3 client with the standard credential chain; ``AWS_ENDPOINT_URL`` is honoured by boto3 itself."""
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError:
-        raise LakeError("S3 lakes need boto3: pip install 'footfall[aws]'") from None
-    config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=120)
-    region = region or os.environ.get("AWS_REGION") or None  # the name AWS's other SDKs and Lambda/Glue use
-    with aws_errors(service):
-        return boto3.client(service, endpoint_url=endpoint_url or None, region_name=region, config=config)
 
 
 def md5_file(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
-
-
-@dataclass(frozen=True)
-class OutputPath:
-    """Where a pipeline publishes inside the lake: one file, or a directory of (partitioned) files."""
-
-    zone: str
-    relpath: str
-    directory: bool
-
-    @property
-    def rel(self) -> str:
-        return f"{self.zone}/{self.relpath}"
-
-    def owns(self, rel: str) -> bool:
-        return rel == self.rel if not self.directory else rel.startswith(self.rel + "/")
-
-    def unit(self, rel: str) -> str:
-        """The group of files that is versioned together: the file itself, or its partition folder."""
-        return rel if not self.directory else str(PurePosixPath(rel).parent)
-
-    def versioned_key(self, rel: str, run_id: str) -> str:
-        """``curated/top10_by_day.csv`` -> ``curated/top10_by_day.csv/<run_id>/top10_by_day.csv``;
-        ``transformed/hourly_counts/year=2024/x.parquet`` -> ``transformed/hourly_counts/<run_id>/year=2024/x.parquet``.
-        """
-        inner = PurePosixPath(rel).name if not self.directory else rel[len(self.rel) + 1:]
-        return f"{self.rel}/{run_id}/{inner}"
 
 
 @dataclass
@@ -187,6 +69,7 @@ class S3Lake:
     outputs: tuple[OutputPath, ...]
     s3: Any
     progress: Callable[[str], Callable[[int, int | None], None]] | None = None  # a bar per transfer: label -> update
+    scratch: tuple[str, ...] = ()  # lake-relative folders that hold only temporaries, never pushed
     pulled: Transfer = field(default_factory=Transfer)
     pushed: Transfer | None = None
     _pulled: dict[str, Any] | None = None
@@ -254,15 +137,12 @@ class S3Lake:
             return {"pointer": None, "hashes": {}}
 
     def _save_state(self, pointer: dict[str, Any] | None, hashes: dict[str, Any]) -> None:
-        path = self.work.root / STATE
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps({"pointer": pointer, "hashes": hashes}))
-        os.replace(tmp, path)
+        write_json(self.work.root / STATE, {"pointer": pointer, "hashes": hashes})
 
     # -- local files ---------------------------------------------------------------------------
 
     def _output_of(self, rel: str) -> OutputPath | None:
-        return next((o for o in self.outputs if o.owns(rel)), None)
+        return output_of(self.outputs, rel)
 
     def local_files(self) -> dict[str, Path]:
         """Every file of the working copy's zones, by lake-relative path (skipping scratch and markers)."""
@@ -270,7 +150,9 @@ class S3Lake:
         for zone in ZONES:
             top = self.work.root / zone
             for folder, dirs, files in os.walk(top, followlinks=True):
-                dirs[:] = [d for d in dirs if d not in SKIP and not d.startswith(".")]
+                here = Path(folder).relative_to(self.work.root)
+                dirs[:] = [d for d in dirs if d not in (STAGING, VERSIONS) and not d.startswith(".")
+                           and (here / d).as_posix() not in self.scratch]
                 for name in files:
                     if name.startswith((".", "_")) or name.endswith((".part", ".tmp")):
                         continue
@@ -290,9 +172,7 @@ class S3Lake:
     # -- pull ----------------------------------------------------------------------------------
 
     def pull(self, inputs: bool = True, only: Sequence[str] = ()) -> Transfer:
-        """Make the working copy match the pointer: outputs exactly, inputs at least (local inputs not yet
-        pushed are kept, they belong to the next push). ``inputs=False`` is for readers, who may name the
-        lake paths (or folder prefixes) they read in ``only`` and download nothing else."""
+        """Make the working copy match the pointer (:func:`footfall.s3plan.plan_pull`)."""
         done = Transfer()
         pointer = self.pointer()
         state = self._state()
@@ -301,20 +181,16 @@ class S3Lake:
         in_sync = pointer is not None and state.get("pointer") == pointer
         self._save_state(None, hashes)
         local = self.local_files()
-        downloads: list[tuple[str, str, Path, int]] = []
-        for rel, path in local.items():
-            if self._output_of(rel) and rel not in wanted:
-                path.unlink()
-                done.deleted += 1
-        for rel, meta in sorted(wanted.items()):
-            if (not inputs and not self._output_of(rel)) or (only and not rel.startswith(tuple(only))):
-                continue
-            path = local.get(rel)
-            if path is not None and (in_sync or (path.stat().st_size == meta["size"]
-                                                 and self._hash(rel, path, hashes) == meta["md5"])):
-                done.kept += 1
-                continue
-            downloads.append((rel, meta["key"], path or self._local_target(rel), meta["size"]))
+
+        def same(rel: str) -> bool:
+            return in_sync or (local[rel].stat().st_size == wanted[rel]["size"]
+                               and self._hash(rel, local[rel], hashes) == wanted[rel]["md5"])
+
+        plan = plan_pull(self.outputs, wanted, local, same, inputs=inputs, only=only)
+        for rel in plan.delete:
+            local[rel].unlink()
+        done.deleted, done.kept = len(plan.delete), plan.kept
+        downloads = [(rel, key, local.get(rel) or self._local_target(rel), size) for rel, key, size in plan.download]
         self._transfer(f"pulling from {self}", [
             (size, lambda progress, key=key, target=target, rel=rel: self._download(key, target, rel, progress))
             for rel, key, target, size in downloads])
@@ -368,48 +244,25 @@ class S3Lake:
     # -- push ----------------------------------------------------------------------------------
 
     def push(self, run_id: str | None = None) -> Transfer:
-        """Upload what changed, then switch readers with one PUT of the pointer, then collect garbage."""
+        """Upload what changed, then switch readers with one PUT of the pointer, then collect garbage
+        (:func:`footfall.s3plan.plan_push`)."""
         run_id = run_id or new_run_id()
-        done = Transfer()
         previous, etag = self._read_pointer()
         if previous != self._pulled:
             raise LakeError(CONFLICT, path=self.location.uri())
-        old = (previous or {}).get("files", {})
-        state = self._state()
-        hashes: dict[str, Any] = state.get("hashes", {})
+        hashes: dict[str, Any] = self._state().get("hashes", {})
         local = self.local_files()
-        files: dict[str, dict[str, Any]] = {}
-        for rel, path in local.items():
-            files[rel] = {"size": path.stat().st_size, "md5": self._hash(rel, path, hashes)}
-        hashes = {rel: entry for rel, entry in hashes.items() if rel in files}
-        changed_units = {
-            o.unit(rel) for rel, meta in files.items() if (o := self._output_of(rel))
-            and (rel not in old or (old[rel]["size"], old[rel]["md5"]) != (meta["size"], meta["md5"]))}
-        changed_units |= {o.unit(rel) for rel in old if (o := self._output_of(rel)) and rel not in files}
-        uploads: list[tuple[str, str]] = []
-        for rel, meta in files.items():
-            output = self._output_of(rel)
-            if output is None:
-                meta["key"] = rel
-                unchanged = rel in old and (old[rel]["size"], old[rel]["md5"]) == (meta["size"], meta["md5"])
-            else:
-                unchanged = output.unit(rel) not in changed_units
-                meta["key"] = old[rel]["key"] if unchanged else output.versioned_key(rel, run_id)
-            if unchanged:
-                done.kept += 1
-            else:
-                uploads.append((rel, meta["key"]))
-        # Data before manifests, so a manifest on S3 always has its file.
-        for manifests in (False, True):
+        sizes = {rel: {"size": p.stat().st_size, "md5": self._hash(rel, p, hashes)} for rel, p in local.items()}
+        hashes = {rel: entry for rel, entry in hashes.items() if rel in sizes}
+        plan = plan_push(self.outputs, (previous or {}).get("files", {}), sizes, run_id)
+        for manifests in (False, True):  # data before manifests, so a manifest on S3 always has its file
             self._transfer(f"pushing to {self}", [
-                (files[rel]["size"], lambda progress, rel=rel, key=key: self._upload(
-                    local[rel], key, rel, files[rel]["md5"], progress=progress))
-                for rel, key in sorted(uploads) if rel.endswith(".manifest.json") == manifests])
-        done.files = len(uploads)
-        done.bytes = sum(files[rel]["size"] for rel, _ in uploads)
-        retired = sorted(m["key"] for rel, m in old.items() if rel not in files and not self._output_of(rel))
-        pointer = {"format": 1, "run_id": run_id, "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                   "files": dict(sorted(files.items())), "retired": retired}
+                (plan.files[rel]["size"], lambda progress, rel=rel, key=key: self._upload(
+                    local[rel], key, rel, plan.files[rel]["md5"], progress=progress))
+                for rel, key in plan.upload if rel.endswith(".manifest.json") == manifests])
+        done = Transfer(files=len(plan.upload), bytes=sum(plan.files[rel]["size"] for rel, _ in plan.upload),
+                        kept=plan.kept)
+        pointer = next_pointer(run_id, datetime.now(UTC).isoformat(timespec="seconds"), plan.files, plan.retired)
         if previous is not None and pointer["files"] == previous["files"]:
             self._save_state(previous, hashes)
             return done
@@ -425,21 +278,12 @@ class S3Lake:
                                 ExtraArgs={"Metadata": {"md5": md5}}, Callback=progress)
 
     def _collect(self, current: dict[str, Any], previous: dict[str, Any] | None) -> int:
-        """Delete what footfall wrote and neither pointer names: output versions (keys under an output's
-        ``<run_id>/`` folders) and the inputs the previous push retired. Other objects are never touched."""
-        keep = {self.location.key(m["key"]) for p in (current, previous) if p for m in p["files"].values()}
-        retired = {self.location.key(k) for k in (previous or {}).get("retired", [])}
-        versions = re.compile("^(?:" + "|".join(re.escape(o.rel) for o in self.outputs) + ")/" + RUN_ID + "/")
-        doomed: list[str] = []
+        """Delete what :func:`footfall.s3plan.plan_collect` finds; other objects are never touched."""
+        prefix = self.location.key("") if self.location.prefix else ""
         with aws_errors(self.location.uri()):
-            pages = self.s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self.location.bucket, Prefix=self.location.key("") if self.location.prefix else "")
-            for page in pages:
-                for item in page.get("Contents", []):
-                    key = item["Key"]
-                    rel = key[len(self.location.prefix) + 1:] if self.location.prefix else key
-                    if key not in keep and (key in retired or (self.outputs and versions.match(rel))):
-                        doomed.append(key)
+            listed = [item["Key"][len(prefix):] for page in self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.location.bucket, Prefix=prefix) for item in page.get("Contents", [])]
+            doomed = [self.location.key(k) for k in plan_collect(self.outputs, listed, current, previous)]
             for start in range(0, len(doomed), 1000):
                 batch = doomed[start:start + 1000]
                 self.s3.delete_objects(Bucket=self.location.bucket,
@@ -474,20 +318,17 @@ def default_work_dir(location: S3Location, endpoint_url: str | None = None) -> P
     return base.expanduser() / "lakes" / f"{name}-{tag}"
 
 
-def output_paths(spec: PipelineSpec) -> tuple[OutputPath, ...]:
-    return tuple(OutputPath(o.zone, o.relpath, bool(o.partition_by)) for o in spec.outputs)
-
-
 @contextlib.contextmanager
 def working_copy(uri: str, spec: PipelineSpec, *, write: bool, endpoint_url: str | None = None,
-                 work_dir: str | Path | None = None, reads: Sequence[str] = (),
+                 work_dir: str | Path | None = None, reads: Sequence[str] = (), scratch: Sequence[str] = (),
                  progress: Callable[[str], Callable[[int, int | None], None]] | None = None) -> Iterator[S3Lake]:
-    """Pull, hand the local copy to the caller, push when it succeeds (``write``), all under the copy's lock.
+    """Pull, hand the local copy to the caller, push when it succeeds (``write``), all under the copy's lock,
+    which is taken here once: the caller works on ``remote.work`` as held.
 
     Readers (``write=False``) pull the outputs only, or only those under ``reads``. A failure leaves S3 as it
     was and makes the next pull verify the working copy file by file."""
     remote = S3Lake.open(uri, output_paths(spec), endpoint_url=endpoint_url, work_dir=work_dir)
-    remote.progress = progress
+    remote.progress, remote.scratch = progress, tuple(scratch)
     with remote.work.lock():
         remote.pulled = remote.pull(inputs=write, only=() if write else reads)
         try:

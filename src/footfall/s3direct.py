@@ -23,10 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from footfall.aws import S3Location, aws_errors, client
 from footfall.errors import LakeError
-from footfall.lake import Lake, new_run_id
-from footfall.s3 import OutputPath, S3Lake, S3Location, aws_errors, client, md5_file, output_paths
+from footfall.lake import Lake
+from footfall.s3 import S3Lake, md5_file
+from footfall.s3plan import next_pointer, retired
 from footfall.spec import PipelineSpec, relative_path
+from footfall.versions import OutputPath, new_run_id, output_paths
 
 
 def pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -93,18 +96,6 @@ class DirectLake:
         return f"{self.scheme}://{self.remote.location.bucket}/{self.remote.location.key(key)}"
 
     # -- what the runner asks of a lake -------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def lock(self, wait: float = 0.0) -> Iterator[None]:
-        """S3 has no lock to take: the pointer's compare-and-swap lets only one of two writers publish."""
-        yield
-
-    def ensure(self) -> None:
-        """Nothing to create: the bucket was reached when the lake was opened."""
-
-    def recover(self) -> list[str]:
-        """Nothing to roll forward: a run is published by one PUT of the pointer, or not at all."""
-        return []
 
     def match(self, pattern: str, fmt: str) -> list[str]:
         """URIs of the files a source's path names (a folder stands for every ``*.<fmt>`` below it)."""
@@ -219,10 +210,8 @@ class DirectStaging:
                 if replaced is None or output.unit(rel) in replaced:
                     del files[rel]
             files.update(written)
-        retired = sorted(m["key"] for rel, m in (lake.previous or {}).get("files", {}).items()
-                         if rel not in files and not lake.remote._output_of(rel))
-        pointer = {"format": 1, "run_id": self.run_id, "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                   "files": dict(sorted(files.items())), "retired": retired}
+        pointer = next_pointer(self.run_id, datetime.now(UTC).isoformat(timespec="seconds"), files,
+                               retired(lake.outputs, (lake.previous or {}).get("files", {}), files))
         lake.remote._switch(pointer, lake.etag)
         self.published = True
         lake.remote._collect(pointer, lake.previous)

@@ -115,3 +115,16 @@ def _credentials() -> dict[str, str]:
     else:
         settings["fs.s3a.aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
     return settings
+
+
+def spark_options(master: str, endpoint: str | None, *, direct: bool) -> dict[str, Any]:
+    """The Spark engine's options: when it reaches S3 itself outside Glue, the S3A connector's settings too."""
+    s3 = S3Access.resolve(endpoint) if direct and not on_glue() else None
+    if s3:
+        s3.static_conf()
+    return {"master": master, "s3": s3} if s3 else {"master": master}
+
+
+def spark_scheme() -> str:
+    """How Spark names S3 objects: EMRFS's ``s3://`` on Glue, Hadoop's ``s3a://`` elsewhere."""
+    return "s3" if on_glue() else "s3a"

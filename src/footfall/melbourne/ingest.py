@@ -30,6 +30,7 @@ from footfall.sources.http import DEFAULT_POLICY, Fetched, Policy, Progress, cli
 from footfall.sql import literal
 
 OVERLAP_DAYS = 7
+INCOMING = "landing/_incoming"  # downloads in progress: a folder of temporaries the lake's sweep empties
 ProgressFactory = Callable[[str], Progress]
 
 
@@ -47,7 +48,7 @@ class IngestResult:
 
 def incoming(lake: Lake) -> Path:
     """A clean folder for downloads in progress, on the lake's disk."""
-    folder = lake.path("landing", "_incoming")
+    folder = lake.path(*INCOMING.split("/"))
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return folder

@@ -37,6 +37,7 @@ from footfall.melbourne.formats import (
 from footfall.melbourne.inputs import copy_unchanged, open_regular, snapshot
 from footfall.melbourne.schema import parsed_count_columns
 from footfall.sql import literal, quote
+from footfall.versions import write_json
 
 KINDS: tuple[FileKind, ...] = get_args(FileKind)
 CONTAINER_SUFFIX = {container: f".{container}" for container in get_args(Container)}
@@ -74,13 +75,6 @@ class Landed:
     def detected(self) -> Detected:
         fmt = next(f for f in FORMATS if f.name == self.format)
         return Detected(fmt, self.container, self.delimiter, self.header, self.sheet)
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """One line of JSON (so any JSON-lines reader, DuckDB's or Spark's, reads manifests as a table)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True) + "\n")
-    os.replace(tmp, path)
 
 
 def _manifest(landed: Landed) -> dict[str, Any]:

@@ -31,12 +31,12 @@ from footfall.melbourne.landing import (
     raw_path,
     read_manifest,
     stage_file,
-    write_json,
 )
 from footfall.melbourne.schema import PIPELINE_DIR
 from footfall.runner import Event, RunResult, run_pipeline
 from footfall.s3direct import DirectLake, pattern_regex
 from footfall.sql import literal
+from footfall.versions import write_json
 
 REJECTED = "_rejected"
 
@@ -176,24 +176,20 @@ def _retry_unexplained_rejections(lake: Lake) -> None:
 
 def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, engine: str = "duckdb",
         engine_options: dict | None = None, listener: Callable[[Event], None] | None = None) -> JobResult:
-    """Land ``counts`` and ``sensors`` (paths, globs, directories), then rebuild every answer."""
+    """Land ``counts`` and ``sensors`` (paths, globs, directories), then rebuild every answer, on a lake the
+    caller holds (:meth:`Lake.session`, or :func:`footfall.melbourne.job.melbourne_lake`)."""
     counts_paths, sensor_paths = expand(counts), expand(sensors)
     the_pipeline = pipeline()
     result = JobResult()
-    lake.ensure()
-    with lake.lock():
-        for notice in lake.recover():
-            if listener:
-                listener(Event("recover", notice.run_id, detail=notice.message))
-        land(lake, counts_paths, sensor_paths, result)
-        stage(lake, result, listener)
-        if not landed_files(lake, "counts"):
-            raise InputError("the lake holds no counts yet: give files with --counts", path=lake.root)
-        options = dict(engine_options or {})
-        if engine == "duckdb":
-            options.setdefault("temp_dir", str(lake.root / SPILL))
-        with get_engine(engine, **options) as eng:
-            result.run = run_pipeline(the_pipeline, lake, eng, listener=listener)
+    land(lake, counts_paths, sensor_paths, result)
+    stage(lake, result, listener)
+    if not landed_files(lake, "counts"):
+        raise InputError("the lake holds no counts yet: give files with --counts", path=lake.root)
+    options = dict(engine_options or {})
+    if engine == "duckdb":
+        options.setdefault("temp_dir", str(lake.root / SPILL))
+    with get_engine(engine, **options) as eng:
+        result.run = run_pipeline(the_pipeline, lake, eng, listener=listener)
     summary = quarantine_summary(lake)
     result.quarantined = sum(r.rows_quarantined for r in summary)
     result.unresolved = [r for r in summary if r.reason.startswith("wide column ")]

@@ -1,0 +1,228 @@
+"""The Melbourne commands (run, ingest, top, report, generate, demo), registered by :mod:`footfall.cli`:
+each parses its flags, calls the job, and renders what it returns."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from footfall.console import Progress, download_bars, err, line, note, render, summary_line
+from footfall.errors import FootfallError
+from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET
+from footfall.options import EngineOpt, LakeOpt, S3EndpointOpt
+from footfall.session import LakeSession
+
+if TYPE_CHECKING:
+    from footfall.melbourne.job import Fetch
+
+CountsOpt = Annotated[list[str], typer.Option("--counts", help="Counts file, glob, directory or http(s) URL "
+                                               "(repeatable). Without any, the portal is fetched.")]
+SensorsOpt = Annotated[list[str], typer.Option("--sensors", help="Sensor-locations file, glob, directory or URL.")]
+SourceOpt = Annotated[str, typer.Option("--source", help="melbourne (the Opendatasoft portal) or socrata.")]
+PortalOpt = Annotated[str | None, typer.Option("--portal", envvar="FOOTFALL_PORTAL_URL",
+                                               help=f"Portal base URL (default {PORTAL_URL}).")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="First day to fetch, YYYY-MM-DD.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Last day to fetch, YYYY-MM-DD.")]
+RefreshOpt = Annotated[bool, typer.Option("--full-refresh", help="Fetch everything again, ignoring what landed.")]
+SocrataUrlOpt = Annotated[str | None, typer.Option("--socrata-url", help="Socrata domain, e.g. https://data.x.gov.")]
+DatasetOpt = Annotated[str, typer.Option("--dataset", help="Socrata counts dataset id.")]
+SensorsDatasetOpt = Annotated[str | None, typer.Option("--sensors-dataset", help="Socrata sensors dataset id.")]
+BulkOpt = Annotated[bool, typer.Option("--bulk-csv", help="Socrata: the bulk rows.csv instead of SODA JSON pages.")]
+WorkersOpt = Annotated[int, typer.Option("--workers", help="Socrata: pages fetched at once.")]
+ExportFormatOpt = Annotated[str, typer.Option("--format", help="The portal's export to fetch: csv, parquet (the "
+                                              "most compact) or xlsx.")]
+
+
+@contextlib.contextmanager
+def opened(location: str, *, write: bool, endpoint: str | None, reads: tuple[str, ...] = (), direct: str | None = None,
+           portal: bool = False) -> Iterator[LakeSession]:
+    """The Melbourne lake, held once for a writer, with download bars and notes of what was pulled and pushed."""
+    from footfall.melbourne.job import melbourne_lake
+
+    with download_bars() as bars, melbourne_lake(location, write=write, endpoint=endpoint, reads=reads, direct=direct,
+                                                 portal=portal, progress=bars, notify=note) as session:
+        yield session
+
+
+def fetched(session: LakeSession, counts: list[str], sensors: list[str],
+            how: Fetch) -> tuple[list[str], list[str], int]:
+    """Fetch what is remote into the held lake, with a bar per download."""
+    from footfall.melbourne.job import fetch
+
+    with download_bars() as bars:
+        return fetch(session, counts, sensors, how, progress=bars, notify=note)
+
+
+def ingest_command(
+    counts: CountsOpt = [],  # noqa: B006
+    sensors: SensorsOpt = [],  # noqa: B006
+    lake: LakeOpt = "lake",
+    source: SourceOpt = "melbourne",
+    portal: PortalOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    full_refresh: RefreshOpt = False,
+    socrata_url: SocrataUrlOpt = None,
+    dataset: DatasetOpt = SOCRATA_COUNTS_DATASET,
+    sensors_dataset: SensorsDatasetOpt = SOCRATA_SENSORS_DATASET,
+    bulk_csv: BulkOpt = False,
+    workers: WorkersOpt = 4,
+    export_format: ExportFormatOpt = "csv",
+    s3_endpoint: S3EndpointOpt = None,
+) -> None:
+    """Fetch into the landing zone only: the portal (incrementally), a Socrata dataset, URLs or files."""
+    from footfall.melbourne.job import Fetch, land_only
+
+    how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers,
+                export_format)
+    with opened(lake, write=True, endpoint=s3_endpoint) as session:
+        local_counts, local_sensors, downloads = fetched(session, counts, sensors, how)
+        result = land_only(session, local_counts, local_sensors)
+    err.print(line(("done", "green"), f": {downloads} download(s) landed, {len(result.landed)} local file(s) landed, "
+                   f"{len(result.unchanged)} unchanged"))
+
+
+def run_command(
+    counts: CountsOpt = [],  # noqa: B006
+    sensors: SensorsOpt = [],  # noqa: B006
+    lake: LakeOpt = "lake",
+    engine: EngineOpt = "duckdb",
+    spark_master: Annotated[str, typer.Option("--spark-master", help="Spark master for --engine spark.")] = "local[*]",
+    strict: Annotated[bool, typer.Option("--strict", help="Exit with 4 when any row was quarantined.")] = False,
+    source: SourceOpt = "melbourne",
+    portal: PortalOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    full_refresh: RefreshOpt = False,
+    socrata_url: SocrataUrlOpt = None,
+    dataset: DatasetOpt = SOCRATA_COUNTS_DATASET,
+    sensors_dataset: SensorsDatasetOpt = SOCRATA_SENSORS_DATASET,
+    bulk_csv: BulkOpt = False,
+    workers: WorkersOpt = 4,
+    export_format: ExportFormatOpt = "csv",
+    s3_endpoint: S3EndpointOpt = None,
+) -> None:
+    """Run the Melbourne pipeline: fetch (the portal unless files are given), land, parse what is new,
+    rebuild every answer.
+
+    Exit codes: 0 answers published; 1 an error (nothing published); 3 a data check failed (nothing
+    published); 4 with --strict, answers published but some rows were quarantined."""
+    from footfall.engines.spark_s3 import spark_options, spark_scheme
+    from footfall.melbourne.job import Fetch, run_job
+
+    err.print(line(("melbourne", "bold"), f" -> {lake}"))
+    how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers,
+                export_format)
+    spark = engine == "spark"
+    with opened(lake, write=True, endpoint=s3_endpoint, direct=spark_scheme() if spark else None,
+                portal=not counts and not sensors) as session:
+        local_counts, local_sensors, downloads = fetched(session, counts, sensors, how)
+        with Progress() as progress:
+            result = run_job(session, local_counts, local_sensors, engine=engine, listener=progress,
+                             engine_options=spark_options(spark_master, s3_endpoint, direct=session.direct)
+                             if spark else None)
+    err.print(line(("done", "green"), f": {downloads + len(result.landed)} file(s) landed, {len(result.unchanged)} "
+                   f"unchanged, {len(result.staged)} parsed; {summary_line(result.run)}; {result.quarantined:,} row(s) "
+                   "quarantined" + (" (see curated/quarantine_summary.csv)" if result.quarantined else "")
+                   + f"; repeated hours: {result.hours_folded:,} folded (identical rows), {result.hours_summed:,} "
+                   "summed (partial records)" + (" (see curated/resolution_summary.csv)"
+                                                 if result.hours_folded or result.hours_summed else "")))
+    for column in result.unresolved:
+        err.print(line("  ", ("unresolved", "yellow"), f" {column.reason}: {column.rows_quarantined:,} value(s) "
+                       "quarantined"))
+    if result.missing_hours:
+        err.print(line(f"  {result.missing_hours:,} missing hour(s) in wide files (na, undefined or empty): absent, "
+                       "not quarantined"))
+    if strict and result.quarantined:
+        raise typer.Exit(4)
+
+
+def top_command(
+    by: Annotated[str, typer.Option("--by", help="day or month.")] = "day",
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: the latest day).")] = None,
+    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (default: the latest month).")] = None,
+    lake: LakeOpt = "lake",
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    s3_endpoint: S3EndpointOpt = None,
+) -> None:
+    """Print the top 10 locations for a day or a month."""
+    from footfall.melbourne.answers import READS, top10
+
+    with opened(lake, write=False, endpoint=s3_endpoint, reads=READS) as session:
+        columns, rows, period = top10(session.lake, by, day if by == "day" else month)
+    render(columns, rows, fmt, title=f"Top 10 locations by pedestrians, {period}")
+
+
+def report_command(
+    lake: LakeOpt = "lake",
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the HTML file.")] = Path("report.html"),
+    s3_endpoint: S3EndpointOpt = None,
+) -> None:
+    """Write one self-contained HTML report of the answers (opens offline)."""
+    from footfall.melbourne.report import READS, write
+
+    with opened(lake, write=False, endpoint=s3_endpoint, reads=READS) as session:
+        path = write(session.lake, out_path)
+    err.print(line(("wrote", "green"), f" {path} ({path.stat().st_size / 1e6:.1f} MB)"))
+
+
+def generate_command(
+    out_path: Annotated[Path, typer.Argument(help="File to write.")],
+    rows: Annotated[int | None, typer.Option("--rows", help="About this many rows (sets --end).")] = None,
+    sensors: Annotated[int, typer.Option("--sensors", help="Number of sensors.")] = 60,
+    start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")] = "2019-01-01",
+    end: Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD.")] = "2019-12-31",
+    fmt: Annotated[str, typer.Option("--format", help="archive, rows-csv, soda-json or ods-csv.")] = "archive",
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 0,
+    locations: Annotated[Path | None, typer.Option("--locations", help="Also write a sensor-locations file.")] = None,
+    faults: Annotated[bool, typer.Option("--faults", help="Plant sensor faults: an outage, flatlines, a level "
+                                         "shift (needs 8 sensors, 120 days).")] = False,
+) -> None:
+    """Write deterministic synthetic counts shaped like the real data, in any published format."""
+    from footfall.melbourne.generate import generate
+    from footfall.melbourne.job import day
+
+    try:
+        summary = generate(out_path, fmt=fmt, seed=seed, sensors=sensors, start=day(start, "--start"),
+                           end=day(end, "--end"), rows=rows, locations=locations, faults=faults)
+    except ValueError as e:
+        raise FootfallError(str(e)) from None
+    err.print(line(("wrote", "green"), f" {summary.path}: {summary.rows:,} rows, {summary.sensors} sensors, "
+                   f"{summary.start} .. {summary.end}, {summary.bytes / 1e6:,.1f} MB ({summary.format})"))
+    for fault in summary.faults:
+        err.print(line(f"  planted {fault}"))
+
+
+def demo_command(
+    folder: Annotated[Path, typer.Option("--dir", help="Where the demo data, lake and report go.")] = Path("demo"),
+) -> None:
+    """Generate three realistic years of data and run everything on it, offline: the answers and the report."""
+    from footfall.melbourne.generate import generate
+    from footfall.melbourne.job import run_job
+    from footfall.melbourne.report import write
+
+    folder.mkdir(parents=True, exist_ok=True)
+    counts, sensors = folder / "counts-2019-2021.csv", folder / "sensor-locations.csv"
+    if not counts.exists() or not sensors.exists():
+        summary = generate(counts, fmt="archive", seed=2019, sensors=40, start=date(2019, 1, 1),
+                           end=date(2021, 12, 31), locations=sensors)
+        err.print(line(("generated", "green"), f" {summary.rows:,} rows for {summary.sensors} sensors, "
+                       f"{summary.start} .. {summary.end}"))
+    with opened(str(folder / "lake"), write=True, endpoint=None) as session, Progress() as progress:
+        result = run_job(session, [str(counts)], [str(sensors)], listener=progress)
+    err.print(line(("done", "green"), f": {summary_line(result.run)}"))
+    report = write(session.local, folder / "report.html")
+    err.print(line(("report", "green"), f" {report}"))
+    top_command(by="month", day=None, month=None, lake=str(session.local.root), fmt="table")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the Melbourne commands to the framework's command line."""
+    for name, command in (("ingest", ingest_command), ("run", run_command), ("top", top_command),
+                          ("report", report_command), ("generate", generate_command), ("demo", demo_command)):
+        app.command(name)(command)
