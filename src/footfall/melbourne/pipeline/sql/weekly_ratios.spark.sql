@@ -1,6 +1,6 @@
 -- weekly_ratios.sql for Spark, which refuses MEDIAN over a window frame: PERCENTILE(x, 0.5) is the same
 -- interpolated median and accepts one. Everything else is weekly_ratios.sql as sqlglot transpiles it;
--- keep the two in step (tests/test_spark.py compares their answers byte for byte).
+-- keep the two in step (tests/framework/test_spark.py compares their answers byte for byte).
 WITH refresh AS (
   SELECT
     (

@@ -26,7 +26,7 @@ from footfall.melbourne.schema import raw_columns
 from footfall.runner import Event, EventKind
 from footfall.spec import Check, sql_type
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "footfall"
+SRC = Path(__file__).resolve().parents[2] / "src" / "footfall"
 
 
 def sources_mentioning(pattern: str) -> list[str]:
@@ -100,7 +100,7 @@ def test_the_portal_address_and_dataset_ids_are_written_only_in_melbourne_portal
            portal.SOCRATA_COUNTS_DATASET, portal.SOCRATA_SENSORS_DATASET]
     written = sources_mentioning("|".join(re.escape(i) for i in ids))
     assert written == ["melbourne/portal.py"]
-    glue = (SRC.parents[1] / "glue").rglob("*.py")
+    glue = (SRC.parents[2] / "glue").rglob("*.py")
     assert [p.name for p in glue if any(i in p.read_text() for i in ids)] == []
 
 

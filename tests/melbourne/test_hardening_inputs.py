@@ -606,7 +606,7 @@ def test_ctrl_c_while_parsing_exits_130_and_keeps_the_landed_file(million: Path,
 
 def test_reliability_md_counts_the_probes_the_suite_runs() -> None:
     """The catalogue's figures are the lengths of the probe lists above (a single test counts as one)."""
-    text = (Path(__file__).resolve().parents[1] / "RELIABILITY.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "RELIABILITY.md").read_text()
     section = text.split("### Inputs read strictly", 1)[1].split("\n## ", 1)[0]
     rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ") and line[2].isdigit()]
     stated = [(row[0].strip("| "), int(row[3])) for row in rows]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cli import footfall
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted([ROOT / "README.md", ROOT / "RELIABILITY.md", *(ROOT / "docs").glob("*.md")])
 MERMAID = ROOT / ".tools" / "mermaid" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)

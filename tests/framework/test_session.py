@@ -14,8 +14,8 @@ from cli import in_process
 
 from footfall.lake import Lake
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "footfall"
-GLUE = Path(__file__).resolve().parents[1] / "glue"
+SRC = Path(__file__).resolve().parents[2] / "src" / "footfall"
+GLUE = Path(__file__).resolve().parents[2] / "glue"
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 def report(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
     folder = tmp_path_factory.mktemp("report")
     write_archive(make_rows(), folder / "archive.csv")
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
     sensors = [str(shared / "ods_sensor_locations_export_2026-06.csv")] if shared.is_dir() else []
     lake = Lake.at(folder / "lake")
     run(lake, [str(folder / "archive.csv")], sensors)
@@ -92,7 +92,7 @@ def test_the_report_builds_from_an_s3_lake(report: Path, s3, tmp_path: Path) -> 
     from footfall.s3 import working_copy
 
     inputs = report.parent
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
     sensors = [str(shared / "ods_sensor_locations_export_2026-06.csv")] if shared.is_dir() else []
     with working_copy(s3.uri, pipeline().spec, write=True) as remote:
         run(remote.work, [str(inputs / "archive.csv")], sensors)

@@ -251,7 +251,7 @@ def test_the_glue_entry_points_run_with_arguments_as_glue_passes_them(portal: Po
         pytest.skip("the transform job runs on Spark, which needs Java")
     if missing_jars():
         pytest.skip(f"outside Glue the transform job reads S3 through the S3A jars, not in {jars_folder()}")
-    root = Path(__file__).resolve().parents[1] / "glue"
+    root = Path(__file__).resolve().parents[2] / "glue"
     glue_args = ["--JOB_NAME", "footfall-dev-ingest", "--lake", s3.uri, "--portal", portal.url,
                  "--job-bookmark-option", "job-bookmark-disable", "--TempDir", "s3://bucket/_glue-temp/",
                  "--enable-continuous-cloudwatch-log", "true"]
