@@ -226,7 +226,7 @@ def lake_views(pipeline: Pipeline, tables: Iterable[Table]) -> list[View]:
                 raise LakeError(f"view {name} reads {missing[0]!r}, which the lake has no table for yet",
                                 path=view.path)
             try:
-                schema = con.sql(single_select(con, view.sql("duckdb"), name)).fetch_arrow_table().schema
+                schema = con.sql(single_select(con, view.sql("duckdb"), name)).to_arrow_table().schema
             except duckdb.Error as e:
                 raise LakeError(f"view {name}: {str(e).strip().splitlines()[0]}", path=view.path) from None
             views.append(View(name, view.sql("athena"), _columns(schema), view.settings.description))
