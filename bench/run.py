@@ -24,6 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+HOURS_TO_2020 = 24 * 365 * 11  # generated counts start in June 2009
 ROOT = HERE.parent
 PY = sys.executable
 
@@ -121,12 +122,18 @@ def run_all(work: Path, rows: int, repeat: int, huge_rows: int, spark_rows: int 
 
     if huge_rows:
         big = work / "huge.csv"
-        results["huge_generate"] = generate(big, huge_rows, seed=2, sensors=500)
+        # Enough sensors that the hours end before today: later ones would be quarantined as implausible.
+        sensors = max(52, -(-huge_rows // HOURS_TO_2020))
+        results["huge_generate"] = generate(big, huge_rows, seed=2, sensors=sensors)
         results["huge_bytes"] = big.stat().st_size
         shutil.rmtree(work / "lake-huge", ignore_errors=True)
-        results["huge"] = measure(footfall("run", "--counts", str(big), "--lake", str(work / "lake-huge")))
+        try:
+            results["huge"] = measure(footfall("run", "--counts", str(big), "--lake", str(work / "lake-huge")))
+        except SystemExit as failed:  # a run that fails at scale is a result to report, not a lost benchmark
+            results["huge_failed"] = [ln for ln in str(failed).splitlines() if ln.strip()][-1][:200]
         results["huge_rows"] = huge_rows
-        print(f"huge: {results['huge'].seconds:.1f} s, {results['huge'].peak_mb:.0f} MB", flush=True)
+        if "huge" in results:
+            print(f"huge: {results['huge'].seconds:.1f} s, {results['huge'].peak_mb:.0f} MB", flush=True)
         big.unlink()
         shutil.rmtree(work / "lake-huge", ignore_errors=True)
     return results
@@ -331,7 +338,10 @@ def report(results: dict, repeat: int) -> str:
         ("one new month under 10% of the full run", incr.seconds < 0.1 * footfall_m.seconds,
          f"{100 * incr.seconds / footfall_m.seconds:.0f}%"),
     ]
-    if "huge" in results:
+    if "huge_failed" in results:
+        checks.append((f"{results['huge_rows'] / 1e6:,.0f} M rows under 120 s and 3 GB", False,
+                       f"failed: {results['huge_failed']}"))
+    elif "huge" in results:
         huge = results["huge"]
         checks.append((f"{results['huge_rows'] / 1e6:,.0f} M rows under 120 s and 3 GB",
                        huge.seconds < 120 and huge.peak_mb < 3072, f"{huge.seconds:,.0f} s, {huge.peak_mb:,.0f} MB"))

@@ -43,6 +43,7 @@ def test_a_local_run_locks_its_lake_once(files: dict[str, Path], tmp_path: Path,
     assert (lake / "curated" / "top10_by_day.csv").is_file()
 
 
+@pytest.mark.slow
 def test_a_run_on_s3_locks_its_working_copy_once(files: dict[str, Path], s3: SimpleNamespace, tmp_path: Path,
                                                  locks: list[Path], capsys: pytest.CaptureFixture[str],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:

@@ -502,6 +502,7 @@ HEADER_PROBES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("what", "header", "error"), HEADER_PROBES, ids=[p[0] for p in HEADER_PROBES])
 def test_long_empty_and_duplicate_header_names_give_the_real_problem(tmp_path: Path, what: str, header: str,
                                                                     error: str | None) -> None:
@@ -518,6 +519,7 @@ def test_long_empty_and_duplicate_header_names_give_the_real_problem(tmp_path: P
         assert one_line_error(done) == f"error: {path}: {error}"
 
 
+@pytest.mark.slow
 def test_a_header_line_over_16_mb_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "counts.csv"
     with path.open("w") as handle:
@@ -557,6 +559,7 @@ def test_a_first_json_record_longer_than_64_kb_is_read(tmp_path: Path) -> None:
 BAD_MEMORY_LIMITS = ["bogus", "100", "4 parsecs", "-1GB", "1.5.5GB", "4GBB"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", BAD_MEMORY_LIMITS)
 def test_a_bad_memory_limit_is_one_line_naming_the_variable_and_an_example(tmp_path: Path, value: str) -> None:
     path = tmp_path / "counts.csv"

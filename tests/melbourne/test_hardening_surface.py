@@ -290,6 +290,7 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, bytes | None]]:
             for p in folder.iterdir()} if folder.is_dir() else {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("writer", WRITERS)
 @pytest.mark.parametrize(("kind", "make", "word"), TARGET_PROBES, ids=[p[0] for p in TARGET_PROBES])
 def test_an_output_path_that_is_not_a_regular_file_in_an_existing_folder_is_refused(

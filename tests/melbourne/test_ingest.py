@@ -77,6 +77,7 @@ def test_the_portal_default_is_overridable_and_unreachable_portal_is_one_line(tm
     assert "ConnectError" in last and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["429", "429-ods", "500", "503", "cut", "stall"])
 def test_transient_faults_recover_to_the_complete_archive(portal: Portal, tmp_path: Path, fault: str) -> None:
     portal.fail(f"/api/datasets/1.0/{COUNTS}/attachments", fault, times=2)
@@ -187,6 +188,7 @@ def test_export_where_bounds_are_exact(portal: Portal, tmp_path: Path) -> None:
     assert min(days) == "2024-02-01" and max(days) == "2024-02-29"
 
 
+@pytest.mark.slow
 def test_concurrent_soda_paging_returns_exactly_the_sequential_rows(portal: Portal, tmp_path: Path) -> None:
     import json
 
