@@ -4,6 +4,10 @@
 -- changed month and the 8 weeks after each, which are recomputed from the cells of the weeks from 8
 -- before the first changed month to 8 after the last (one range scan). A first run, a rebuilt hourly table or a lake without the last run's ratios recomputes all.
 -- Weeks start on Monday 00:00 local time: week_no counts weeks from Monday 1969-12-29.
+-- Both medians come from sorted rows, which DuckDB can spill, rather than from MEDIAN's in-memory state (a
+-- windowed MEDIAN feeding a grouped one ran out of memory on 100 M rows): a cell's trailing weeks are its at
+-- most 8 previous rows that lie within 8 weeks (LAG), and a week's ratio is its middle cell ratio or the mean
+-- of the middle two, exactly what MEDIAN returns.
 WITH refresh AS (
     SELECT (SELECT COUNT(*) FROM hourly_previous) = 0 OR (SELECT COUNT(*) FROM weekly_ratios_previous) = 0
                AS rebuild_all
@@ -35,23 +39,40 @@ profiled AS (
     SELECT location_id,
            week_no,
            pedestrians,
-           MEDIAN(pedestrians) OVER (
-               PARTITION BY location_id, cell ORDER BY week_no RANGE BETWEEN 8 PRECEDING AND 1 PRECEDING
-           ) AS expected,
-           COUNT(*) OVER (
-               PARTITION BY location_id, cell ORDER BY week_no RANGE BETWEEN 8 PRECEDING AND 1 PRECEDING
-           ) AS trailing_weeks
+           LIST_FILTER([
+               CASE WHEN LAG(week_no, 1) OVER w >= week_no - 8 THEN LAG(pedestrians, 1) OVER w END,
+               CASE WHEN LAG(week_no, 2) OVER w >= week_no - 8 THEN LAG(pedestrians, 2) OVER w END,
+               CASE WHEN LAG(week_no, 3) OVER w >= week_no - 8 THEN LAG(pedestrians, 3) OVER w END,
+               CASE WHEN LAG(week_no, 4) OVER w >= week_no - 8 THEN LAG(pedestrians, 4) OVER w END,
+               CASE WHEN LAG(week_no, 5) OVER w >= week_no - 8 THEN LAG(pedestrians, 5) OVER w END,
+               CASE WHEN LAG(week_no, 6) OVER w >= week_no - 8 THEN LAG(pedestrians, 6) OVER w END,
+               CASE WHEN LAG(week_no, 7) OVER w >= week_no - 8 THEN LAG(pedestrians, 7) OVER w END,
+               CASE WHEN LAG(week_no, 8) OVER w >= week_no - 8 THEN LAG(pedestrians, 8) OVER w END
+           ], lambda c: c IS NOT NULL) AS trailing_counts
     FROM cells
+    WINDOW w AS (PARTITION BY location_id, cell ORDER BY week_no)
+),
+compared AS (
+    SELECT location_id, week_no, CAST(pedestrians AS DOUBLE) / LIST_MEDIAN(trailing_counts) AS cell_ratio
+    FROM profiled
+    WHERE LEN(trailing_counts) >= 4 AND LIST_MEDIAN(trailing_counts) >= 60
+),
+ranked AS (
+    SELECT location_id,
+           week_no,
+           cell_ratio,
+           ROW_NUMBER() OVER (PARTITION BY location_id, week_no ORDER BY cell_ratio) AS position,
+           COUNT(*) OVER (PARTITION BY location_id, week_no) AS cells_compared
+    FROM compared
 ),
 recomputed AS (
     SELECT location_id,
            week_no,
-           MEDIAN(CAST(pedestrians AS DOUBLE) / expected) AS ratio,
-           COUNT(*) AS cells_compared
-    FROM profiled
-    WHERE trailing_weeks >= 4 AND expected >= 60
+           (MIN(cell_ratio) + MAX(cell_ratio)) / 2 AS ratio,
+           ANY_VALUE(cells_compared) AS cells_compared
+    FROM ranked
+    WHERE cells_compared >= 8 AND position IN ((cells_compared + 1) // 2, cells_compared // 2 + 1)
     GROUP BY location_id, week_no
-    HAVING COUNT(*) >= 8
 )
 SELECT w.location_id, w.week_no, w.ratio, w.cells_compared
 FROM recomputed AS w
