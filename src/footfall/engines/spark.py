@@ -92,6 +92,9 @@ class SparkEngine(Engine):
                 frame = reader.option("header", options.get("header", "true")).option("inferSchema", "true").csv(
                     list(files))
             elif source.format == "json":
+                if source.columns:  # read by name with the declared types: no job just to infer a schema
+                    reader = reader.schema(", ".join(f"{quote(c, self.dialect)} {spark_type(t)}"
+                                                     for c, t in source.columns.items()))
                 frame = reader.json(list(files))
             elif str(source.options.get("hive_partitioning", "")).lower() == "true":
                 frame = self._hive_parquet(reader, files)
