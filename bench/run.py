@@ -196,6 +196,7 @@ def s3_runs(work: Path, data: Path, history: Path, month: Path, repeat: int) -> 
 SPARK_LOCAL = "Spark local[2], local lake"
 SPARK_S3 = "Spark local[2], S3 lake (moto on loopback)"
 SPARK_CLUSTER = "Spark standalone (master + 2 one-core workers), S3 lake"
+SPARK_FULL = "Spark local[2], local lake, on the benchmark's own input (vs its full run above)"
 
 
 def spark_runs(work: Path, data: Path, rows: int, spark_rows: int, repeat: int) -> dict:
@@ -233,8 +234,12 @@ def spark_runs(work: Path, data: Path, rows: int, spark_rows: int, repeat: int) 
                                                    f"s3://{bucket(endpoint, 'spark-cluster')}/lake"),
                                           env={**env, **cluster.env})
         print(f"{SPARK_CLUSTER}: {runs[SPARK_CLUSTER].seconds:.2f} s", flush=True)
+    if spark_rows != rows:  # the 5x target is on the benchmark's own input, against its full run
+        runs[SPARK_FULL] = measure(footfall("run", "--engine", "spark", "--counts", str(data), "--spark-master",
+                                            "local[2]", "--lake", str(_fresh(work / "spark-full"))))
+        print(f"{SPARK_FULL}: {runs[SPARK_FULL].seconds:.2f} s", flush=True)
     load.append(os.getloadavg()[0])
-    return {"rows": spark_rows, "runs": runs, "differ": differ, "load": load,
+    return {"rows": spark_rows, "full_rows": rows, "runs": runs, "differ": differ, "load": load,
             "profile": spark_profile(source, work / "spark-profile")}
 
 
@@ -357,7 +362,7 @@ def report(results: dict, repeat: int) -> str:
             lines.append(f"| {name} | {local.seconds:.2f} | {local.peak_mb:,.0f} | {remote.seconds:.2f} | "
                          f"{remote.peak_mb:,.0f} | {remote.seconds / local.seconds:.2f}x |")
     if "spark" in results:
-        lines += spark_section(results["spark"])
+        lines += spark_section(results["spark"], footfall_m)
     ratio = footfall_m.seconds / lower_m.seconds
     checks = [
         ("full run within 3x of the single-query bound (the goal: 1.5x)", ratio <= 3, f"{ratio:.1f}x"),
@@ -378,7 +383,7 @@ def report(results: dict, repeat: int) -> str:
                        huge.seconds < 120 and huge.peak_mb < 3072, f"{huge.seconds:,.0f} s, {huge.peak_mb:,.0f} MB"))
     else:
         checks.append(("100 M rows under 120 s and 3 GB", None, "not run (--huge-rows 0)"))
-    checks += spark_targets(results.get("spark"))
+    checks += spark_targets(results.get("spark"), footfall_m)
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {'not measured' if ok is None else 'yes' if ok else 'no'} |"
               for name, ok, value in checks]
@@ -398,7 +403,7 @@ def report(results: dict, repeat: int) -> str:
     return "\n".join(lines)
 
 
-def spark_section(spark: dict) -> list[str]:
+def spark_section(spark: dict, full_run: Measure) -> list[str]:
     runs = spark["runs"]
     duck = next(iter(runs.values()))
     same = ("every curated CSV of the local Spark run is byte-identical to the DuckDB engine's" if not spark["differ"]
@@ -410,7 +415,11 @@ def spark_section(spark: dict) -> list[str]:
              f"`spark-class`. Load average (1 min) before and after: {spark['load'][0]:.1f}, {spark['load'][-1]:.1f}. "
              f"Answers: {same}.", "",
              "| engine | wall time (s) | vs DuckDB engine |", "|---|---:|---:|"]
-    lines += [f"| {name} | {m.seconds:.2f} | {m.seconds / duck.seconds:.1f}x |" for name, m in runs.items()]
+    lines += [f"| {name} | {m.seconds:.2f} | {m.seconds / duck.seconds:.1f}x |" for name, m in runs.items()
+              if name != SPARK_FULL]
+    if SPARK_FULL in runs:
+        lines.append(f"| {SPARK_FULL}, {spark['full_rows']:,} rows | {runs[SPARK_FULL].seconds:.2f} | "
+                     f"{runs[SPARK_FULL].seconds / full_run.seconds:.1f}x |")
     lines += ["", "Where a local[2] run's time goes (one more run, in process, without the JVM's start): seconds and "
               "Spark jobs per phase, the jobs from Spark's status tracker.", "",
               "| phase | seconds | Spark jobs |", "|---|---:|---:|"]
@@ -418,17 +427,21 @@ def spark_section(spark: dict) -> list[str]:
     return lines
 
 
-def spark_targets(spark: dict | None) -> list[tuple[str, bool | None, str]]:
-    """The issue's two Spark targets; each is judged only on the input it names."""
+def spark_targets(spark: dict | None, full_run: Measure) -> list[tuple[str, bool | None, str]]:
+    """The issue's two Spark targets; each is judged only on the input it names (the 5x one on the benchmark's
+    own input, against its full run, when the Spark runs use another)."""
     one = "Spark local[2] on 1 M rows under 25 s including JVM start"
     six = "Spark local[2] within 5x of the DuckDB engine on 6 M rows"
     if spark is None:
         return [(one, None, "not run (--spark-rows 0)"), (six, None, "not run (--spark-rows 0)")]
     runs, rows = spark["runs"], spark["rows"]
-    local, duck = runs[SPARK_LOCAL].seconds, next(iter(runs.values())).seconds
-    at = f"{rows / 1e6:,.1f} M rows"
-    return [(one, local < 25 if 0.9e6 <= rows <= 1.1e6 else None, f"{local:.1f} s at {at}"),
-            (six, local <= 5 * duck if rows >= 6e6 else None, f"{local / duck:.1f}x at {at}")]
+    local = runs[SPARK_LOCAL].seconds
+    first = (one, local < 25 if 0.9e6 <= rows <= 1.1e6 else None, f"{local:.1f} s at {rows / 1e6:,.1f} M rows")
+    duck = next(iter(runs.values())).seconds
+    if SPARK_FULL in runs:
+        rows, local, duck = spark["full_rows"], runs[SPARK_FULL].seconds, full_run.seconds
+    second = (six, local <= 5 * duck if rows >= 6e6 else None, f"{local / duck:.1f}x at {rows / 1e6:,.1f} M rows")
+    return [first, second]
 
 
 LANDING = "landing (hash, copy) and the rest"
