@@ -500,7 +500,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--huge-rows", type=int, default=100_000_000, help="0 to skip the scale run")
     parser.add_argument("--spark-rows", type=int, default=1_000_000,
-                        help="rows for the Spark runs (1 M: the 25 s target; 6 M: the 5x target); 0 to skip Spark")
+                        help="rows for the Spark runs (1 M: the 25 s target; local[2] also runs on --rows for the 5x "
+                             "target); 0 to skip Spark")
     parser.add_argument("--work", type=Path, default=HERE / "results")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args()
