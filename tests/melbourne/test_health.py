@@ -143,3 +143,34 @@ def test_faults_need_enough_sensors_and_days(tmp_path: Path) -> None:
     done = footfall("generate", str(tmp_path / "x.csv"), "--sensors", "4", "--faults")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == ["error: --faults needs at least 8 sensors and 120 days"]
+
+
+def test_weekly_ratios_equal_an_independent_computation_of_both_medians(faulty: Path) -> None:
+    """weekly_ratios.sql takes its medians from sorted rows; recomputed here from the hourly table with
+    ``statistics.median``, value for value (docs/definitions.md, level shifts, steps 1-2)."""
+    import statistics
+    from collections import defaultdict
+
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    hourly = ds.dataset(faulty / "transformed/hourly_counts", format="parquet", partitioning="hive")
+    cells: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+    for row in hourly.to_table(columns=["location_id", "ts", "pedestrians"]).to_pylist():
+        hour_no = int((row["ts"] - datetime(1970, 1, 1)).total_seconds()) // 3600 + 72  # weeks from Monday
+        cells[(row["location_id"], hour_no // 168, hour_no % 168 // 6)].append(row["pedestrians"])
+    weeks: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)  # (location, cell) -> week -> count
+    for (location, week, cell), counts in cells.items():
+        if len(counts) == 6:
+            weeks[(location, cell)][week] = sum(counts)
+    compared: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for (location, _cell), by_week in weeks.items():
+        for week, count in by_week.items():
+            trailing = [by_week[w] for w in range(week - 8, week) if w in by_week]
+            if len(trailing) >= 4 and statistics.median(trailing) >= 60:
+                compared[(location, week)].append(count / statistics.median(trailing))
+    expected = {(location, week, statistics.median(ratios), len(ratios))
+                for (location, week), ratios in compared.items() if len(ratios) >= 8}
+    found = {tuple(r.values()) for r in pq.read_table(faulty / "transformed/weekly_ratios.parquet").to_pylist()}
+    assert len(expected) > 500
+    assert found == expected
