@@ -93,8 +93,7 @@ class SparkEngine(Engine):
                     list(files))
             elif source.format == "json":
                 if source.columns:  # read by name with the declared types: no job just to infer a schema
-                    reader = reader.schema(", ".join(f"{quote(c, self.dialect)} {spark_type(t)}"
-                                                     for c, t in source.columns.items()))
+                    reader = reader.schema(self._schema(source))
                 frame = reader.json(list(files))
             elif str(source.options.get("hive_partitioning", "")).lower() == "true":
                 frame = self._hive_parquet(reader, files)
@@ -106,9 +105,12 @@ class SparkEngine(Engine):
             self._size_shuffle(frame)
         else:
             assert source.columns, "an empty source has a declared schema (validated in spec)"
-            schema = ", ".join(f"{quote(c, self.dialect)} {spark_type(t)}" for c, t in source.columns.items())
-            frame = self.spark.createDataFrame([], schema)
+            frame = self.spark.createDataFrame([], self._schema(source))
         frame.createOrReplaceTempView(name)
+
+    def _schema(self, source: Source) -> str:
+        """A source's declared columns as a Spark DDL schema."""
+        return ", ".join(f"{quote(c, self.dialect)} {spark_type(t)}" for c, t in source.columns.items())
 
     def _size_shuffle(self, frame: Any) -> None:
         """``spark.sql.shuffle.partitions`` from the inputs' size as Spark's file index already knows it

@@ -52,10 +52,15 @@ profiled AS (
     FROM cells
     WINDOW w AS (PARTITION BY location_id, cell ORDER BY week_no)
 ),
-compared AS (
-    SELECT location_id, week_no, CAST(pedestrians AS DOUBLE) / LIST_MEDIAN(trailing_counts) AS cell_ratio
+trailing_medians AS (
+    SELECT location_id, week_no, pedestrians, LIST_MEDIAN(trailing_counts) AS expected
     FROM profiled
-    WHERE LEN(trailing_counts) >= 4 AND LIST_MEDIAN(trailing_counts) >= 60
+    WHERE LEN(trailing_counts) >= 4
+),
+compared AS (
+    SELECT location_id, week_no, CAST(pedestrians AS DOUBLE) / expected AS cell_ratio
+    FROM trailing_medians
+    WHERE expected >= 60
 ),
 ranked AS (
     SELECT location_id,
