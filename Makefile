@@ -74,11 +74,14 @@ test: $(STAMP) $(CHECKOV) $(MERMAID) $(S3A_JAR) browser
 
 # The unmarked tests, in under a minute: no JVM, no browser, no checkov, nothing slow (markers in pyproject.toml).
 FAST_TESTS := not slow and not spark and not browser and not infra
-test-fast: $(STAMP)
+test-fast: lint
 	$(BIN)/python -m pytest -m "$(FAST_TESTS)" $(XDIST) $(PYTEST_ARGS)
 
+# Style, types (mypy, strict) and the layering's import contracts (import-linter, in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 demo: $(STAMP)
 	$(BIN)/footfall demo $(ARGS)

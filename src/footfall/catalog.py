@@ -22,10 +22,12 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from sqlglot import exp
 
+from footfall.aws import aws_errors
 from footfall.dag import Pipeline
 from footfall.errors import LakeError
-from footfall.s3 import OutputPath, S3Lake, aws_errors, output_paths
+from footfall.s3 import S3Lake
 from footfall.spec import IDENTIFIER, PipelineSpec
+from footfall.versions import OutputPath, output_paths
 
 PARQUET = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
@@ -72,7 +74,7 @@ _HIVE_WIDER = {exp.DataType.Type.USMALLINT: "INT", exp.DataType.Type.UINT: "BIGI
                exp.DataType.Type.TIMESTAMP_MS: "TIMESTAMP", exp.DataType.Type.TIMESTAMP_NS: "TIMESTAMP"}
 
 
-def _widened(node: exp.Expression) -> exp.Expression:
+def _widened(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.DataType) and node.this in _HIVE_WIDER:
         return exp.DataType.build(_HIVE_WIDER[node.this], dialect="hive")
     return node
@@ -86,7 +88,7 @@ def translate(sql_type: str, source: str, target: str) -> str:
     >>> translate("array<string>", "hive", "presto"), translate("string", "hive", "duckdb")
     ('array(varchar)', 'text')
     """
-    built = exp.DataType.build(sql_type, dialect=source)
+    built: exp.Expr = exp.DataType.build(sql_type, dialect=source)
     if target == "hive":
         built = built.transform(_widened)
     return re.sub(r"([,:])\s+", r"\1", built.sql(dialect=target)).lower()
@@ -293,7 +295,7 @@ def view_input(view: View, database: str) -> dict[str, Any]:
     }
 
 
-def _essence(table: dict[str, Any], parameters: Iterable[str]) -> tuple:
+def _essence(table: dict[str, Any], parameters: Iterable[str]) -> tuple[Any, ...]:
     """What registration decides, so a table Glue decorated with its own fields still compares equal."""
     sd = table.get("StorageDescriptor", {})
     return (table.get("TableType"), table.get("Description", ""), table.get("ViewOriginalText"),
@@ -303,7 +305,7 @@ def _essence(table: dict[str, Any], parameters: Iterable[str]) -> tuple:
             sd.get("Location") or "", sd.get("SerdeInfo", {}).get("SerializationLibrary"))
 
 
-def upsert_table(glue: Any, database: str, wanted: dict[str, Any]) -> str:
+def upsert_table(glue: Any, database: str, wanted: dict[str, Any]) -> Literal["created", "updated", "unchanged"]:
     """Create the table, update it when it differs, or leave it: returns which."""
     try:
         current = glue.get_table(DatabaseName=database, Name=wanted["Name"])["Table"]

@@ -6,7 +6,7 @@ literals; custom checks are parsed as a single SELECT. Nothing from YAML is spli
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,15 +100,15 @@ def describe(table: str, check: Check) -> str:
     """
     if check.name:
         return f"{table}: {check.name}"
-    detail = {
+    details: dict[str, Callable[[], str]] = {
         "not_null": lambda: ", ".join(check.not_null or []),
         "unique": lambda: ", ".join(check.unique or []),
         "accepted_values": lambda: check.accepted_values.column if check.accepted_values else "",
         "range": lambda: _range_text(check),
         "row_count": lambda: _bounds_text(check.row_count.min, check.row_count.max) if check.row_count else "",
         "sql": lambda: "custom sql",
-    }[check.kind]()
-    return f"{table}: {check.kind}({detail})"
+    }
+    return f"{table}: {check.kind}({details[check.kind]()})"
 
 
 def _range_text(check: Check) -> str:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -191,7 +191,7 @@ def doctor_command(
         raise typer.Exit(1)
 
 
-def _describe(lake: str, endpoint: str | None, pipeline_dir: Path | None) -> tuple[list, list]:
+def _describe(lake: str, endpoint: str | None, pipeline_dir: Path | None) -> tuple[list[Any], list[Any]]:
     from footfall.catalog import describe_lake
     from footfall.session import s3_lake
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
@@ -98,7 +99,7 @@ def download_bars() -> Iterator[Callable[[str], Callable[[int, int | None], None
             bars.stop()
 
 
-def render(columns: list[str], rows: list[tuple], fmt: str, title: str = "") -> None:
+def render(columns: list[str], rows: list[tuple[Any, ...]], fmt: str, title: str = "") -> None:
     """Rows as a rich table for people, or CSV / JSON for scripts."""
     if fmt == "csv":
         import csv

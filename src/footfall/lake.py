@@ -130,8 +130,8 @@ class Lake:
             if folder.is_dir() and not folder.is_symlink():
                 found += [p for p in folder.iterdir() if LANDING_TEMPORARY.match(p.name)]
         for zone in ZONES:
-            for folder, dirs, files in os.walk(self.root / zone):
-                found += [Path(folder, n) for n in (*dirs, *files)
+            for here, dirs, files in os.walk(self.root / zone):
+                found += [Path(here, n) for n in (*dirs, *files)
                           if n.startswith(".") and n.endswith(TEMPORARY_SUFFIXES)]
         for path in found:
             if path.is_dir() and not path.is_symlink():

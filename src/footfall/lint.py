@@ -35,34 +35,34 @@ class Finding:
 @dataclass(frozen=True)
 class Rule:
     construct: str
-    matches: Callable[[exp.Expression], bool]
+    matches: Callable[[exp.Expr], bool]
     message: str
     suggestion: str
 
 
-def _star_modifiers(node: exp.Expression) -> bool:
+def _star_modifiers(node: exp.Expr) -> bool:
     args = node.args
     return isinstance(node, exp.Star) and bool(args.get("except") or args.get("except_") or args.get("replace"))
 
 
-def _extract_weekday(node: exp.Expression) -> bool:
+def _extract_weekday(node: exp.Expr) -> bool:
     return isinstance(node, exp.Extract) and node.name.upper() in ("DOW", "ISODOW", "DAYOFWEEK", "WEEKDAY")
 
 
-def _bare_date_trunc(node: exp.Expression) -> bool:
+def _bare_date_trunc(node: exp.Expr) -> bool:
     if not isinstance(node, exp.DateTrunc | exp.TimestampTrunc):
         return False
     return not (isinstance(node.parent, exp.Cast) and node.parent.to.this in (exp.DataType.Type.DATE,
                                                                              exp.DataType.Type.TIMESTAMP))
 
 
-def _risky_format(node: exp.Expression) -> bool:
+def _risky_format(node: exp.Expr) -> bool:
     fmt = node.args.get("format")
     return isinstance(node, exp.TimeToStr | exp.StrToTime) and isinstance(fmt, exp.Literal) and bool(
         RISKY_FORMATS.search(fmt.this))
 
 
-def _ordered_aggregate(node: exp.Expression) -> bool:
+def _ordered_aggregate(node: exp.Expr) -> bool:
     return isinstance(node, exp.GroupConcat) and isinstance(node.this, exp.Order)
 
 
@@ -115,7 +115,7 @@ def lint_step(step: SqlStep) -> Iterator[Finding]:
                 yield Finding(str(step.path), _line(node, text), rule.construct, rule.message, rule.suggestion)
 
 
-def _line(node: exp.Expression, text: str) -> int:
+def _line(node: exp.Expr, text: str) -> int:
     """The line of a node: from sqlglot's token positions when it kept them, else from its text."""
     lines = [int(n.meta["line"]) for n in node.walk() if getattr(n, "_meta", None) and n.meta.get("line")]
     if lines:

@@ -84,7 +84,7 @@ def connect(lake: Lake, pipeline: Pipeline, tables: Sequence[LakeTable], views: 
     return con
 
 
-def open_for(lake: Lake, pipeline: Pipeline, statement: exp.Expression) -> duckdb.DuckDBPyConnection:
+def open_for(lake: Lake, pipeline: Pipeline, statement: exp.Expr) -> duckdb.DuckDBPyConnection:
     """The sandboxed connection for one checked statement: only the tables it names."""
     check_paths(statement, lake.root)
     names = referenced(statement)
@@ -135,7 +135,8 @@ def run_cancellable(con: duckdb.DuckDBPyConnection, work: Callable[[], T],
         raise SqlError(first_line(error)) from None
     if error is not None:
         raise error
-    return box["value"]
+    value: T = box["value"]
+    return value
 
 
 # -- answers ----------------------------------------------------------------------------------------
@@ -230,14 +231,15 @@ def describe(lake: Lake, pipeline: Pipeline) -> list[TableInfo]:
         found = []
         for name, kind in [*((t.name, "table") for t in present), *((v, "view") for v in views)]:
             columns = tuple((str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE {quote(name)}").fetchall())
-            rows = int(con.execute(f"SELECT COUNT(*) FROM {quote(name)}").fetchone()[0]) if kind == "table" else None
+            counted = con.execute(f"SELECT COUNT(*) FROM {quote(name)}").fetchone() if kind == "table" else None
+            rows = int(counted[0]) if counted else None
             found.append(TableInfo(name, kind, rows, columns))
     finally:
         con.close()
     return sorted(found, key=lambda t: (t.kind, t.name))
 
 
-def statements_of(stream: IO[str]) -> Iterator[str]:
+def statements_of(stream: Iterable[str]) -> Iterator[str]:
     """SQL statements read from an interactive stream, each ended by ``;`` (or by the end of the input)."""
     buffer = io.StringIO()
     for line in stream:

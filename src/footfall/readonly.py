@@ -71,7 +71,7 @@ def known_names(pipeline: Pipeline) -> list[str]:
     return sorted({*lake_tables(pipeline), *pipeline.views})
 
 
-def reads(pipeline: Pipeline, statement: exp.Expression | None = None) -> tuple[str, ...]:
+def reads(pipeline: Pipeline, statement: exp.Expr | None = None) -> tuple[str, ...]:
     """The lake paths a reader needs for ``statement`` (every table's without one: a shell, a listing)."""
     tables = lake_tables(pipeline).values() if statement is None else needed(pipeline, referenced(statement))
     return tuple(t.rel for t in tables)
@@ -80,7 +80,7 @@ def reads(pipeline: Pipeline, statement: exp.Expression | None = None) -> tuple[
 # -- the guard ---------------------------------------------------------------------------------------
 
 
-def parse_read_only(sql: str, pipeline: Pipeline) -> exp.Expression:
+def parse_read_only(sql: str, pipeline: Pipeline) -> exp.Expr:
     """The one statement of ``sql``, or a one-line refusal of what it would do, before anything runs."""
     quiet = logging.getLogger("sqlglot")
     level = quiet.level
@@ -127,7 +127,7 @@ def _refusal(word: str) -> str:
     return f"footfall query is read-only: {word} is refused (only SELECT, WITH, DESCRIBE, SUMMARIZE)"
 
 
-def _refuse_writes(statement: exp.Expression) -> None:
+def _refuse_writes(statement: exp.Expr) -> None:
     if not isinstance(statement, READ_ONLY):
         word = str(statement.this).upper() if isinstance(statement, exp.Command) else statement.key.upper()
         raise QueryRefused(_refusal(word.split()[0] if word.split() else "this statement"))
@@ -142,7 +142,7 @@ def function_name(node: exp.Func) -> str:
     return (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
 
 
-def referenced(statement: exp.Expression) -> set[str]:
+def referenced(statement: exp.Expr) -> set[str]:
     """Every table name the statement reads, without its own CTEs; qualified names are refused."""
     ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
     names: set[str] = set()
@@ -156,7 +156,7 @@ def referenced(statement: exp.Expression) -> set[str]:
     return names
 
 
-def file_paths(statement: exp.Expression) -> Iterator[tuple[str, str]]:
+def file_paths(statement: exp.Expr) -> Iterator[tuple[str, str]]:
     """(function, path) for every file a function of the statement would read; a path that is not a
     literal cannot be checked and is refused."""
     for node in statement.walk():
@@ -173,7 +173,7 @@ def file_paths(statement: exp.Expression) -> Iterator[tuple[str, str]]:
             yield name, value.this
 
 
-def check_paths(statement: exp.Expression, root: Path) -> None:
+def check_paths(statement: exp.Expr, root: Path) -> None:
     """Refuse file functions on paths outside the lake (relative paths are relative to the working directory,
     as DuckDB reads them)."""
     base = root.resolve()

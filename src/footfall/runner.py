@@ -19,9 +19,9 @@ from footfall.engines import Engine
 from footfall.errors import CheckFailed, SpecError
 from footfall.lake import SPILL, Lake
 from footfall.s3direct import DirectLake
-from footfall.spec import Source
+from footfall.spec import Check, Source
 
-EventKind = Literal["begin", "recover", "source", "step", "check", "output", "publish"]  # begin: work starts
+EventKind = Literal["begin", "recover", "parse", "source", "step", "check", "output", "publish"]  # begin: work starts
 
 
 @dataclass(frozen=True)
@@ -55,15 +55,16 @@ def source_files(pipeline: Pipeline, lake: Lake | DirectLake, name: str, source:
     """The files a source matches, sorted; a directory stands for every file below it. A lake on object
     storage answers with the URIs its pointer names."""
     if source.root == "lake" and isinstance(lake, DirectLake):
-        files, base = lake.match(source.path, source.format), str(lake)
+        files, where = lake.match(source.path, source.format), str(lake)
     else:
         base = lake.root if source.root == "lake" else pipeline.root
+        where = str(base)
         pattern = base / source.path
         if pattern.is_dir():
             pattern = pattern / "**" / f"*.{source.format}"
         files = sorted(p for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
     if not files and source.required:
-        raise SpecError(f"source {name!r}: no files match {source.path} (under {base})",
+        raise SpecError(f"source {name!r}: no files match {source.path} (under {where})",
                         path=pipeline.root / "pipeline.yml")
     return files
 
@@ -100,11 +101,11 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
         if listener:
             listener(event)
 
-    checks_by_table: dict[str, list] = {}
+    checks_by_table: dict[str, list[Check]] = {}
     for table, check in pipeline.checks():
         checks_by_table.setdefault(table, []).append(check)
 
-    def check(table: str) -> None:
+    def check_table(table: str) -> None:
         checks = checks_by_table.get(table, [])
         if not checks:
             return
@@ -130,7 +131,7 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
         chosen = source_files(pipeline, lake, name, source)
         engine.register_source(name, chosen, source)
         emit(Event("source", name, None, time.perf_counter() - started, f"{len(chosen)} file(s)"))
-        check(name)
+        check_table(name)
 
     for name in pipeline.order:
         step = pipeline.steps[name]
@@ -139,7 +140,7 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
         materialize = step.settings.materialize if engine.SUPPORTS_VIEWS else "table"
         rows = engine.create(name, step.sql(engine.dialect), materialize, readers=readers(name))
         emit(Event("step", name, rows, time.perf_counter() - started, materialize))
-        check(name)
+        check_table(name)
 
     staging = lake.stage()
     result.run_id = staging.run_id

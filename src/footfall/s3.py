@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,8 @@ class S3Lake:
     def _state(self) -> dict[str, Any]:
         path = self.work.root / STATE
         try:
-            return json.loads(path.read_text())
+            state: dict[str, Any] = json.loads(path.read_text())
+            return state
         except (OSError, ValueError):
             return {"pointer": None, "hashes": {}}
 
@@ -164,7 +166,7 @@ class S3Lake:
         stat = path.stat()
         cached = hashes.get(rel)
         if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
-            return cached[2]
+            return str(cached[2])
         digest = md5_file(path)
         hashes[rel] = [stat.st_size, stat.st_mtime_ns, digest]
         return digest
@@ -192,7 +194,7 @@ class S3Lake:
         done.deleted, done.kept = len(plan.delete), plan.kept
         downloads = [(rel, key, local.get(rel) or self._local_target(rel), size) for rel, key, size in plan.download]
         self._transfer(f"pulling from {self}", [
-            (size, lambda progress, key=key, target=target, rel=rel: self._download(key, target, rel, progress))
+            (size, partial(self._download, key, target, rel))
             for rel, key, target, size in downloads])
         for rel, _, target, size in downloads:
             self._hash(rel, target, hashes)
@@ -257,8 +259,7 @@ class S3Lake:
         plan = plan_push(self.outputs, (previous or {}).get("files", {}), sizes, run_id)
         for manifests in (False, True):  # data before manifests, so a manifest on S3 always has its file
             self._transfer(f"pushing to {self}", [
-                (plan.files[rel]["size"], lambda progress, rel=rel, key=key: self._upload(
-                    local[rel], key, rel, plan.files[rel]["md5"], progress=progress))
+                (plan.files[rel]["size"], partial(self._upload, local[rel], key, rel, plan.files[rel]["md5"]))
                 for rel, key in plan.upload if rel.endswith(".manifest.json") == manifests])
         done = Transfer(files=len(plan.upload), bytes=sum(plan.files[rel]["size"] for rel, _ in plan.upload),
                         kept=plan.kept)

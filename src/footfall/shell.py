@@ -15,12 +15,13 @@ from footfall.dag import Pipeline
 from footfall.errors import FootfallError
 from footfall.lake import Lake
 from footfall.readonly import known_names, parse_read_only
+from footfall.sql import DIALECT
 
 
-def answer(lake: Lake, pipeline: Pipeline, statement: exp.Expression, fmt: str, out_path: Path | None) -> None:
+def answer(lake: Lake, pipeline: Pipeline, statement: exp.Expr, fmt: str, out_path: Path | None) -> None:
     """Run one checked statement with a spinner (after half a second, on a terminal) and print or write it."""
     con = query.open_for(lake, pipeline, statement)
-    sql = statement.sql(query.DIALECT)
+    sql = statement.sql(DIALECT)
     status = err.status("", spinner="dots") if err.is_terminal else None
 
     def waiting(elapsed: float) -> None:

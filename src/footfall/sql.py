@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import Token, TokenType, exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.optimizer.scope import traverse_scope
-from sqlglot.tokens import TokenType
 
 from footfall.errors import SqlError
 
@@ -58,7 +57,7 @@ def parse(sql: str, path: Path | str = "<sql>", dialect: str = DIALECT) -> exp.Q
     return statement
 
 
-def _tokens(sql: str, dialect: str) -> list:
+def _tokens(sql: str, dialect: str) -> list[Token]:
     try:
         return Dialect.get_or_raise(dialect).tokenize(sql)
     except (SqlglotError, ValueError):
@@ -67,7 +66,7 @@ def _tokens(sql: str, dialect: str) -> list:
 
 def _first_line(sql: str, dialect: str) -> int | None:
     tokens = _tokens(sql, dialect)
-    return tokens[0].line if tokens else None
+    return int(tokens[0].line) if tokens else None
 
 
 def _second_statement_line(sql: str, dialect: str) -> int | None:
@@ -77,27 +76,27 @@ def _second_statement_line(sql: str, dialect: str) -> int | None:
     for i in ends:
         rest = [t for t in tokens[i + 1:] if t.token_type != TokenType.SEMICOLON]
         if rest and any(t.token_type != TokenType.SEMICOLON for t in tokens[:i]):
-            return rest[0].line
+            return int(rest[0].line)
     return None
 
 
-def _function_name(node: exp.Expression) -> str:
+def _function_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
     return node.sql_name().lower() if isinstance(node, exp.Func) else node.key
 
 
-def _path_arguments(func: exp.Expression) -> list[exp.Expression]:
+def _path_arguments(func: exp.Expr) -> list[exp.Expr]:
     """The positional arguments of a table function (named options are not paths)."""
     args = [func.this] if isinstance(func.this, exp.Expression) else []
     args += [e for e in func.expressions if not isinstance(e, exp.EQ | exp.PropertyEQ | exp.Kwarg)]
-    flat: list[exp.Expression] = []
+    flat: list[exp.Expr] = []
     for arg in args:
         flat.extend(arg.expressions if isinstance(arg, exp.Array) else [arg])
     return flat
 
 
-def check_reads(query: exp.Expression, path: Path | str, roots: Sequence[Path]) -> None:
+def check_reads(query: exp.Expr, path: Path | str, roots: Sequence[Path]) -> None:
     """Refuse a query that would read files outside ``roots`` or call a table function that is not a plain
     reader or generator. Paths must be string literals so this check sees them; the engine's own sandbox
     (DuckDB) or this check alone (Spark) stops whatever a literal cannot show."""
@@ -158,7 +157,7 @@ def escapes(text: str, roots: Sequence[Path]) -> str | None:
     return "outside the pipeline and the lake"
 
 
-def dependencies(query: exp.Expression) -> frozenset[str]:
+def dependencies(query: exp.Expr) -> frozenset[str]:
     """Tables a query reads, without CTEs, subquery aliases or table functions.
 
     >>> sorted(dependencies(parse('''
@@ -178,7 +177,7 @@ def dependencies(query: exp.Expression) -> frozenset[str]:
     return frozenset(tables)
 
 
-def transpile(query: exp.Expression, dialect: str) -> str:
+def transpile(query: exp.Expr, dialect: str) -> str:
     """Render a parsed query for an engine's dialect."""
     return query.sql(dialect=dialect, pretty=True)
 

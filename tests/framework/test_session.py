@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -90,13 +92,6 @@ def test_only_the_session_tells_local_from_s3() -> None:
         assert tests == [], f"{path} tells an S3 location apart itself, at line(s) {tests}"
 
 
-def test_the_command_line_is_thin_and_the_lake_modules_are_small() -> None:
-    assert len((SRC / "cli.py").read_text().splitlines()) < 300
-    for name in ("cli", "lake", "journal", "s3", "s3plan", "s3direct", "session", "query", "readonly", "versions",
-                 "console", "melbourne/cli", "melbourne/job", "melbourne/run"):
-        assert len((SRC / f"{name}.py").read_text().splitlines()) <= 400, name
-
-
 def test_nothing_below_the_session_locks_or_recovers() -> None:
     for rel in ("runner.py", "melbourne/run.py", "melbourne/landing.py", "melbourne/ingest.py", "melbourne/job.py",
                 "lake.py"):
@@ -106,10 +101,10 @@ def test_nothing_below_the_session_locks_or_recovers() -> None:
     assert "_HELD" not in (SRC / "lake.py").read_text()
 
 
-def test_the_framework_imports_melbourne_only_where_the_cli_registers_it() -> None:
-    for path in SRC.rglob("*.py"):
-        if "melbourne" in path.relative_to(SRC).parts:
-            continue
-        imports = [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom)]
-        melbourne = [n.module for n in imports if (n.module or "").startswith("footfall.melbourne")]
-        assert not melbourne or path == SRC / "cli.py", (path, melbourne)
+def test_the_layering_holds_as_the_import_contracts_state() -> None:
+    """The contracts in pyproject.toml (the framework imports nothing of Melbourne, nothing below the CLI imports
+    it, the engines know no storage backend), checked on the tree as it is."""
+    linter = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(linter), "--no-cache"], capture_output=True, text=True, cwd=SRC.parents[1])
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "0 broken" in done.stdout

@@ -110,7 +110,7 @@ class SparkEngine(Engine):
 
     def _schema(self, source: Source) -> str:
         """A source's declared columns as a Spark DDL schema."""
-        return ", ".join(f"{quote(c, self.dialect)} {spark_type(t)}" for c, t in source.columns.items())
+        return ", ".join(f"{quote(c, self.dialect)} {spark_type(t)}" for c, t in (source.columns or {}).items())
 
     def _size_shuffle(self, frame: Any) -> None:
         """``spark.sql.shuffle.partitions`` from the inputs' size as Spark's file index already knows it

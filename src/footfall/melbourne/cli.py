@@ -154,7 +154,7 @@ def top_command(
     from footfall.melbourne.answers import READS, top10
 
     with opened(lake, write=False, endpoint=s3_endpoint, reads=READS) as session:
-        columns, rows, period = top10(session.lake, by, day if by == "day" else month)
+        columns, rows, period = top10(session.local, by, day if by == "day" else month)
     render(columns, rows, fmt, title=f"Top 10 locations by pedestrians, {period}")
 
 
@@ -167,7 +167,7 @@ def report_command(
     from footfall.melbourne.report import READS, write
 
     with opened(lake, write=False, endpoint=s3_endpoint, reads=READS) as session:
-        path = write(session.lake, out_path)
+        path = write(session.local, out_path)
     err.print(line(("wrote", "green"), f" {path} ({path.stat().st_size / 1e6:.1f} MB)"))
 
 

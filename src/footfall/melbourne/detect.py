@@ -122,15 +122,15 @@ def _json(head: bytes, handle: BinaryIO, path: str | Path) -> Detected:
         if first is None or not isinstance(first[1], dict):
             raise InputError("a GeoJSON FeatureCollection whose first feature's properties are not an object",
                              path=path)
-        keys = tuple(first[1])
-        header = keys + tuple(c for c in ("longitude", "latitude") if c not in {normalise(k) for k in keys})
-        return Detected(_named(header, path, f"GeoJSON properties {sorted(keys)}"), "geojson", header=header)
+        names = tuple(first[1])
+        header = names + tuple(c for c in ("longitude", "latitude") if c not in {normalise(k) for k in names})
+        return Detected(_named(header, path, f"GeoJSON properties {sorted(names)}"), "geojson", header=header)
     container, keys = _json_keys(head, handle, path)
     return Detected(_match({normalise(k) for k in keys}, path, f"JSON keys {sorted(keys)}"), container,
                     header=tuple(keys))
 
 
-def _json_keys(head: bytes, handle: BinaryIO, path: str | Path) -> tuple[str, list[str]]:
+def _json_keys(head: bytes, handle: BinaryIO, path: str | Path) -> tuple[Container, list[str]]:
     """The container (array or JSON lines) and the keys of the first record, read past the sniffed bytes
     when the record is longer."""
     text = _text(head).lstrip()
@@ -149,9 +149,9 @@ def _json_keys(head: bytes, handle: BinaryIO, path: str | Path) -> tuple[str, li
     return container, list(record)
 
 
-def _first_record(text: str, path: str | Path, container: str = "") -> tuple[str, object] | None:
+def _first_record(text: str, path: str | Path, container: Container | None = None) -> tuple[Container, object] | None:
     """``(container, first record)``, or None when the text holds no complete first value."""
-    if container:
+    if container is not None:
         body = text
     elif text.startswith("["):
         body = text[1:].lstrip()

@@ -22,11 +22,13 @@ import duckdb
 
 from footfall.errors import FootfallError, InputError
 from footfall.lake import Lake
+from footfall.melbourne.formats import FileKind
 from footfall.melbourne.landing import Landed, land_file, landed_files, raw_path
 from footfall.melbourne.portal import ARCHIVE_ATTACHMENT, COUNTS_DATASET, SENSORS_DATASET
 from footfall.melbourne.workbook import has_data_rows
+from footfall.redact import redact
 from footfall.sources import opendatasoft, socrata
-from footfall.sources.http import DEFAULT_POLICY, Fetched, Policy, Progress, client, download, redact
+from footfall.sources.http import DEFAULT_POLICY, Fetched, Policy, Progress, client, download
 from footfall.sql import literal
 
 OVERLAP_DAYS = 7
@@ -54,7 +56,7 @@ def incoming(lake: Lake) -> Path:
     return folder
 
 
-def _land(lake: Lake, result: IngestResult, fetched: Fetched, path: Path, kind: str, source: str,
+def _land(lake: Lake, result: IngestResult, fetched: Fetched, path: Path, kind: FileKind, source: str,
           extra: dict[str, Any] | None = None) -> None:
     if _no_rows(path):
         result.unchanged.append(f"{source}: no rows in {fetched.url}")
@@ -74,7 +76,7 @@ def _no_rows(path: Path) -> bool:
         import pyarrow.parquet as pq
 
         try:
-            return pq.ParquetFile(path).metadata.num_rows == 0
+            return bool(pq.ParquetFile(path).metadata.num_rows == 0)
         except (OSError, ValueError):
             return False  # landing names the problem
     if path.suffix == ".xlsx":
@@ -93,7 +95,8 @@ def last_live_date(lake: Lake) -> date | None:
     if not files:
         return None
     sources = ", ".join(literal(str(p)) for p in files)
-    found = duckdb.sql(f"SELECT MAX(CAST(ts AS DATE)) FROM read_parquet([{sources}]) WHERE reason IS NULL").fetchall()
+    found = duckdb.execute(f"SELECT MAX(CAST(ts AS DATE)) FROM read_parquet([{sources}]) "
+                           "WHERE reason IS NULL").fetchall()
     return found[0][0] if found and found[0][0] else None
 
 
@@ -157,7 +160,8 @@ def ingest_socrata(lake: Lake, base_url: str, dataset: str, sensors_dataset: str
     folder = incoming(lake)
     try:
         with client(policy) as http:
-            for kind, ds in (("counts", dataset), ("sensors", sensors_dataset)):
+            pairs: tuple[tuple[FileKind, str | None], ...] = (("counts", dataset), ("sensors", sensors_dataset))
+            for kind, ds in pairs:
                 if not ds:
                     continue
                 bar = _bar(progress, f"{ds} ({kind})")
@@ -173,7 +177,7 @@ def ingest_socrata(lake: Lake, base_url: str, dataset: str, sensors_dataset: str
     return result
 
 
-def ingest_urls(lake: Lake, urls: list[str], kind: str, *, progress: ProgressFactory | None = None,
+def ingest_urls(lake: Lake, urls: list[str], kind: FileKind, *, progress: ProgressFactory | None = None,
                 policy: Policy = DEFAULT_POLICY) -> IngestResult:
     """Any http(s) URL of a published file; its format is recognised from the content once downloaded."""
     lake.ensure()

@@ -74,7 +74,7 @@ def snapshot(handle: BinaryIO, known: tuple[str, int] | None = None) -> Snapshot
     if known and known[1] == before.st_size:
         return Snapshot(known[0], before.st_size, _version(before))
     handle.seek(0)
-    digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    digest = hashlib.file_digest(handle, "sha256").hexdigest()  # type: ignore[arg-type]  # a file opened "rb"
     after = os.fstat(handle.fileno())
     return Snapshot(digest, after.st_size, _version(after) if _version(after) == _version(before) else (-1, -1, -1, -1))
 

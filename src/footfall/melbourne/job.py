@@ -9,14 +9,17 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from footfall.errors import FootfallError
 from footfall.lake import Lake
 from footfall.melbourne import ingest
+from footfall.melbourne.formats import FileKind
 from footfall.melbourne.ingest import INCOMING, IngestResult
 from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET
 from footfall.melbourne.run import JobResult, expand, land, pipeline, prepare_scratch, run, run_on_s3
 from footfall.runner import Listener
+from footfall.s3direct import DirectLake
 from footfall.session import Bars, LakeSession, Notify, open_lake
 
 SCRATCH = (INCOMING,)
@@ -31,7 +34,7 @@ def melbourne_lake(location: str, *, write: bool, endpoint: str | None = None, r
     ``portal`` the parsed live files it resumes from."""
     with open_lake(location, write=write, spec=pipeline().spec, endpoint=endpoint, reads=reads, scratch=SCRATCH,
                    direct=direct, progress=progress, notify=notify) as session:
-        if session.direct:
+        if isinstance(session.lake, DirectLake):
             prepare_scratch(session.lake, session.local, portal=portal)
         yield session
 
@@ -66,7 +69,8 @@ def fetch(session: LakeSession, counts: list[str], sensors: list[str], how: Fetc
     local paths still to land and how many downloads landed."""
     lake = session.local
     results: list[IngestResult] = []
-    for kind, items in (("counts", counts), ("sensors", sensors)):
+    kinds: tuple[tuple[FileKind, Sequence[str]], ...] = (("counts", counts), ("sensors", sensors))
+    for kind, items in kinds:
         urls = [i for i in items if i.startswith(("http://", "https://"))]
         if urls:
             results.append(ingest.ingest_urls(lake, urls, kind, progress=progress))
@@ -97,11 +101,11 @@ def fetch(session: LakeSession, counts: list[str], sensors: list[str], how: Fetc
 
 
 def run_job(session: LakeSession, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, engine: str = "duckdb",
-            engine_options: dict | None = None, listener: Listener | None = None) -> JobResult:
+            engine_options: dict[str, Any] | None = None, listener: Listener | None = None) -> JobResult:
     """Land, parse what is new and rebuild every answer on the held lake; on a direct session the engine
     runs against S3 itself."""
     session.recovered(listener)
-    if session.direct:
+    if isinstance(session.lake, DirectLake):
         return run_on_s3(session.lake, session.local, counts, sensors, listener=listener,
                          engine_options=engine_options)
     assert isinstance(session.lake, Lake)

@@ -74,11 +74,11 @@ def headline(a: Answers) -> dict[str, Any]:
 
 
 def selector_data(a: Answers) -> dict[str, Any]:
-    by_month: dict[str, list] = {}
+    by_month: dict[str, list[Any]] = {}
     for month, rank, loc, name, n in a.rows("SELECT month, rank, location_id, location, pedestrians FROM {t} "
                                             "ORDER BY month, rank, location_id", "top10_by_month"):
         by_month.setdefault(month, []).append([rank, loc, name, n])
-    by_day: dict[str, list] = {}
+    by_day: dict[str, list[Any]] = {}
     for day, rank, loc, name, n in a.rows("SELECT CAST(date AS VARCHAR), rank, location_id, location, pedestrians "
                                           "FROM {t} ORDER BY date, rank, location_id", "top10_by_day"):
         by_day.setdefault(day, []).append([rank, loc, name, n])

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -22,6 +23,7 @@ from footfall.engines import get_engine
 from footfall.engines.duckdb import connect, sandbox
 from footfall.errors import InputError
 from footfall.lake import SPILL, Lake
+from footfall.melbourne.formats import FileKind
 from footfall.melbourne.inputs import not_regular, refusal
 from footfall.melbourne.landing import (
     Landed,
@@ -102,7 +104,8 @@ def _files(paths: Iterable[Path]) -> list[Path]:
 
 
 def land(lake: Lake, counts: Sequence[Path], sensors: Sequence[Path], result: JobResult) -> None:
-    for kind, paths in (("counts", counts), ("sensors", sensors)):
+    kinds: tuple[tuple[FileKind, Sequence[Path]], ...] = (("counts", counts), ("sensors", sensors))
+    for kind, paths in kinds:
         for path in paths:
             landed, new = land_file(lake, path, kind)
             (result.landed if new else result.unchanged).append(landed)
@@ -175,7 +178,7 @@ def _retry_unexplained_rejections(lake: Lake) -> None:
 
 
 def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, engine: str = "duckdb",
-        engine_options: dict | None = None, listener: Callable[[Event], None] | None = None) -> JobResult:
+        engine_options: dict[str, Any] | None = None, listener: Callable[[Event], None] | None = None) -> JobResult:
     """Land ``counts`` and ``sensors`` (paths, globs, directories), then rebuild every answer, on a lake the
     caller holds (:meth:`Lake.session`, or :func:`footfall.melbourne.job.melbourne_lake`)."""
     counts_paths, sensor_paths = expand(counts), expand(sensors)
@@ -210,7 +213,8 @@ def prepare_scratch(remote: DirectLake, scratch: Lake, portal: bool = False) -> 
 
 
 def run_on_s3(remote: DirectLake, scratch: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *,
-              engine_options: dict | None = None, listener: Callable[[Event], None] | None = None) -> JobResult:
+              engine_options: dict[str, Any] | None = None,
+              listener: Callable[[Event], None] | None = None) -> JobResult:
     """The job on an S3 lake that Spark reads and writes itself. Landing and parsing new files stay single-node
     (DuckDB, once per file) in ``scratch``, a temporary lake holding only manifests (see
     :func:`prepare_scratch`) and the files to parse; their results are uploaded, then every step runs on the
@@ -256,7 +260,7 @@ def quarantine_summary(lake: Lake) -> list[QuarantineLine]:
     path = lake.path("curated", "quarantine_summary.parquet")
     if not path.exists():
         return []
-    rows = duckdb.sql(f"SELECT source, reason, rows_quarantined, files FROM read_parquet({literal(str(path))}) "
+    rows = duckdb.execute(f"SELECT source, reason, rows_quarantined, files FROM read_parquet({literal(str(path))}) "
                       "ORDER BY source, reason").fetchall()
     return [QuarantineLine(str(s), str(r), int(n), int(f)) for s, r, n, f in rows]
 
@@ -267,6 +271,6 @@ def repeated_hours(lake: Lake) -> tuple[int, int]:
     path = lake.path("curated", "resolution_summary.parquet")
     if not path.exists():
         return 0, 0
-    found = duckdb.sql(f"SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) "
+    found = duckdb.execute(f"SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) "
                        f"FROM read_parquet({literal(str(path))})").fetchall()
     return int(found[0][0]), int(found[0][1])

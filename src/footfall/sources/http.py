@@ -137,7 +137,7 @@ def _wait(policy: Policy) -> Callable[[RetryCallState], float]:
         if isinstance(error, Retryable) and error.wait is not None:
             return min(policy.max_wait, max(0.0, error.wait))
         exponential = policy.backoff * 2 ** (state.attempt_number - 1)
-        return min(policy.max_wait, exponential * (0.5 + random.random()))  # noqa: S311 - jitter, not crypto
+        return float(min(policy.max_wait, exponential * (0.5 + random.random())))  # noqa: S311 - jitter, not crypto
 
     return wait
 

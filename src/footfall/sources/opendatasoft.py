@@ -16,7 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from footfall.sources.http import DEFAULT_POLICY, Fetched, FetchError, Policy, Progress, download, get_json, redact
+from footfall.redact import redact
+from footfall.sources.http import DEFAULT_POLICY, Fetched, FetchError, Policy, Progress, download, get_json
 
 
 def dataset_url(portal: str, dataset: str) -> str:
@@ -100,9 +101,16 @@ def archive_url(http: httpx.Client, portal: str, dataset: str, attachment: str,
                            policy=policy)
     except FetchError:
         return known
-    for attachment in listing.get("attachments", []) if isinstance(listing, dict) else []:
-        href = next((link.get("href") for link in attachment.get("links", []) if link.get("href")), None)
-        if href and "2009" in (attachment.get("metas", {}).get("id", "") + href):
+    items = listing.get("attachments") if isinstance(listing, dict) else None
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        links = item.get("links")
+        href = next((link["href"] for link in links if isinstance(link, dict) and isinstance(link.get("href"), str)
+                     and link["href"]), None) if isinstance(links, list) else None
+        metas = item.get("metas")
+        ident = metas.get("id") if isinstance(metas, dict) else None
+        if href and "2009" in (ident if isinstance(ident, str) else "") + href:
             return str(href)
     return known
 

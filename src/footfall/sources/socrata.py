@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from footfall.redact import redact
 from footfall.sources.http import (
     DEFAULT_POLICY,
     Fetched,
@@ -24,7 +25,6 @@ from footfall.sources.http import (
     Progress,
     download,
     get_json,
-    redact,
     sha256_file,
 )
 
