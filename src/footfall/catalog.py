@@ -27,7 +27,7 @@ from footfall.dag import Pipeline
 from footfall.errors import LakeError
 from footfall.s3 import S3Lake
 from footfall.spec import IDENTIFIER, PipelineSpec
-from footfall.versions import OutputPath, output_paths
+from footfall.versions import OutputPath, output_path, output_paths
 
 PARQUET = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
@@ -161,9 +161,10 @@ def lake_tables(lake: S3Lake, spec: PipelineSpec) -> list[Table]:
         raise LakeError("nothing was published to this lake yet: run the pipeline first", path=lake.location.uri())
     files: dict[str, dict[str, Any]] = pointer["files"]
     tables: list[Table] = []
-    for out, output in zip(spec.outputs, output_paths(spec), strict=True):
+    for out in spec.outputs:
         if out.format != "parquet":
             continue
+        output = output_path(out)
         mine = {rel: meta for rel, meta in files.items() if output.owns(rel)}
         if not mine:
             continue

@@ -20,7 +20,7 @@ from footfall.console import Progress, download_bars, err, explain, interrupted,
 from footfall.errors import FootfallError
 from footfall.melbourne.cli import register
 from footfall.melbourne.schema import PIPELINE_DIR as DEFAULT_PIPELINE
-from footfall.options import EngineOpt, LakeOpt, PipelineOpt, S3EndpointOpt
+from footfall.options import EngineOpt, LakeOpt, PipelineOpt, RebuildOpt, S3EndpointOpt
 from footfall.session import LakeSession, open_lake
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = 
                  s3_endpoint: S3EndpointOpt = None,
                  spark_master: Annotated[str, typer.Option("--spark-master",
                                                            help="Spark master for --engine spark.")] = "local[*]",
-                 ) -> None:
+                 rebuild: RebuildOpt = False) -> None:
     """Run a pipeline into a lake: steps, checks, then publish all outputs at once."""
     from footfall.engines import get_engine
     from footfall.engines.spark_s3 import spark_options, spark_scheme
@@ -131,7 +131,7 @@ def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = 
         options = spark_options(spark_master, s3_endpoint, direct=session.direct) if spark else {}
         with get_engine(engine, **options) as eng, Progress() as progress:
             session.recovered(progress)
-            result = run_pipeline(pipeline, session.lake, eng, listener=progress)
+            result = run_pipeline(pipeline, session.lake, eng, listener=progress, rebuild=rebuild)
     err.print(line(("done", "green"), f": {summary_line(result)}"))
 
 

@@ -68,6 +68,8 @@ def print_event(event: Event) -> None:
 
 
 def summary_line(result: RunResult) -> str:
+    if result.unchanged:
+        return "nothing new since the last run: no step ran, the published outputs stand"
     passed = sum(1 for c in result.checks if c.passed)
     return (f"{len(result.published)} output(s) published, {passed}/{len(result.checks)} check(s) passed, "
             f"{len(result.warnings)} warning(s)")

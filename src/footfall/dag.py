@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from footfall import sql as sqlmod
 from footfall.errors import SpecError, SqlError
+from footfall.fingerprint import RECORD, RESERVED
 from footfall.spec import IDENTIFIER, Check, PipelineSpec, Step, load_spec
 
 
@@ -85,9 +86,15 @@ def load_pipeline(root: Path) -> Pipeline:
         _known_tables(step.name, step.path, step.depends_on, known)
         for dialect, path in step.overrides.items():
             _known_tables(step.name, path, sqlmod.dependencies(_read_query(path, dialect, roots)), known)
+    for name in sorted(RESERVED & known):
+        raise SpecError(f"{name!r} is reserved for footfall's record of a run's inputs: name it otherwise",
+                        path=spec_path)
     for out in spec.outputs:
         if out.table not in known:
             raise SpecError(f"outputs: unknown table {out.table!r}", path=spec_path)
+        if out.zone == RECORD.zone and out.relpath == RECORD.relpath:
+            raise SpecError(f"outputs: {RECORD.zone}/{RECORD.relpath} is reserved for footfall's record of a "
+                            "run's inputs", path=spec_path)
     for table in spec.checks:
         if table not in known:
             raise SpecError(f"checks: unknown table {table!r}", path=spec_path)

@@ -17,11 +17,14 @@ from footfall.checks import CheckResult, describe, run_checks
 from footfall.dag import Pipeline
 from footfall.engines import Engine
 from footfall.errors import CheckFailed, SpecError
+from footfall.fingerprint import PREVIOUS, RECORD, RECORD_SOURCE, fingerprint
 from footfall.lake import SPILL, Lake
 from footfall.s3direct import DirectLake
 from footfall.spec import Check, Source
+from footfall.sql import literal
 
-EventKind = Literal["begin", "recover", "parse", "source", "step", "check", "output", "publish"]  # begin: work starts
+# begin: work starts; unchanged: nothing new since the published run, so nothing is built
+EventKind = Literal["begin", "recover", "parse", "source", "step", "check", "output", "publish", "unchanged"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class RunResult:
     checks: list[CheckResult] = field(default_factory=list)
     outputs: dict[str, int] = field(default_factory=dict)
     published: list[str] = field(default_factory=list)
+    unchanged: bool = False  # nothing new since the published run: no step ran
 
     @property
     def warnings(self) -> list[CheckResult]:
@@ -69,6 +73,16 @@ def source_files(pipeline: Pipeline, lake: Lake | DirectLake, name: str, source:
     return files
 
 
+def published_fingerprint(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine) -> str | None:
+    """The fingerprint the published outputs were computed from, when the lake has one."""
+    files = source_files(pipeline, lake, PREVIOUS, RECORD_SOURCE)
+    if not files:
+        return None
+    engine.register_source(PREVIOUS, files, RECORD_SOURCE)
+    rows = engine.query(f"SELECT fingerprint FROM {PREVIOUS}")[1]
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
 def check_support(pipeline: Pipeline, engine: Engine) -> None:
     """Refuse, before any work, what the engine says it cannot do."""
     for name, source in pipeline.spec.sources.items():
@@ -85,8 +99,9 @@ def check_support(pipeline: Pipeline, engine: Engine) -> None:
 
 
 def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
-                 listener: Listener | None = None) -> RunResult:
-    """Build every step, check, write outputs, publish.
+                 listener: Listener | None = None, rebuild: bool = False) -> RunResult:
+    """Build every step, check, write outputs, publish; or, when the published outputs were computed from
+    exactly this run's inputs (:mod:`footfall.fingerprint`) and ``rebuild`` is not set, nothing at all.
 
     The caller holds the lake for this run (:meth:`Lake.session`, :func:`footfall.session.open_lake`): the
     runner never locks or recovers it. Nothing reaches the lake's zones unless every blocking check passed
@@ -126,11 +141,19 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
         return steps + outputs + (1 if checks_by_table.get(table) else 0)
 
     engine.confine([pipeline.root.resolve(), lake.root], spill=lake.root / SPILL)
+    matched: dict[str, list[str]] = {}
     for name, source in pipeline.spec.sources.items():
         started = time.perf_counter()
-        chosen = source_files(pipeline, lake, name, source)
-        engine.register_source(name, chosen, source)
-        emit(Event("source", name, None, time.perf_counter() - started, f"{len(chosen)} file(s)"))
+        matched[name] = source_files(pipeline, lake, name, source)
+        engine.register_source(name, matched[name], source)
+        emit(Event("source", name, None, time.perf_counter() - started, f"{len(matched[name])} file(s)"))
+    inputs = fingerprint(pipeline.root, pipeline.spec, matched)
+    if not rebuild and published_fingerprint(pipeline, lake, engine) == inputs:
+        emit(Event("unchanged", str(lake), detail="nothing new since the last run: no step ran, the published "
+                                                   "outputs stand"))
+        result.unchanged = True
+        return result
+    for name in pipeline.spec.sources:
         check_table(name)
 
     for name in pipeline.order:
@@ -141,6 +164,7 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
         rows = engine.create(name, step.sql(engine.dialect), materialize, readers=readers(name))
         emit(Event("step", name, rows, time.perf_counter() - started, materialize))
         check_table(name)
+    engine.create(RECORD.table, f"SELECT {literal(inputs)} AS fingerprint", "table", readers=1)
 
     staging = lake.stage()
     result.run_id = staging.run_id
@@ -155,7 +179,9 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
             result.outputs[f"{out.zone}/{out.relpath}"] = rows
             emit(Event("output", f"{out.zone}/{out.relpath}", rows, time.perf_counter() - started, out.format))
         started = time.perf_counter()
-        result.published = staging.publish()
+        engine.write(RECORD.table, str(staging.path(RECORD.zone, RECORD.relpath)), RECORD)
+        record = f"{RECORD.zone}/{RECORD.relpath}"
+        result.published = [rel for rel in staging.publish() if rel != record]
         emit(Event("publish", str(lake), None, time.perf_counter() - started,
                    f"{len(result.published)} output(s)"))
     except BaseException:

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from footfall.spec import PipelineSpec
+from footfall.fingerprint import published_outputs
+from footfall.spec import Output, PipelineSpec
 
 RUN_ID = re.compile(r"\d{8}T\d{12}Z-\d+")
 
@@ -59,8 +60,13 @@ class OutputPath:
         return f"{self.rel}/{run_id}/{inner}"
 
 
+def output_path(output: Output) -> OutputPath:
+    return OutputPath(output.zone, output.relpath, bool(output.partition_by))
+
+
 def output_paths(spec: PipelineSpec) -> tuple[OutputPath, ...]:
-    return tuple(OutputPath(o.zone, o.relpath, bool(o.partition_by)) for o in spec.outputs)
+    """Every path a run publishes: the pipeline's outputs and the record of its inputs."""
+    return tuple(output_path(o) for o in published_outputs(spec))
 
 
 def output_of(outputs: tuple[OutputPath, ...], rel: str) -> OutputPath | None:

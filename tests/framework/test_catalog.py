@@ -29,7 +29,7 @@ TABLES = {"raw_counts", "raw_sensors", "hourly_counts", "applied_counts_files", 
           "top10_by_month_of_year", "lockdown_impact", "growth_last_year", "hourly_profile", "peak_hours", "coverage",
           "quarantine_summary", "outages", "flatlines", "level_shifts", "sensor_health", "top10_by_day_flags",
           "top10_by_month_flags", "resolution", "resolution_summary", "wide_columns", "hourly_counts_located",
-          "sensor_runs", "weekly_ratios"}
+          "sensor_runs", "weekly_ratios", "daily_totals", "hour_of_day_totals"}
 
 
 def publish(s3: SimpleNamespace, *counts: Path, sensors: tuple[Path, ...] = ()) -> None:
@@ -174,8 +174,9 @@ def test_ddl_states_the_same_tables_as_athena_sql(real: Path, s3: SimpleNamespac
     assert set(created) == TABLES - {"hourly_counts_located"}
     assert f'CREATE OR REPLACE VIEW "{DB}"."hourly_counts_located" AS' in text
     files = pointer(s3)["files"]
-    months = {rel.rsplit("/", 1)[0] for rel in files if rel.startswith("transformed/hourly_counts/")}
-    assert text.count("  PARTITION (`year` = ") == len(months)
+    partitioned = ("transformed/hourly_counts/", "transformed/daily_totals/", "transformed/hour_of_day_totals/")
+    months = {rel.rsplit("/", 1)[0] for rel in files if rel.startswith(partitioned)}
+    assert len(months) == 6 and text.count("  PARTITION (`year` = ") == len(months)
     view_sql = text.split('"hourly_counts_located" AS', 1)[1].strip().rstrip(";")
     sqlglot.parse_one(view_sql, read="athena")
 

@@ -14,7 +14,7 @@ import typer
 from footfall.console import Progress, download_bars, err, line, note, render, summary_line
 from footfall.errors import FootfallError
 from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET
-from footfall.options import EngineOpt, LakeOpt, S3EndpointOpt
+from footfall.options import EngineOpt, LakeOpt, RebuildOpt, S3EndpointOpt
 from footfall.session import LakeSession
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ def run_command(
     engine: EngineOpt = "duckdb",
     spark_master: Annotated[str, typer.Option("--spark-master", help="Spark master for --engine spark.")] = "local[*]",
     strict: Annotated[bool, typer.Option("--strict", help="Exit with 4 when any row was quarantined.")] = False,
+    rebuild: RebuildOpt = False,
     source: SourceOpt = "melbourne",
     portal: PortalOpt = None,
     since: SinceOpt = None,
@@ -123,7 +124,7 @@ def run_command(
                 portal=not counts and not sensors) as session:
         local_counts, local_sensors, downloads = fetched(session, counts, sensors, how)
         with Progress() as progress:
-            result = run_job(session, local_counts, local_sensors, engine=engine, listener=progress,
+            result = run_job(session, local_counts, local_sensors, engine=engine, listener=progress, rebuild=rebuild,
                              engine_options=spark_options(spark_master, s3_endpoint, direct=session.direct)
                              if spark else None)
     err.print(line(("done", "green"), f": {downloads + len(result.landed)} file(s) landed, {len(result.unchanged)} "

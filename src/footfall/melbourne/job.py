@@ -101,15 +101,17 @@ def fetch(session: LakeSession, counts: list[str], sensors: list[str], how: Fetc
 
 
 def run_job(session: LakeSession, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, engine: str = "duckdb",
-            engine_options: dict[str, Any] | None = None, listener: Listener | None = None) -> JobResult:
-    """Land, parse what is new and rebuild every answer on the held lake; on a direct session the engine
-    runs against S3 itself."""
+            engine_options: dict[str, Any] | None = None, listener: Listener | None = None,
+            rebuild: bool = False) -> JobResult:
+    """Land, parse what is new and rebuild the answers on the held lake (nothing, when nothing is new and
+    ``rebuild`` is not set); on a direct session the engine runs against S3 itself."""
     session.recovered(listener)
     if isinstance(session.lake, DirectLake):
         return run_on_s3(session.lake, session.local, counts, sensors, listener=listener,
-                         engine_options=engine_options)
+                         engine_options=engine_options, rebuild=rebuild)
     assert isinstance(session.lake, Lake)
-    return run(session.lake, counts, sensors, engine=engine, engine_options=engine_options, listener=listener)
+    return run(session.lake, counts, sensors, engine=engine, engine_options=engine_options, listener=listener,
+               rebuild=rebuild)
 
 
 def land_only(session: LakeSession, counts: Sequence[str], sensors: Sequence[str]) -> JobResult:

@@ -178,9 +178,11 @@ def _retry_unexplained_rejections(lake: Lake) -> None:
 
 
 def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, engine: str = "duckdb",
-        engine_options: dict[str, Any] | None = None, listener: Callable[[Event], None] | None = None) -> JobResult:
-    """Land ``counts`` and ``sensors`` (paths, globs, directories), then rebuild every answer, on a lake the
-    caller holds (:meth:`Lake.session`, or :func:`footfall.melbourne.job.melbourne_lake`)."""
+        engine_options: dict[str, Any] | None = None, listener: Callable[[Event], None] | None = None,
+        rebuild: bool = False) -> JobResult:
+    """Land ``counts`` and ``sensors`` (paths, globs, directories), then rebuild the answers (nothing, when
+    nothing is new and ``rebuild`` is not set: :mod:`footfall.fingerprint`), on a lake the caller holds
+    (:meth:`Lake.session`, or :func:`footfall.melbourne.job.melbourne_lake`)."""
     counts_paths, sensor_paths = expand(counts), expand(sensors)
     the_pipeline = pipeline()
     result = JobResult()
@@ -192,7 +194,7 @@ def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, 
     if engine == "duckdb":
         options.setdefault("temp_dir", str(lake.root / SPILL))
     with get_engine(engine, **options) as eng:
-        result.run = run_pipeline(the_pipeline, lake, eng, listener=listener)
+        result.run = run_pipeline(the_pipeline, lake, eng, listener=listener, rebuild=rebuild)
     summary = quarantine_summary(lake)
     result.quarantined = sum(r.rows_quarantined for r in summary)
     result.unresolved = [r for r in summary if r.reason.startswith("wide column ")]
@@ -214,7 +216,7 @@ def prepare_scratch(remote: DirectLake, scratch: Lake, portal: bool = False) -> 
 
 def run_on_s3(remote: DirectLake, scratch: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *,
               engine_options: dict[str, Any] | None = None,
-              listener: Callable[[Event], None] | None = None) -> JobResult:
+              listener: Callable[[Event], None] | None = None, rebuild: bool = False) -> JobResult:
     """The job on an S3 lake that Spark reads and writes itself. Landing and parsing new files stay single-node
     (DuckDB, once per file) in ``scratch``, a temporary lake holding only manifests (see
     :func:`prepare_scratch`) and the files to parse; their results are uploaded, then every step runs on the
@@ -236,7 +238,7 @@ def run_on_s3(remote: DirectLake, scratch: Lake, counts: Sequence[str] = (), sen
         raise InputError("the lake holds no counts yet: give files with --counts", path=str(remote))
     remote.upload_inputs(scratch)
     with get_engine("spark", **(engine_options or {})) as eng:
-        result.run = run_pipeline(the_pipeline, remote, eng, listener=listener)
+        result.run = run_pipeline(the_pipeline, remote, eng, listener=listener, rebuild=rebuild)
         total = eng.query("SELECT COALESCE(SUM(rows_quarantined), 0) FROM quarantine_summary")[1]
         result.quarantined = int(total[0][0])
         hours = eng.query("SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) "
@@ -261,7 +263,7 @@ def quarantine_summary(lake: Lake) -> list[QuarantineLine]:
     if not path.exists():
         return []
     rows = duckdb.execute(f"SELECT source, reason, rows_quarantined, files FROM read_parquet({literal(str(path))}) "
-                      "ORDER BY source, reason").fetchall()
+                          "ORDER BY source, reason").fetchall()
     return [QuarantineLine(str(s), str(r), int(n), int(f)) for s, r, n, f in rows]
 
 
@@ -272,5 +274,5 @@ def repeated_hours(lake: Lake) -> tuple[int, int]:
     if not path.exists():
         return 0, 0
     found = duckdb.execute(f"SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) "
-                       f"FROM read_parquet({literal(str(path))})").fetchall()
+                           f"FROM read_parquet({literal(str(path))})").fetchall()
     return int(found[0][0]), int(found[0][1])

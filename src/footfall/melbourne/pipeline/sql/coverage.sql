@@ -2,11 +2,11 @@
 -- hours between first and last that are present.
 WITH spans AS (
     SELECT location_id,
-           MIN(ts) AS first_ts,
-           MAX(ts) AS last_ts,
-           COUNT(*) AS hours_reported,
-           COUNT(DISTINCT date) AS days_reported
-    FROM hourly_counts
+           MIN(first_ts) AS first_ts,
+           MAX(last_ts) AS last_ts,
+           CAST(SUM(hours_reported) AS BIGINT) AS hours_reported,
+           COUNT(*) AS days_reported
+    FROM daily_totals
     GROUP BY location_id
 )
 SELECT s.location_id,

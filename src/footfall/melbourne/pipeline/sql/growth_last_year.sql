@@ -3,8 +3,8 @@
 -- last hour. Only locations that reported on at least 183 days in each window are ranked; rank 1
 -- is the largest growth.
 WITH bounds AS (
-    SELECT CAST(DATE_TRUNC('month', MAX(ts) + INTERVAL 1 HOUR) AS DATE) AS period_end
-    FROM hourly_counts
+    SELECT CAST(DATE_TRUNC('month', MAX(last_ts) + INTERVAL 1 HOUR) AS DATE) AS period_end
+    FROM daily_totals
 ),
 windows AS (
     SELECT period_end,

@@ -1,7 +1,7 @@
 -- One row per location id. The display name is the description in the latest sensor-locations
 -- publication; without one, the most recent description seen in the counts, then the sensor code.
 WITH ids AS (
-    SELECT DISTINCT location_id FROM hourly_counts
+    SELECT DISTINCT location_id FROM daily_totals
     UNION
     SELECT DISTINCT location_id FROM raw_sensors WHERE reason IS NULL
 ),
