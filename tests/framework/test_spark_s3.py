@@ -169,7 +169,10 @@ def test_of_two_spark_writers_only_one_publishes_and_gc_spares_foreign_objects(s
     runs = [run_pipeline(pipeline, first, engine).run_id]
     with pytest.raises(LakeError, match="another run published"):
         run_pipeline(pipeline, second, engine)
-    runs += [run_pipeline(pipeline, first, engine).run_id, run_pipeline(pipeline, first, engine).run_id]
+    again = run_pipeline(pipeline, first, engine)  # the same inputs: nothing is built or published
+    assert again.unchanged and again.run_id == ""
+    runs += [run_pipeline(pipeline, first, engine, rebuild=True).run_id,
+             run_pipeline(pipeline, first, engine, rebuild=True).run_id]
     keys = objects(s3)
     assert keys["melbourne/curated/monthly.csv/notes.txt"] == b"mine"
     versions = {k.split("/")[3] for k in keys if k.startswith("melbourne/curated/monthly.csv/") and "=" not in k
