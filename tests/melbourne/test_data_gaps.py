@@ -219,3 +219,52 @@ def test_a_lake_of_two_disjoint_real_periods_flags_only_faults_inside_them(real:
                            for o in outages)
     health = read(lake, "sensor_health")
     assert {r["location_id"] for r in health if r["status"] == "check"} == {o["location_id"] for o in outages}
+
+
+def reference_recent_counts(lake: Path) -> dict[int, tuple[int, int, int]]:
+    """docs/definitions.md, health row: per location, the outages, flatlines and level-shift weeks that end on or
+    after the earliest of the 90 latest dates with a reported hour outside every data gap."""
+    hours = hourly(lake)
+    gaps = reference_data_gaps(hours)
+    in_gap = {g.start + i * HOUR for g in gaps for i in range(int((g.end - g.start) / HOUR) + 1)}
+    held = sorted({t.date() for ts in hours.values() for t in ts if t not in in_gap}, reverse=True)
+    recent_start = held[:90][-1]
+    counts: dict[int, list[int]] = {location: [0, 0, 0] for location in hours}
+    for i, (table, end) in enumerate((("outages", "end_date"), ("flatlines", "end_date"),
+                                      ("level_shifts", "week_end"))):
+        for row in read(lake, table):
+            if date.fromisoformat(row[end]) >= recent_start:
+                counts[int(row["location_id"])][i] += 1
+    return {location: tuple(c) for location, c in counts.items()}
+
+
+@pytest.mark.slow
+def test_the_last_90_days_are_the_days_the_lake_holds(tmp_path: Path) -> None:
+    """Five faulty months of 2019 and a lone December 2021: the last 90 days are December and the 59 latest days
+    of 2019, so the level shift of August 2019 is recent, and the 23 empty months before December are not
+    counted as days."""
+    from footfall.melbourne.generate import generate
+
+    period = (date(2019, 5, 1), date(2019, 9, 30))
+    generate(tmp_path / "faulty.csv", seed=5, sensors=12, start=period[0], end=period[1], faults=True)
+    generate(tmp_path / "december.csv", fmt="ods-csv", seed=5, sensors=12, start=date(2021, 12, 1),
+             end=date(2021, 12, 31))
+    lake = tmp_path / "lake"
+    run(Lake.at(lake), [str(tmp_path / "faulty.csv"), str(tmp_path / "december.csv")])
+    assert [(g.start, g.end) for g in as_gaps(read(lake, "data_gaps"))] == [
+        (datetime(2019, 10, 1), datetime(2021, 11, 30, 23))]
+    health = {int(r["location_id"]): r for r in read(lake, "sensor_health")}
+    found = {location: (int(r["outages_90d"]), int(r["flatlines_90d"]), int(r["level_shift_weeks_90d"]))
+             for location, r in health.items()}
+    assert found == reference_recent_counts(lake)
+    shift = next(f for f in planted_faults(*period) if f.kind == "level shift")
+    outage = next(f for f in planted_faults(*period) if f.kind == "outage")
+    assert health[shift.sensor]["status"] == "check" and health[outage.sensor]["status"] == "ok"
+    assert [r["status"] for r in health.values()].count("check") < len(health) / 2
+
+
+def test_the_recent_counts_of_the_holey_lake_equal_an_independent_computation(holey: Path) -> None:
+    health = {int(r["location_id"]): r for r in read(holey, "sensor_health")}
+    found = {location: (int(r["outages_90d"]), int(r["flatlines_90d"]), int(r["level_shift_weeks_90d"]))
+             for location, r in health.items()}
+    assert found == reference_recent_counts(holey)
