@@ -150,6 +150,13 @@ def holey(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "lake"
 
 
+@pytest.fixture(scope="module")
+def reference(holey: Path) -> tuple[dict[int, list[datetime]], list[Gap]]:
+    """The holey lake's hourly table and its data gaps recomputed hour by hour (once for the module)."""
+    hours = hourly(holey)
+    return hours, reference_data_gaps(hours)
+
+
 def test_a_hole_of_months_and_a_city_wide_stop_are_two_data_gaps_listed_once(holey: Path) -> None:
     gaps = as_gaps(read(holey, "data_gaps"))
     # 6 sensors the week before the hole, 11 the week after it (sensor 7 is installed later)
@@ -160,17 +167,16 @@ def test_a_hole_of_months_and_a_city_wide_stop_are_two_data_gaps_listed_once(hol
     assert [int(r["hours"]) for r in read(holey, "data_gaps")] == [13176, 24]
 
 
-def test_data_gaps_equal_an_hour_by_hour_recomputation_from_the_hourly_table(holey: Path) -> None:
-    assert as_gaps(read(holey, "data_gaps")) == reference_data_gaps(hourly(holey))
+def test_data_gaps_equal_an_hour_by_hour_recomputation_from_the_hourly_table(holey: Path, reference: tuple) -> None:
+    assert as_gaps(read(holey, "data_gaps")) == reference[1]
 
 
-def test_only_the_sensor_down_while_the_others_report_has_an_outage(holey: Path) -> None:
+def test_only_the_sensor_down_while_the_others_report_has_an_outage(holey: Path, reference: tuple) -> None:
     fault = next(f for f in planted_faults(*LATE) if f.kind == "outage")
     outages = read(holey, "outages")
     assert [int(o["location_id"]) for o in outages] == [fault.sensor]
     assert stamp(outages[0]["start_ts"]) <= fault.start and stamp(outages[0]["end_ts"]) >= fault.end
-    hours = hourly(holey)
-    assert as_outages(outages) == reference_outages(hours, reference_data_gaps(hours))
+    assert as_outages(outages) == reference_outages(*reference)
 
 
 def test_every_planted_fault_is_still_found_and_nothing_else_is_flagged(holey: Path) -> None:
@@ -186,16 +192,23 @@ def test_every_planted_fault_is_still_found_and_nothing_else_is_flagged(holey: P
     assert {i for i, r in health.items() if r["status"] == "check"} == {shift.sensor}
 
 
-def test_coverage_counts_the_data_gap_hours_of_each_span(holey: Path) -> None:
-    gaps = reference_data_gaps(hours := hourly(holey))
-    coverage = {int(r["location_id"]): r for r in read(holey, "coverage")}
+def assert_coverage_counts_the_data_gaps(lake: Path, hours: dict[int, list[datetime]], gaps: list[Gap]) -> None:
+    """docs/definitions.md, coverage: data-gap hours of each location's span, and the share of its other hours
+    that it reported, recomputed hour by hour."""
+    coverage = {int(r["location_id"]): r for r in read(lake, "coverage")}
+    all_gaps = {g.start + i * HOUR for g in gaps for i in range(int((g.end - g.start) / HOUR) + 1)}
     for location, ts in hours.items():
-        span = {ts[0] + i * HOUR for i in range(int((ts[-1] - ts[0]) / HOUR) + 1)}
-        in_gaps = {g.start + i * HOUR for g in gaps for i in range(int((g.end - g.start) / HOUR) + 1)} & span
-        held = span - in_gaps
+        in_gaps = sum(max(0, int((min(g.end, ts[-1]) - max(g.start, ts[0])) / HOUR) + 1) for g in gaps)
+        held = int((ts[-1] - ts[0]) / HOUR) + 1 - in_gaps
         row = coverage[location]
-        assert int(row["data_gap_hours"]) == len(in_gaps)
-        assert float(row["coverage_held_pct"]) == round(len(held & set(ts)) * 100 / len(held), 2)
+        assert int(row["data_gap_hours"]) == in_gaps
+        expected = round(sum(t not in all_gaps for t in ts) * 100 / held, 2) if held else None
+        assert (float(row["coverage_held_pct"]) if row["coverage_held_pct"] else None) == expected
+
+
+def test_coverage_counts_the_data_gap_hours_of_each_span(holey: Path, reference: tuple) -> None:
+    assert_coverage_counts_the_data_gaps(holey, *reference)
+    coverage = {int(r["location_id"]): r for r in read(holey, "coverage")}
     assert int(coverage[1]["data_gap_hours"]) == 13176 + 24 and int(coverage[8]["data_gap_hours"]) == 24
 
 
@@ -219,13 +232,15 @@ def test_a_lake_of_two_disjoint_real_periods_flags_only_faults_inside_them(real:
                            for o in outages)
     health = read(lake, "sensor_health")
     assert {r["location_id"] for r in health if r["status"] == "check"} == {o["location_id"] for o in outages}
+    assert {int(r["location_id"]): (int(r["outages_90d"]), int(r["flatlines_90d"]), int(r["level_shift_weeks_90d"]))
+            for r in health} == reference_recent_counts(lake, hours, gaps)
+    assert_coverage_counts_the_data_gaps(lake, hours, gaps)
 
 
-def reference_recent_counts(lake: Path) -> dict[int, tuple[int, int, int]]:
+def reference_recent_counts(lake: Path, hours: dict[int, list[datetime]], gaps: list[Gap]
+                            ) -> dict[int, tuple[int, int, int]]:
     """docs/definitions.md, health row: per location, the outages, flatlines and level-shift weeks that end on or
     after the earliest of the 90 latest dates with a reported hour outside every data gap."""
-    hours = hourly(lake)
-    gaps = reference_data_gaps(hours)
     in_gap = {g.start + i * HOUR for g in gaps for i in range(int((g.end - g.start) / HOUR) + 1)}
     held = sorted({t.date() for ts in hours.values() for t in ts if t not in in_gap}, reverse=True)
     recent_start = held[:90][-1]
@@ -256,15 +271,16 @@ def test_the_last_90_days_are_the_days_the_lake_holds(tmp_path: Path) -> None:
     health = {int(r["location_id"]): r for r in read(lake, "sensor_health")}
     found = {location: (int(r["outages_90d"]), int(r["flatlines_90d"]), int(r["level_shift_weeks_90d"]))
              for location, r in health.items()}
-    assert found == reference_recent_counts(lake)
+    hours = hourly(lake)
+    assert found == reference_recent_counts(lake, hours, reference_data_gaps(hours))
     shift = next(f for f in planted_faults(*period) if f.kind == "level shift")
     outage = next(f for f in planted_faults(*period) if f.kind == "outage")
     assert health[shift.sensor]["status"] == "check" and health[outage.sensor]["status"] == "ok"
     assert [r["status"] for r in health.values()].count("check") < len(health) / 2
 
 
-def test_the_recent_counts_of_the_holey_lake_equal_an_independent_computation(holey: Path) -> None:
+def test_the_recent_counts_of_the_holey_lake_equal_an_independent_computation(holey: Path, reference: tuple) -> None:
     health = {int(r["location_id"]): r for r in read(holey, "sensor_health")}
     found = {location: (int(r["outages_90d"]), int(r["flatlines_90d"]), int(r["level_shift_weeks_90d"]))
              for location, r in health.items()}
-    assert found == reference_recent_counts(holey)
+    assert found == reference_recent_counts(holey, *reference)
