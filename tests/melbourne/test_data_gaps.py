@@ -284,3 +284,17 @@ def test_the_recent_counts_of_the_holey_lake_equal_an_independent_computation(ho
     found = {location: (int(r["outages_90d"]), int(r["flatlines_90d"]), int(r["level_shift_weeks_90d"]))
              for location, r in health.items()}
     assert found == reference_recent_counts(holey, *reference)
+
+
+def test_the_report_draws_the_hole_once_as_a_band_and_only_the_sensor_outage_as_a_bar(holey: Path) -> None:
+    from footfall.melbourne.report import Answers, health_chart, history_chart
+
+    answers = Answers(Lake.at(holey))
+    health = health_chart(answers).figure
+    outage_rows = {y for t in health["data"] if t["name"] == "outage" for y in t["y"] if y}
+    fault = next(f for f in planted_faults(*LATE) if f.kind == "outage")
+    assert outage_rows == {f"Town Hall (West) ({fault.sensor})"}
+    bands = [(s["x0"], s["x1"]) for s in health["layout"]["shapes"] if s["name"] == "data gap"]
+    assert bands == [("2017-07-01 00:00:00", "2019-01-01 00:00:00"), ("2019-03-05 00:00:00", "2019-03-06 00:00:00")]
+    history = history_chart(answers).figure["layout"]["shapes"]
+    assert [(s["x0"], s["x1"]) for s in history if s["name"] == "data gap"] == bands
