@@ -6,20 +6,23 @@ A table is a Parquet (or CSV) output of the pipeline, named after its file or fo
 from the version its symlink names when the query starts, so a publish during the query cannot mix
 two versions.
 
-Read-only twice over: the statement is parsed with sqlglot and anything but a query is refused before
-it runs (so is every table name that is not a lake table, since DuckDB would read an unknown name that
-looks like a file, and every file function on a path outside the lake); then it runs on a connection
-with external access off, only the tables' folders allowed, and the configuration locked.
+Read-only twice over: the statement is checked before it runs (:mod:`footfall.readonly`: anything but a
+query, a table name that is not a lake table, a table function other than a row generator and a function
+off the allow list are refused); then it runs on a connection with external access off, only the tables'
+folders and a private spill folder allowed, and the configuration locked.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +35,7 @@ from footfall.dag import Pipeline
 from footfall.errors import FootfallError, LakeError, SqlError
 from footfall.lake import Lake
 from footfall.output import replacing
-from footfall.readonly import LakeTable, check_paths, lake_tables, needed, referenced
+from footfall.readonly import LakeTable, lake_tables, needed, referenced, too_deep_expression
 from footfall.sql import DIALECT, literal, quote
 
 FORMATS = ("table", "csv", "json", "parquet")
@@ -51,15 +54,32 @@ def table_files(lake: Lake, table: LakeTable) -> list[Path]:
     return sorted(p for p in folder.rglob(f"*.{table.format}") if p.is_file()) if folder.is_dir() else []
 
 
+@functools.cache
+def _private() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="footfall-query-")  # mode 0700, removed when the process ends
+
+
+def spill_folder() -> Path:
+    """A folder that does not exist yet, in a private folder of this process, for one connection's spill files.
+
+    DuckDB allows its temporary folder whatever ``allowed_directories`` says (its default is ``.tmp`` in the
+    working folder, where anything may lie), so a query connection's is one that only DuckDB creates, fills
+    and removes."""
+    return Path(_private().name) / uuid.uuid4().hex
+
+
 def connect(lake: Lake, pipeline: Pipeline, tables: Sequence[LakeTable], views: Iterable[str] = ()
             ) -> duckdb.DuckDBPyConnection:
     """A connection with ``tables`` and the pipeline's ``views`` defined, then locked down: no file outside the
-    tables' folders, no extension, no configuration change."""
+    tables' folders and its private spill folder, no Python object read as a table, no extension, no
+    configuration change."""
     published = lake.read(lambda: {t.name: table_files(lake, t) for t in tables})  # one run's outputs, not two
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     folders: set[str] = set()
     try:
         con.execute("SET enable_progress_bar = false")
+        con.execute("SET python_enable_replacements = false")
+        con.execute(f"SET temp_directory = {literal(str(spill_folder()))}")
         for table in tables:
             files = published[table.name]
             if not files:
@@ -86,7 +106,6 @@ def connect(lake: Lake, pipeline: Pipeline, tables: Sequence[LakeTable], views: 
 
 def open_for(lake: Lake, pipeline: Pipeline, statement: exp.Expression) -> duckdb.DuckDBPyConnection:
     """The sandboxed connection for one checked statement: only the tables it names."""
-    check_paths(statement, lake.root)
     names = referenced(statement)
     return connect(lake, pipeline, needed(pipeline, names), [n for n in pipeline.views if n in names])
 
@@ -96,6 +115,9 @@ def first_line(error: Exception) -> str:
     lines = [line for line in str(error).strip().splitlines() if line.strip()]
     if not lines:
         return type(error).__name__
+    deep = too_deep_expression(lines[0])
+    if deep:
+        return deep
     where = next((line.split(":", 1)[0] for line in lines[1:] if line.startswith("LINE ")), "")
     return f"{lines[0]} ({where.lower()})" if where else lines[0]
 

@@ -45,11 +45,11 @@ REFUSED = {
     "export database '/tmp/x'": "EXPORT is refused",
     "select 1; drop table top10_by_day": "DROP is refused",
     "select * from query('select 1')": "query() is refused",
-    "select * from read_csv('/etc/passwd')": "outside the lake",
-    "select content from read_text('/etc/hostname')": "outside the lake",
-    "select * from glob('/etc/*')": "outside the lake",
-    "select * from read_parquet(['lake/curated/x.parquet', 's3://bucket/x.parquet'])": "outside the lake",
-    "select * from read_json_auto(getenv('HOME'))": "literal path",
+    "select * from read_csv('/etc/passwd')": "read_csv() is refused",
+    "select content from read_text('/etc/hostname')": "read_text() is refused",
+    "select * from glob('/etc/*')": "glob() is refused",
+    "select * from read_parquet(['lake/curated/x.parquet', 's3://bucket/x.parquet'])": "read_parquet() is refused",
+    "select * from read_json_auto(getenv('HOME'))": "read_json_auto() is refused",
     "select * from '/etc/passwd'": "unknown table '/etc/passwd'",
     "select * from \"secrets.csv\"": "unknown table 'secrets.csv'",
     "select * from other.main.t": "plain names",
@@ -123,18 +123,13 @@ def test_a_writing_statement_is_refused_in_one_line_before_it_runs(lake: Path, t
 def test_the_guard_refuses(sql: str, melbourne: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(readonly.QueryRefused, match=REFUSED[sql].replace("(", r"\(").replace(")", r"\)")):
-        statement = readonly.parse_read_only(sql, melbourne)
-        readonly.check_paths(statement, tmp_path / "lake")
+        readonly.parse_read_only(sql, melbourne)
 
 
-@pytest.mark.slow
-def test_the_guard_lets_queries_and_files_inside_the_lake_through(melbourne: Pipeline, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_the_guard_lets_queries_over_the_tables_through(melbourne: Pipeline) -> None:
     for sql in (DONE_WHEN, "with t as (select * from outages) select count(*) from t", "describe locations",
-                "summarize daily_counts", "select * from top10_by_day union all select * from top10_by_day",
-                "select * from read_parquet('lake/curated/coverage.parquet')"):
-        readonly.check_paths(readonly.parse_read_only(sql, melbourne), tmp_path / "lake")
+                "summarize daily_counts", "select * from top10_by_day union all select * from top10_by_day"):
+        readonly.parse_read_only(sql, melbourne)
 
 
 def test_the_connection_itself_refuses_files_outside_the_tables_and_config_changes(lake: Path,
