@@ -181,14 +181,15 @@ def text(value: Any) -> str:
 
 
 def write(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, target: Path | None,
-          stdout: IO[str] | None = None) -> int:
+          stdout: IO[str] | None = None, lakes: Iterable[Path] = ()) -> int:
     """Stream the answer as CSV, JSON (an array of objects, one a line) or Parquet into ``target`` (a regular
-    file, written next to it and moved into place when complete) or ``stdout``; return the rows written."""
+    file outside ``lakes`` and any other lake, written next to it and moved into place when complete) or
+    ``stdout``; return the rows written."""
     if fmt == "parquet" and target is None:
         raise FootfallError("--format parquet needs --out FILE")
     if target is None:
         return _write_text(con, sql, fmt, stdout)  # type: ignore[arg-type]
-    with replacing(target) as tmp:
+    with replacing(target, lakes) as tmp:
         if fmt == "parquet":
             return _write_parquet(con, sql, tmp)
         with tmp.open("w", newline="", encoding="utf-8") as handle:

@@ -40,7 +40,7 @@ def answer(lake: Lake, pipeline: Pipeline, statement: exp.Expression, fmt: str, 
             return
         target = out_path.expanduser().absolute() if out_path else None
         rows = query.run_cancellable(con, lambda: query.write(con, sql, "csv" if fmt == "table" else fmt, target,
-                                                                sys.stdout), waiting)
+                                                                sys.stdout, (lake.root,)), waiting)
         if status is not None:
             status.stop()
         if target:

@@ -238,3 +238,19 @@ def test_a_missing_table_is_a_clear_error(tmp_path: Path) -> None:
 def test_syntax_errors_carry_line_and_column(melbourne: Pipeline) -> None:
     with pytest.raises(SqlError, match="line 2, column"):
         readonly.parse_read_only("select 1\nfrom from", melbourne)
+
+
+def test_an_answer_cannot_be_forged_into_the_lake_it_was_read_from(lake: Path) -> None:
+    """The forgery as it was tried: a query's --out over a curated table (then over .published)."""
+    forged = ("select month, rank, location_id, 'FORGED' as location, 1 as pedestrians from top10_by_month")
+    before = {p: p.read_bytes() for p in (lake / "curated").glob("*") if p.is_file()}
+    marker = (lake / ".published").read_bytes()
+    for target, fmt in ((lake / "curated" / "top10_by_month.parquet", "parquet"), (lake / ".published", "csv"),
+                        (lake / "curated" / "daily_counts.csv", "csv")):
+        done = footfall("query", forged, "--lake", str(lake), "--format", fmt, "--out", str(target))
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert f"is inside the lake at {lake}" in done.stderr
+    assert {p: p.read_bytes() for p in (lake / "curated").glob("*") if p.is_file()} == before
+    assert (lake / ".published").read_bytes() == marker
+    top = footfall("top", "--by", "month", "--lake", str(lake), "--format", "csv")
+    assert top.returncode == 0 and "FORGED" not in top.stdout and top.stdout.count("\n") > 5
