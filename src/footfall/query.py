@@ -9,7 +9,8 @@ two versions.
 Read-only twice over: the statement is checked before it runs (:mod:`footfall.readonly`: anything but a
 query, a table name that is not a lake table, a table function other than a row generator and a function
 off the allow list are refused); then it runs on a connection with external access off, only the tables'
-folders and a private spill folder allowed, and the configuration locked.
+files (a partitioned table's version folder) and a private spill folder allowed, and the configuration
+locked.
 """
 
 from __future__ import annotations
@@ -71,11 +72,12 @@ def spill_folder() -> Path:
 def connect(lake: Lake, pipeline: Pipeline, tables: Sequence[LakeTable], views: Iterable[str] = ()
             ) -> duckdb.DuckDBPyConnection:
     """A connection with ``tables`` and the pipeline's ``views`` defined, then locked down: no file outside the
-    tables' folders and its private spill folder, no Python object read as a table, no extension, no
-    configuration change."""
+    tables' files (a partitioned table's: its version's folders) and its private spill folder, no Python object
+    read as a table, no extension, no configuration change."""
     published = lake.read(lambda: {t.name: table_files(lake, t) for t in tables})  # one run's outputs, not two
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     folders: set[str] = set()
+    paths: set[str] = set()
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute("SET python_enable_replacements = false")
@@ -85,7 +87,10 @@ def connect(lake: Lake, pipeline: Pipeline, tables: Sequence[LakeTable], views: 
             if not files:
                 raise LakeError(f"no {table.name} in this lake yet ({table.rel}): run the pipeline first",
                                 path=lake.root)
-            folders.update(str(f.parent) + os.sep for f in files)
+            if table.directory:
+                folders.update(str(f.parent) + os.sep for f in files)
+            else:
+                paths.update(str(f) for f in files)
             reader = "read_parquet" if table.format == "parquet" else "read_csv"
             options = ", hive_partitioning = true, union_by_name = true" if table.directory else ""
             listed = ", ".join(literal(str(f)) for f in files)
@@ -93,6 +98,7 @@ def connect(lake: Lake, pipeline: Pipeline, tables: Sequence[LakeTable], views: 
         for name in views:
             con.execute(f"CREATE VIEW {quote(name)} AS {pipeline.views[name].sql(DIALECT)}")
         con.execute(f"SET allowed_directories = [{', '.join(literal(f) for f in sorted(folders))}]")
+        con.execute(f"SET allowed_paths = [{', '.join(literal(p) for p in sorted(paths))}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except duckdb.Error as e:
