@@ -98,7 +98,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 PLACES = ["the working folder's .tmp", "the landing zone", "a parsed file that is no table", "a table not queried",
           "the queried table's folder", "beside the lake"]
-# The place runs in the quick suite; every other place with the slow ones.
+# The working folder's .tmp runs in the quick suite; every other place with the slow ones.
 BY_PLACE = [PLACES[0], *(pytest.param(p, marks=pytest.mark.slow) for p in PLACES[1:])]
 
 

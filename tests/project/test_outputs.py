@@ -115,7 +115,7 @@ def test_every_way_of_naming_a_lake_path_is_found_inside_the_lake(lake: Path, tm
             assert lake_holding(target, given) is not None, name
 
 
-# The forgeries and one other name each; the whole matrix is the slow test below.
+# The forgeries first found and another name or two each; the whole matrix is the slow test below.
 FAST = {"query --out": ("a curated Parquet", ".published", "a symlink to a lake file"),
         "report --out": ("the curated CSV", "from outside through .."),
         "generate OUT": ("a symlinked folder", "a new file in transformed/"),
