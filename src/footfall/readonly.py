@@ -16,6 +16,8 @@ import functools
 import json
 import logging
 import re
+import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -35,6 +37,8 @@ READ_ONLY = (exp.Query, exp.Describe, exp.Summarize, exp.Pivot)
 TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})  # they only generate rows
 SQL_RUNNERS = frozenset({"query", "query_table", "json_execute_serialized_sql"})  # they run SQL from a string
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# json.loads recurses once a level; DuckDB's parse tree of its deepest expression (1,000 levels) is ~3,000 deep.
+JSON_DEPTH = 5_000
 TOO_DEEP = ("the query is nested too deeply to check (brackets or subqueries dozens deep): flatten it, e.g. name "
             "the subqueries in a WITH clause")
 WRITE_WORDS = frozenset({"COPY", "ATTACH", "DETACH", "INSTALL", "LOAD", "CREATE", "INSERT", "UPDATE", "DELETE",
@@ -179,19 +183,29 @@ class Names:
     ctes: frozenset[str]
 
 
-@functools.lru_cache(maxsize=64)
-def names_in(sql: str) -> Names:
-    """Parse ``sql`` with DuckDB (on a connection that can read nothing) and collect its names."""
+@functools.cache
+def _parser() -> tuple[duckdb.DuckDBPyConnection, threading.Lock]:
+    """One connection that can read nothing, kept for parsing (opening one costs more than a parse)."""
     con = duckdb.connect(config={"enable_external_access": False, "autoinstall_known_extensions": False,
                                  "autoload_known_extensions": False})
-    try:
+    con.execute("SET lock_configuration = true")
+    return con, threading.Lock()
+
+
+@functools.lru_cache(maxsize=64)
+def names_in(sql: str) -> Names:
+    """Parse ``sql`` with DuckDB and collect its names."""
+    con, lock = _parser()
+    with lock:
         text = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0]
-    finally:
-        con.close()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, JSON_DEPTH))
     try:
         tree = json.loads(text)
     except RecursionError:
         raise QueryRefused(TOO_DEEP) from None
+    finally:
+        sys.setrecursionlimit(limit)
     if tree.get("error"):
         raise _unparsed(str(tree.get("error_message", "cannot parse")))
     if len(tree.get("statements", ())) != 1:
