@@ -131,7 +131,7 @@ def _parse_read_only(sql: str, pipeline: Pipeline) -> exp.Expression:
     if len(statements) > 1:
         raise QueryRefused(f"one statement at a time: found {len(statements)}")
     statement = statements[0]
-    check_names(statement.sql(DIALECT), set(known_names(pipeline)))
+    check_names(runnable(statement), set(known_names(pipeline)))
     return statement
 
 
@@ -299,4 +299,13 @@ def check_names(sql: str, known: set[str]) -> None:
 
 def referenced(statement: exp.Expression) -> set[str]:
     """Every table name the statement reads, as DuckDB resolves it, without the CTEs in scope."""
-    return set(names_in(statement.sql(DIALECT)).tables)
+    return set(names_in(runnable(statement)).tables)
+
+
+def runnable(statement: exp.Expression) -> str:
+    """The SQL DuckDB runs for ``statement``: printed once, when it is checked, and kept with it (printing
+    again, from a deeper stack, could fail where the check did not)."""
+    text = statement.meta.get("footfall_sql")
+    if text is None:
+        text = statement.meta["footfall_sql"] = statement.sql(DIALECT)
+    return text

@@ -14,13 +14,13 @@ from footfall.console import err, line, render
 from footfall.dag import Pipeline
 from footfall.errors import FootfallError
 from footfall.lake import Lake
-from footfall.readonly import known_names, parse_read_only
+from footfall.readonly import known_names, parse_read_only, runnable
 
 
 def answer(lake: Lake, pipeline: Pipeline, statement: exp.Expression, fmt: str, out_path: Path | None) -> None:
     """Run one checked statement with a spinner (after half a second, on a terminal) and print or write it."""
     con = query.open_for(lake, pipeline, statement)
-    sql = statement.sql(query.DIALECT)
+    sql = runnable(statement)
     status = err.status("", spinner="dots") if err.is_terminal else None
 
     def waiting(elapsed: float) -> None:
