@@ -54,6 +54,12 @@ REFUSED = {
     "select * from \"secrets.csv\"": "unknown table 'secrets.csv'",
     "select * from other.main.t": "plain names",
     "select 1; select 2": "one statement at a time",
+    "pivot top10_by_day on rank using sum(pedestrians)": "a PIVOT must list its values",
+    "select current_setting('temp_directory')": "current_setting() is refused",
+    "select * from duckdb_settings()": "duckdb_settings() is refused",
+    "summarize '/etc/passwd'": "unknown table '/etc/passwd'",
+    "with \"x.csv\" as (select 1) select * from \"x.csv\"": "name a CTE with letters, digits and _ only",
+    "select main.abs(1)": "by their plain names",
 }
 
 
@@ -128,7 +134,11 @@ def test_the_guard_refuses(sql: str, melbourne: Pipeline, tmp_path: Path, monkey
 
 def test_the_guard_lets_queries_over_the_tables_through(melbourne: Pipeline) -> None:
     for sql in (DONE_WHEN, "with t as (select * from outages) select count(*) from t", "describe locations",
-                "summarize daily_counts", "select * from top10_by_day union all select * from top10_by_day"):
+                "summarize daily_counts", "select * from top10_by_day union all select * from top10_by_day",
+                "pivot top10_by_day on rank in (1, 2) using sum(pedestrians) group by date",
+                "unpivot (select date, rank, pedestrians from top10_by_day) on rank, pedestrians into name k value v",
+                "from locations select location", "select unnest([1, 2]) as u, * from range(3)",
+                "with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) select * from r"):
         readonly.parse_read_only(sql, melbourne)
 
 
