@@ -57,7 +57,7 @@ def is_lake_root(folder: Path) -> bool:
 
 
 def lake_holding(path: Path, lakes: Iterable[Path] = ()) -> Path | None:
-    """The lake folder ``path`` would be written inside (as this path names it), or None."""
+    """The lake folder (symbolic links resolved) that ``path`` would be written inside, or None."""
     roots = set()
     for lake in lakes:
         try:
