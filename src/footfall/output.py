@@ -8,15 +8,18 @@ disk, an interrupted run) leaves the previous file as it was.
 
 Nor is it ever written inside a lake: only a run's publish writes there, so a forged answer cannot replace a
 published one. The target is resolved (symbolic links, ``..``) and each of its existing folders is compared
-with the lakes given by inode (``st_dev``, ``st_ino``: a bind mount, a second name, another letter case on a
-case-insensitive disk are the same folder) and examined for a lake's marks: ``.published`` (a run published
-there) or all three zone folders (``landing``, ``transformed``, ``curated``: every lake a run ever held has
-them). A hard link to a lake file elsewhere is safe: the rename replaces the name, not the lake's file.
+by inode (``st_dev``, ``st_ino``: a bind mount, a second name, another letter case on a case-insensitive disk
+are the same folder) with every folder of the lakes the command knows, and examined for a lake's marks:
+``.published`` (a run published there) or all three zone folders (``landing``, ``transformed``, ``curated``:
+every lake a run ever held has them), also above the folder's real place when it lies in a bind mount of a
+lake's zone. A hard link to a lake file elsewhere is safe: the rename replaces the
+name, not the lake's file.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import uuid
 from collections.abc import Iterable, Iterator
@@ -56,24 +59,73 @@ def is_lake_root(folder: Path) -> bool:
     return (folder / PUBLISHED).is_file() or all((folder / zone).is_dir() for zone in ZONES)
 
 
+def folders_of(lake: Path) -> set[tuple[int, int]]:
+    """Every folder of a lake (its root, zones, partitions, versions) by inode, so that a folder of it reached
+    under another name (a bind mount of a zone) is known."""
+    found = set()
+    for folder, _, _ in os.walk(lake):
+        try:
+            info = os.stat(folder)
+        except OSError:
+            continue
+        found.add((info.st_dev, info.st_ino))
+    return found
+
+
 def lake_holding(path: Path, lakes: Iterable[Path] = ()) -> Path | None:
-    """The lake folder (symbolic links resolved) that ``path`` would be written inside, or None."""
-    roots = set()
-    for lake in lakes:
-        try:
-            found = lake.stat()
-        except OSError:
-            continue
-        roots.add((found.st_dev, found.st_ino))
+    """The lake that ``path`` would be written inside, or None: one of ``lakes``, or a folder above the path
+    (symbolic links resolved) that bears a lake's marks."""
+    known = {identity: lake for lake in lakes for identity in folders_of(lake)}
     resolved = Path(os.path.realpath(path.expanduser()))
-    for folder in (resolved, *resolved.parents):
-        try:
-            found = folder.stat()
-        except OSError:
-            continue
-        if (found.st_dev, found.st_ino) in roots or (stat.S_ISDIR(found.st_mode) and is_lake_root(folder)):
-            return folder
+    beneath = underlying(resolved)
+    for name in (resolved, *((beneath,) if beneath else ())):
+        for folder in (name, *name.parents):
+            try:
+                info = folder.stat()
+            except OSError:
+                continue
+            if (info.st_dev, info.st_ino) in known:
+                return known[(info.st_dev, info.st_ino)]
+            if stat.S_ISDIR(info.st_mode) and is_lake_root(folder):
+                return folder
     return None
+
+
+def underlying(path: Path) -> Path | None:
+    """``path`` named through the mount of its file system's root, when it lies in a bind mount of a folder
+    (Linux, from ``/proc/self/mountinfo``): the marks of a lake whose zone is bind-mounted elsewhere are above
+    the folder there, not above the mount point. None when the path is not in such a mount."""
+    mounts = _mounts()
+    holding = [m for m in mounts if m[2] == path or m[2] in path.parents]
+    if not holding:
+        return None
+    device, root, point = max(reversed(holding), key=lambda m: len(m[2].parts))  # the deepest, mounted last
+    if root == Path("/"):
+        return None
+    bases = [m for m in mounts if m[0] == device and (m[1] == root or m[1] in root.parents)]
+    base = min(bases, key=lambda m: len(m[1].parts), default=None)
+    if base is None or base[1] == root:
+        return None
+    return base[2] / root.relative_to(base[1]) / path.relative_to(point)
+
+
+def _mounts() -> list[tuple[str, Path, Path]]:
+    """(device, folder of its file system shown, mount point) of every mount, in mount order; none off Linux."""
+    try:
+        text = Path("/proc/self/mountinfo").read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return []
+    found = []
+    for line in text.splitlines():
+        fields = line.split(" ")
+        if len(fields) > 4:
+            found.append((fields[2], Path(_unescaped(fields[3])), Path(_unescaped(fields[4]))))
+    return found
+
+
+def _unescaped(text: str) -> str:
+    """mountinfo writes a space, tab, newline or backslash in a path as ``\\ooo`` (octal)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from cli import footfall
 
 from footfall.errors import OutputError
 from footfall.lake import Lake
-from footfall.output import check_target, lake_holding
+from footfall.output import check_target, lake_holding, underlying
 
 PUBLISHED_CSV = b"date,rank,location_id,location,pedestrians\n2019-12-31,1,1,Bourke Street,100\n"
 
@@ -199,6 +199,7 @@ def test_a_folder_is_a_lake_by_its_publish_marker_or_all_three_zones(tmp_path: P
     assert lake_holding(zones / "x.csv") == zones
     assert lake_holding(partial / "curated" / "x.csv") is None
     assert lake_holding(tmp_path / "x.csv") is None
+    assert underlying(tmp_path / "x.csv") is None  # not in a bind mount of a folder
     with pytest.raises(OutputError, match="inside the lake at"):
         check_target(zones / "curated" / "x.csv")
 
@@ -222,10 +223,12 @@ def test_an_upper_case_name_is_not_mistaken_for_the_lake_where_case_matters(lake
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mounted", ["the lake", "its curated zone"])
 @pytest.mark.parametrize("writer", sorted(WRITERS))
-def test_a_bind_mount_of_the_lake_is_the_lake(writer: str, lake: Path, tmp_path: Path) -> None:
-    """In a private mount namespace (nothing mounted outlives the test), the lake is bind-mounted elsewhere
-    and the command writes through the mount: refused, since the mount is the same folder."""
+def test_a_bind_mount_of_the_lake_is_the_lake(writer: str, mounted: str, lake: Path, tmp_path: Path) -> None:
+    """In a private mount namespace (nothing mounted outlives the test), the lake or one of its zones is
+    bind-mounted elsewhere and the command writes through the mount: refused, since the mount is the same
+    folder (for a zone, ``generate`` finds the lake's marks above the zone's real place)."""
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.skip("no unshare(1) to make a private mount namespace")
@@ -235,14 +238,15 @@ def test_a_bind_mount_of_the_lake_is_the_lake(writer: str, lake: Path, tmp_path:
             "report --out": ["report", "--lake", str(lake), "--out"],
             "generate OUT": ["generate", "--rows", "10", "--sensors", "1"],
             "generate --locations": ["generate", str(tmp_path / "c.csv"), "--rows", "10", "--locations"]}[writer]
-    target = mount / "curated" / "daily_counts.csv"
+    source = lake if mounted == "the lake" else lake / "curated"
+    target = mount / "daily_counts.csv" if mounted == "its curated zone" else mount / "curated" / "daily_counts.csv"
     script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
-    probe = subprocess.run([unshare, "--mount", "--map-root-user", "sh", "-c", script, "sh", str(lake), str(mount),
-                            "true"], capture_output=True, text=True)
+    probe = subprocess.run([unshare, "--mount", "--map-root-user", "sh", "-c", script, "sh", str(source),
+                            str(mount), "true"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip(f"bind mounts are not allowed here: {probe.stderr.strip()}")
     before = snapshot(lake)
-    done = subprocess.run([unshare, "--mount", "--map-root-user", "sh", "-c", script, "sh", str(lake), str(mount),
+    done = subprocess.run([unshare, "--mount", "--map-root-user", "sh", "-c", script, "sh", str(source), str(mount),
                            sys.executable, "-m", "footfall", *args, str(target)], capture_output=True, text=True,
                           cwd=tmp_path, timeout=120)
     assert_refused(done)
