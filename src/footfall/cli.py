@@ -151,8 +151,9 @@ def query_command(
 ) -> None:
     """Ask the lake anything: read-only SQL over its tables and views, by name, on a local or an S3 lake.
 
-    Anything that would write (COPY, ATTACH, INSTALL, CREATE, SET, ...) or read files outside the lake is
-    refused before it runs. Ctrl-C cancels a running query (exit 130)."""
+    Anything that would write (COPY, ATTACH, INSTALL, CREATE, SET, ...) or read any file but the lake's tables
+    (read_csv, glob, query(), ...) is refused before it runs; --out is refused inside a lake. Ctrl-C cancels a
+    running query (exit 130)."""
     from footfall import query
     from footfall.readonly import parse_read_only, reads
     from footfall.shell import answer, shell

@@ -338,9 +338,9 @@ def _section(c: Chart, health: list[list[Any]] | None = None) -> str:
 def write(lake: Lake, out: Path) -> Path:
     """Write the report, built from one published run, beside its final name and move it into place when
     complete; a target that is not a regular file, or a missing folder, is refused before the (slow) build."""
-    check_target(out)
+    check_target(out, (lake.root,))
     text = lake.read(lambda: build(lake))
-    with replacing(out) as tmp:
+    with replacing(out, (lake.root,)) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return out
 
