@@ -1,0 +1,116 @@
+"""``footfall spark-jars``: the S3A connector's jars out of the hash-pinned sagemaker-pyspark sdist, into the
+folder Spark looks in (``$FOOTFALL_SPARK_JARS``, else the user's data folder), reported by ``footfall doctor``.
+
+The offline tests build a small sdist of the same layout; one slow test downloads the real one from PyPI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from cli import footfall
+
+from footfall.engines.spark_jars import JARS, SDIST_JARS, SDIST_SHA256, default_folder, extract, jars_folder
+from footfall.errors import FootfallError
+
+
+def sdist(path: Path, members: dict[str, bytes]) -> Path:
+    """A .tar.gz holding ``members`` (names relative to the sdist's jar folder), plus a file beside them."""
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in {"sagemaker_pyspark-1.4.5/setup.py": b"# not a jar\n",
+                           **{f"{SDIST_JARS}/{jar}": data for jar, data in members.items()}}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_jars_come_out_of_an_sdist_whose_hash_is_the_pinned_one(tmp_path: Path) -> None:
+    contents = {name: os.urandom(3000) + name.encode() for name in JARS}
+    archive = sdist(tmp_path / "s.tar.gz", contents)
+    folder = tmp_path / "deep" / "jars"
+    assert extract(archive, folder, sha256(archive)) == [folder / name for name in JARS]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == contents
+
+
+def test_an_sdist_that_is_not_the_published_one_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    archive = sdist(tmp_path / "sagemaker_pyspark-1.4.5.tar.gz", {name: b"PK" for name in JARS})
+    folder = tmp_path / "jars"
+    done = footfall("spark-jars", str(folder), "--sdist", str(archive))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"error: {archive} is not sagemaker_pyspark-1.4.5.tar.gz as published "
+                                        f"(sha256 {sha256(archive)}, expected {SDIST_SHA256})"]
+    assert not folder.exists()
+
+
+def test_an_sdist_without_both_jars_writes_neither(tmp_path: Path) -> None:
+    archive = sdist(tmp_path / "s.tar.gz", {JARS[1]: b"PK"})
+    with pytest.raises(FootfallError, match=f"holds no {JARS[0]} under {SDIST_JARS}$"):
+        extract(archive, tmp_path / "jars", sha256(archive))
+    assert list((tmp_path / "jars").iterdir()) == []
+
+
+def test_a_missing_sdist_file_is_one_line(tmp_path: Path) -> None:
+    done = footfall("spark-jars", str(tmp_path / "jars"), "--sdist", str(tmp_path / "absent.tar.gz"))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"error: cannot read {tmp_path / 'absent.tar.gz'}: No such file or directory"]
+
+
+def test_the_jars_folder_is_the_setting_else_the_users_data_folder(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    monkeypatch.delenv("FOOTFALL_SPARK_JARS", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert jars_folder() == default_folder() == tmp_path / "data" / "footfall" / "spark-jars"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert jars_folder() == tmp_path / "home" / ".local" / "share" / "footfall" / "spark-jars"
+    monkeypatch.setenv("FOOTFALL_SPARK_JARS", "~/elsewhere")
+    assert jars_folder() == tmp_path / "home" / "elsewhere"
+
+
+def test_doctor_looks_in_the_users_data_folder_without_the_setting(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    from footfall.doctor import spark_jars
+
+    monkeypatch.delenv("FOOTFALL_SPARK_JARS", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    folder = tmp_path / "footfall" / "spark-jars"
+    missing = spark_jars()
+    assert not missing.ok and missing.detail == (
+        f"missing from {folder}: {', '.join(JARS)}; Spark on an s3:// lake needs them (`footfall spark-jars`, or set "
+        "FOOTFALL_SPARK_JARS)")
+    archive = sdist(tmp_path / "s.tar.gz", {name: b"PK" for name in JARS})
+    extract(archive, folder, sha256(archive))
+    assert spark_jars().ok and spark_jars().detail == f"in {folder} (Spark on an s3:// lake)"
+
+
+@pytest.mark.slow
+def test_the_real_jars_are_fetched_from_pypi_into_the_default_folder(tmp_path: Path) -> None:
+    """The pinned sdist from PyPI (pip's cache makes a second run quick), with no folder named: the user's."""
+    env = {k: v for k, v in os.environ.items() if k != "FOOTFALL_SPARK_JARS"} | {"XDG_DATA_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "footfall", "spark-jars"], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=600)
+    folder = tmp_path / "footfall" / "spark-jars"
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"ok {folder / name}" for name in JARS]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(JARS)
+    with zipfile.ZipFile(folder / JARS[0]) as connector:
+        assert "org/apache/hadoop/fs/s3a/S3AFileSystem.class" in connector.namelist()
+    with zipfile.ZipFile(folder / JARS[1]) as bundle:
+        assert "com/amazonaws/services/s3/AmazonS3Client.class" in bundle.namelist()
+    doctor = subprocess.run([sys.executable, "-m", "footfall", "doctor", "--lake", str(tmp_path / "lake"),
+                             "--portal", "http://127.0.0.1:9"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                            timeout=120)
+    assert f"S3A jars in {folder} (Spark on an s3:// lake)" in " ".join(doctor.stdout.split())
