@@ -1,7 +1,8 @@
 """``footfall spark-jars``: the S3A connector's jars out of the hash-pinned sagemaker-pyspark sdist, into the
 folder Spark looks in (``$FOOTFALL_SPARK_JARS``, else the user's data folder), reported by ``footfall doctor``.
 
-The offline tests build a small sdist of the same layout; one slow test downloads the real one from PyPI.
+These build a small sdist of the same layout, offline; tests/project/test_wheel.py fetches the real one from
+PyPI with an installed footfall.
 """
 
 from __future__ import annotations
@@ -9,10 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import subprocess
-import sys
 import tarfile
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -95,22 +93,3 @@ def test_doctor_looks_in_the_users_data_folder_without_the_setting(monkeypatch: 
     extract(archive, folder, sha256(archive))
     assert spark_jars().ok and spark_jars().detail == f"in {folder} (Spark on an s3:// lake)"
 
-
-@pytest.mark.slow
-def test_the_real_jars_are_fetched_from_pypi_into_the_default_folder(tmp_path: Path) -> None:
-    """The pinned sdist from PyPI (pip's cache makes a second run quick), with no folder named: the user's."""
-    env = {k: v for k, v in os.environ.items() if k != "FOOTFALL_SPARK_JARS"} | {"XDG_DATA_HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "footfall", "spark-jars"], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=600)
-    folder = tmp_path / "footfall" / "spark-jars"
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [f"ok {folder / name}" for name in JARS]
-    assert sorted(p.name for p in folder.iterdir()) == sorted(JARS)
-    with zipfile.ZipFile(folder / JARS[0]) as connector:
-        assert "org/apache/hadoop/fs/s3a/S3AFileSystem.class" in connector.namelist()
-    with zipfile.ZipFile(folder / JARS[1]) as bundle:
-        assert "com/amazonaws/services/s3/AmazonS3Client.class" in bundle.namelist()
-    doctor = subprocess.run([sys.executable, "-m", "footfall", "doctor", "--lake", str(tmp_path / "lake"),
-                             "--portal", "http://127.0.0.1:9"], capture_output=True, text=True, env=env, cwd=tmp_path,
-                            timeout=120)
-    assert f"S3A jars in {folder} (Spark on an s3:// lake)" in " ".join(doctor.stdout.split())
