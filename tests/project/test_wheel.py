@@ -211,6 +211,20 @@ def test_base_spark_jars_fetches_the_s3a_jars_into_the_users_folder_where_doctor
     doctor = base.footfall("doctor", "--lake", "d/lake", "--portal", "http://127.0.0.1:9", HOME=str(tmp_path))
     assert f"ok S3A jars in {folder} (Spark on an s3:// lake)" in " ".join(doctor.stdout.split())
 
+    # Offline: the same sdist carried over as a file, the jars put in a folder of the user's choosing.
+    from footfall.engines.spark_jars import SDIST, SDIST_FILE, SDIST_SHA256
+
+    (tmp_path / "req.txt").write_text(f"{SDIST} --hash=sha256:{SDIST_SHA256}\n")
+    checked([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+             "--require-hashes", "-r", str(tmp_path / "req.txt"), "-d", str(tmp_path / "sdist")], env=pip_env())
+    chosen = tmp_path / "chosen"
+    carried = base.footfall("spark-jars", str(chosen), "--sdist", str(tmp_path / "sdist" / SDIST_FILE),
+                            HOME=str(tmp_path))
+    assert carried.returncode == 0, carried.stderr
+    assert [(chosen / p.name).read_bytes() == p.read_bytes() for p in folder.iterdir()] == [True, True]
+    assert " ".join(carried.stderr.split()) == (f"Spark looks in {folder}: set FOOTFALL_SPARK_JARS={chosen} for it "
+                                                "to use these")
+
 
 @pytest.mark.parametrize(("args", "extra", "package"), [
     (["report", "--lake", "d/lake"], "report", "plotly"),
