@@ -60,6 +60,15 @@ def test_an_sdist_without_both_jars_writes_neither(tmp_path: Path) -> None:
     assert list((tmp_path / "jars").iterdir()) == []
 
 
+@pytest.mark.parametrize("content", [b"not an archive", b"\x1f\x8b\x08\x00truncated"])
+def test_an_sdist_that_is_no_archive_is_one_line_and_writes_nothing(tmp_path: Path, content: bytes) -> None:
+    archive = tmp_path / "s.tar.gz"
+    archive.write_bytes(content)
+    with pytest.raises(FootfallError, match=f"^{archive} is not a readable .tar.gz "):
+        extract(archive, tmp_path / "jars", sha256(archive))
+    assert list((tmp_path / "jars").iterdir()) == []
+
+
 def test_a_missing_sdist_file_is_one_line(tmp_path: Path) -> None:
     done = footfall("spark-jars", str(tmp_path / "jars"), "--sdist", str(tmp_path / "absent.tar.gz"))
     assert done.returncode == 1

@@ -10,6 +10,7 @@ EMRFS serves ``s3://`` itself and none of this is used.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import shutil
@@ -60,18 +61,29 @@ def fetch(folder: Path, sdist: Path | None = None) -> list[Path]:
 
 
 def extract(sdist: Path, folder: Path, sha256: str = SDIST_SHA256) -> list[Path]:
-    """The two jars out of ``sdist`` into ``folder``, once its sha256 is checked against ``sha256``."""
+    """The two jars out of ``sdist`` into ``folder``, once its sha256 is checked against ``sha256`` (on the
+    same open file the jars are then read from, so what was checked is what is unpacked)."""
     try:
-        digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+        file = sdist.open("rb")
     except OSError as e:
         raise FootfallError(f"cannot read {sdist}: {e.strerror}") from None
-    if digest != sha256:
-        raise FootfallError(f"{sdist} is not {SDIST_FILE} as published (sha256 {digest}, expected {sha256})")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise FootfallError(f"cannot create {folder}: {e.strerror}") from None
-    with tarfile.open(sdist, "r:gz") as archive:
+    with file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()
+        if digest != sha256:
+            raise FootfallError(f"{sdist} is not {SDIST_FILE} as published (sha256 {digest}, expected {sha256})")
+        file.seek(0)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise FootfallError(f"cannot create {folder}: {e.strerror}") from None
+        try:
+            return _unpack(file, sdist, folder)
+        except (tarfile.TarError, gzip.BadGzipFile, EOFError) as e:
+            raise FootfallError(f"{sdist} is not a readable .tar.gz ({e or type(e).__name__})") from None
+
+
+def _unpack(file: IO[bytes], sdist: Path, folder: Path) -> list[Path]:
+    with tarfile.open(fileobj=file, mode="r:gz") as archive:
         found = {name: _read(archive, f"{SDIST_JARS}/{name}") for name in JARS}
         sources = {name: source for name, source in found.items() if source is not None}
         if len(sources) < len(JARS):
