@@ -7,6 +7,7 @@ in a base install.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def hide(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
         monkeypatch.setitem(sys.modules, name, None)
 
 
-def one_error_line(done, extra: str, package: str) -> str:
+def one_error_line(done: subprocess.CompletedProcess[str], extra: str, package: str) -> str:
     assert done.returncode == 1, done.stderr
     errors = [text for text in done.stderr.splitlines() if text.startswith("error: ")]
     assert len(errors) == 1 and done.stderr.strip().endswith(errors[0]), done.stderr  # run's own header may precede

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tarfile
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,6 +27,7 @@ from footfall.melbourne.generate import generate
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
+Done = subprocess.CompletedProcess[str]
 CONSTRAINTS = ROOT / "constraints.txt"
 # Anything of the checkout's that is not the package: none of it may be in the wheel.
 SCAFFOLDING = ("tests/", "bench/", "conftest", "spark_cluster", "infra/", "glue/", "docs/", ".tools")
@@ -117,13 +117,14 @@ def extended(dist: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="module")
-def demo(base: Install) -> Iterator[subprocess.CompletedProcess[str]]:
-    yield base.footfall("demo", "--dir", "d")
+def demo(base: Install) -> Done:
+    return base.footfall("demo", "--dir", "d")
 
 
 def test_the_wheel_holds_the_package_and_no_test_or_bench_scaffolding(dist: tuple[Path, Path]) -> None:
     names = zipfile.ZipFile(dist[1]).namelist()
-    assert {n.split("/")[0] for n in names} == {"footfall", "footfall-0.1.0.dist-info"}, names
+    version = dist[1].name.split("-")[1]
+    assert {n.split("/")[0] for n in names} == {"footfall", f"footfall-{version}.dist-info"}, names
     assert not [n for n in names if any(s in n for s in SCAFFOLDING)]
     assert "footfall/melbourne/pipeline/pipeline.yml" in names and "footfall/extras.py" in names
     assert "footfall/engines/spark_jars.py" in names
@@ -151,7 +152,7 @@ def test_the_base_install_runs_from_an_empty_folder_without_the_checkout(base: I
     assert validated.returncode == 0 and validated.stdout.startswith("ok melbourne: "), validated.stderr
 
 
-def test_base_demo_publishes_the_answers_and_skips_the_report_in_one_line(base: Install, demo) -> None:
+def test_base_demo_publishes_the_answers_and_skips_the_report_in_one_line(base: Install, demo: Done) -> None:
     assert demo.returncode == 0, demo.stderr
     assert "report skipped: the HTML report needs plotly: pip install 'footfall[report]'" in demo.stderr
     assert "Traceback" not in demo.stderr and "error:" not in demo.stderr
@@ -160,7 +161,7 @@ def test_base_demo_publishes_the_answers_and_skips_the_report_in_one_line(base: 
     assert len(list((base.work / "d/lake/curated").glob("*.csv"))) > 10
 
 
-def test_base_top_and_query_give_what_the_checkout_gives(base: Install, demo) -> None:
+def test_base_top_and_query_give_what_the_checkout_gives(base: Install, demo: Done) -> None:
     lake = str(base.work / "d/lake")
     for args in (["top", "--by", "month", "--format", "csv"],
                  ["query", "select location_id, sum(pedestrians) as n from daily_counts group by 1 order by 1",
@@ -181,7 +182,7 @@ def test_base_reads_a_workbook_without_any_extra(base: Install, tmp_path: Path) 
         p.read_bytes() for p in curated]
 
 
-def test_base_doctor_names_each_missing_extra_and_the_users_jars_folder(base: Install, demo) -> None:
+def test_base_doctor_names_each_missing_extra_and_the_users_jars_folder(base: Install, demo: Done) -> None:
     done = base.footfall("doctor", "--lake", "d/lake", "--portal", "http://127.0.0.1:9")
     assert done.returncode == 0, done.stdout + done.stderr
     text = " ".join(done.stdout.split())
@@ -193,7 +194,7 @@ def test_base_doctor_names_each_missing_extra_and_the_users_jars_folder(base: In
 
 
 def test_base_spark_jars_fetches_the_s3a_jars_into_the_users_folder_where_doctor_finds_them(
-        base: Install, demo, tmp_path: Path) -> None:
+        base: Install, demo: Done, tmp_path: Path) -> None:
     """The hash-pinned sdist from PyPI with the venv's pip (pip's own cache from the machine: the HOME is new)."""
     cache = subprocess.run([sys.executable, "-m", "pip", "cache", "dir"], capture_output=True, text=True)
     pip = {k: v for k, v in os.environ.items() if k.startswith("PIP_")} | {"HOME": str(tmp_path)}
@@ -232,7 +233,7 @@ def test_base_spark_jars_fetches_the_s3a_jars_into_the_users_folder_where_doctor
     (["top", "--lake", "s3://bucket/lake"], "aws", "boto3"),
     (["catalog", "register", "--lake", "s3://bucket/lake"], "aws", "boto3"),
 ])
-def test_base_commands_that_need_an_extra_say_which_in_one_line(base: Install, demo, args: list[str], extra: str,
+def test_base_commands_that_need_an_extra_say_which_in_one_line(base: Install, demo: Done, args: list[str], extra: str,
                                                                 package: str) -> None:
     done = base.footfall(*args)
     assert done.returncode == 1
