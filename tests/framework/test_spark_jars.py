@@ -102,3 +102,17 @@ def test_doctor_looks_in_the_users_data_folder_without_the_setting(monkeypatch: 
     extract(archive, folder, sha256(archive))
     assert spark_jars().ok and spark_jars().detail == f"in {folder} (Spark on an s3:// lake)"
 
+
+
+def test_a_download_pip_cannot_make_is_one_line_pointing_at_sdist(tmp_path: Path) -> None:
+    """No index reachable (pip told to use none, and an empty folder of links): pip's reason, and the way out."""
+    (tmp_path / "links").mkdir()
+    done = footfall("spark-jars", str(tmp_path / "jars"), env={"PIP_NO_INDEX": "1",
+                                                               "PIP_FIND_LINKS": str(tmp_path / "links")})
+    assert done.returncode == 1
+    (error,) = done.stderr.splitlines()
+    assert error.startswith("error: pip could not download sagemaker-pyspark==1.4.5 (")
+    assert "No matching distribution found for sagemaker-pyspark==1.4.5" in error
+    assert error.endswith("on a machine without the package index, copy sagemaker_pyspark-1.4.5.tar.gz here and "
+                          "pass it with --sdist")
+    assert not (tmp_path / "jars").exists()
