@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from footfall.errors import FootfallError
+from footfall.extras import require
 from footfall.lake import Lake
 from footfall.melbourne.answers import unreadable
 from footfall.melbourne.lockdowns import lockdowns
@@ -293,8 +294,7 @@ def charts(a: Answers) -> list[Chart]:
 
 def build(lake: Lake) -> str:
     """The whole report as one HTML string."""
-    from plotly.offline import get_plotlyjs
-
+    plotly = require("report", "plotly.offline", "the HTML report")
     a = Answers(lake)
     head = headline(a)
     charts_list = charts(a)
@@ -313,7 +313,7 @@ def build(lake: Lake) -> str:
     card_html = "".join(f'<div class="card"><div class="k">{html.escape(k)}</div>'
                         f'<div class="v">{html.escape(v)}</div></div>' for k, v in cards)
     data_json = json.dumps(payload, separators=(",", ":"), default=str).replace("</", "<\\/")
-    return TEMPLATE.format(plotly=get_plotlyjs(), cards=card_html, sections=sections, data=data_json,
+    return TEMPLATE.format(plotly=plotly.get_plotlyjs(), cards=card_html, sections=sections, data=data_json,
                            style=STYLE, script=SCRIPT)
 
 
