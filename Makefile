@@ -8,11 +8,12 @@ CHECKOV_VENV := .tools/checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 # Mermaid (from npm) parses the diagrams in the docs, inside the same headless Chromium.
 MERMAID      := .tools/mermaid/node_modules/mermaid/dist/mermaid.min.js
-# PySpark has no S3 connector; the sagemaker-pyspark sdist on PyPI ships hadoop-aws and the AWS SDK it was
-# built against. Only those two jars are kept (FOOTFALL_SPARK_JARS may name another folder).
+# PySpark has no S3 connector: `footfall spark-jars` fetches hadoop-aws and the AWS SDK it was built against
+# (from the hash-pinned sagemaker-pyspark sdist on PyPI). The checkout keeps them in .tools/spark-jars, where
+# everything make runs (tests, bench, run, demo) looks, unless FOOTFALL_SPARK_JARS already names a folder.
 SPARK_JARS   := .tools/spark-jars
-SAGEMAKER    := sagemaker-pyspark==1.4.5 --hash=sha256:05ca2d5081d7138ce29a8fb0a9cba077f28c825288ed07aed46a82e63c0bf1fb
 S3A_JAR      := $(SPARK_JARS)/hadoop-aws-3.3.1.jar
+export FOOTFALL_SPARK_JARS ?= $(abspath $(SPARK_JARS))
 
 .PHONY: run test test-fast demo bench dist lint clean browser lock spark-jars
 
@@ -42,17 +43,9 @@ $(MERMAID):
 	@command -v npm >/dev/null 2>&1 && npm install --prefix .tools/mermaid --no-audit --no-fund --silent \
 		"mermaid@11" || echo "npm unavailable: the Mermaid test will skip"
 
-# The bundle lands first, so the hadoop-aws jar being there means both are.
-$(S3A_JAR): | $(BIN)/python
-	rm -rf $(SPARK_JARS).tmp && mkdir -p $(SPARK_JARS).tmp $(SPARK_JARS)
-	echo "$(SAGEMAKER)" > $(SPARK_JARS).tmp/requirements.txt
-	$(BIN)/pip download --quiet --no-deps --no-binary :all: --require-hashes -r $(SPARK_JARS).tmp/requirements.txt \
-		-d $(SPARK_JARS).tmp
-	tar -xzf $(SPARK_JARS).tmp/sagemaker_pyspark-1.4.5.tar.gz -C $(SPARK_JARS).tmp --strip-components=3 \
-		sagemaker_pyspark-1.4.5/deps/jars/hadoop-aws-3.3.1.jar sagemaker_pyspark-1.4.5/deps/jars/aws-java-sdk-bundle-1.11.901.jar
-	mv $(SPARK_JARS).tmp/aws-java-sdk-bundle-1.11.901.jar $(SPARK_JARS)/
-	mv $(SPARK_JARS).tmp/hadoop-aws-3.3.1.jar $(SPARK_JARS)/
-	rm -rf $(SPARK_JARS).tmp
+# The hadoop-aws jar is written last, so its being there means both are.
+$(S3A_JAR): | $(STAMP)
+	$(BIN)/footfall spark-jars $(SPARK_JARS)
 
 spark-jars: $(S3A_JAR)
 

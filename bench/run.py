@@ -27,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 HOURS_TO_2020 = 24 * 365 * 11  # generated counts start in June 2009
 ROOT = HERE.parent
 PY = sys.executable
+# The checkout's S3A jars (`make spark-jars`), for the Spark runs on an S3 lake, unless the caller named others.
+os.environ.setdefault("FOOTFALL_SPARK_JARS", str(ROOT / ".tools" / "spark-jars"))
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ def spark_runs(work: Path, data: Path, rows: int, spark_rows: int, repeat: int) 
     cluster started here (a master and two one-core workers on 127.0.0.1) on an S3 lake. One run each (a
     Spark run is long); the DuckDB engine's figure is the median of ``repeat``. Every curated CSV of the
     local Spark run is compared with the DuckDB engine's."""
-    from footfall.engines.spark_cluster import standalone
+    from spark_cluster import standalone
 
     load = [os.getloadavg()[0]]
     source = data

@@ -20,6 +20,9 @@ for _size in ("COLUMNS", "LINES"):
     os.environ.pop(_size, None)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The checkout keeps the S3A jars where `make spark-jars` puts them (an installed footfall looks in the user's
+# data folder unless FOOTFALL_SPARK_JARS names another).
+os.environ.setdefault("FOOTFALL_SPARK_JARS", str(Path(__file__).resolve().parents[1] / ".tools" / "spark-jars"))
 REAL = SHARED / "data" / "real"
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from footfall.errors import LakeError
+from footfall.extras import require
 from footfall.spec import relative_path
 
 DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
@@ -92,11 +93,9 @@ def aws_errors(where: str) -> Iterator[None]:
 
 def client(service: str, endpoint_url: str | None = None, region: str | None = None) -> Any:
     """A boto3 client with the standard credential chain; ``AWS_ENDPOINT_URL`` is honoured by boto3 itself."""
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError:
-        raise LakeError("S3 lakes need boto3: pip install 'footfall[aws]'") from None
+    boto3 = require("aws", "boto3", "the Glue catalog" if service == "glue" else "an S3 lake")
+    from botocore.config import Config
+
     config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=120)
     region = region or os.environ.get("AWS_REGION") or None  # the name AWS's other SDKs and Lambda/Glue use
     with aws_errors(service):

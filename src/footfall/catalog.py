@@ -25,6 +25,7 @@ from sqlglot import exp
 from footfall.aws import aws_errors
 from footfall.dag import Pipeline
 from footfall.errors import LakeError
+from footfall.extras import require
 from footfall.s3 import S3Lake
 from footfall.spec import IDENTIFIER, PipelineSpec
 from footfall.versions import OutputPath, output_path, output_paths
@@ -123,8 +124,7 @@ def partition_values(path: str) -> tuple[tuple[str, str], ...]:
 def _filesystem(lake: S3Lake) -> pafs.S3FileSystem:
     """pyarrow's S3 at the endpoint and region of the lake's client, with the credentials boto3 resolves (the
     standard chain), so a footer is read in a few ranged requests without downloading the file."""
-    import boto3
-
+    boto3 = require("aws", "boto3", "the Glue catalog")
     found = boto3.Session().get_credentials()
     if found is None:
         raise LakeError("no AWS credentials found (environment, ~/.aws, or an instance role)",

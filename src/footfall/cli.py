@@ -120,10 +120,11 @@ def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = 
                                                            help="Spark master for --engine spark.")] = "local[*]",
                  rebuild: RebuildOpt = False) -> None:
     """Run a pipeline into a lake: steps, checks, then publish all outputs at once."""
-    from footfall.engines import get_engine
+    from footfall.engines import check_engine, get_engine
     from footfall.engines.spark_s3 import spark_options, spark_scheme
     from footfall.runner import run_pipeline
 
+    check_engine(engine)
     pipeline = load(path)
     err.print(line((pipeline.name, "bold"), f" -> {lake}"))
     spark = engine == "spark"
@@ -151,8 +152,9 @@ def query_command(
 ) -> None:
     """Ask the lake anything: read-only SQL over its tables and views, by name, on a local or an S3 lake.
 
-    Anything that would write (COPY, ATTACH, INSTALL, CREATE, SET, ...) or read files outside the lake is
-    refused before it runs. Ctrl-C cancels a running query (exit 130)."""
+    Anything that would write (COPY, ATTACH, INSTALL, CREATE, SET, ...) or read any file but the lake's tables
+    (read_csv, glob, query(), ...) is refused before it runs; --out is refused inside a lake. Ctrl-C cancels a
+    running query (exit 130)."""
     from footfall import query
     from footfall.readonly import parse_read_only, reads
     from footfall.shell import answer, shell
@@ -189,6 +191,25 @@ def doctor_command(
         out.print(line(mark, f" {f.name:<8} {f.detail}"))
     if any(f.required and not f.ok for f in findings):
         raise typer.Exit(1)
+
+
+@app.command("spark-jars")
+def spark_jars_command(
+    folder: Annotated[Path | None, typer.Argument(help="Where to put them (default: $FOOTFALL_SPARK_JARS, else "
+                                                  "$XDG_DATA_HOME/footfall/spark-jars, i.e. "
+                                                  "~/.local/share/footfall/spark-jars).")] = None,
+    sdist: Annotated[Path | None, typer.Option("--sdist", help="Take them from this copy of the pinned "
+                                               "sagemaker-pyspark sdist instead of downloading it.")] = None,
+) -> None:
+    """Fetch the S3A connector's jars, which Spark needs for an s3:// lake outside AWS Glue: the hash-pinned
+    sagemaker-pyspark sdist from PyPI (with pip), of which only hadoop-aws and the AWS SDK bundle are kept."""
+    from footfall.engines.spark_jars import JARS_ENV, fetch, jars_folder
+
+    target = (folder or jars_folder()).expanduser().resolve()
+    for path in fetch(target, sdist):
+        out.print(line(("ok", "green"), f" {path}"))
+    if target != jars_folder().resolve():
+        note(f"Spark looks in {jars_folder()}: set {JARS_ENV}={target} for it to use these")
 
 
 def _describe(lake: str, endpoint: str | None, pipeline_dir: Path | None) -> tuple[list[Any], list[Any]]:

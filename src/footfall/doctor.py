@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from footfall.errors import FootfallError
+from footfall.extras import extra_of, install_hint
 from footfall.redact import redact
 
 
@@ -33,8 +34,8 @@ def package(name: str, required: bool, purpose: str) -> Finding:
     try:
         return Finding(name, True, f"{importlib.metadata.version(name)} ({purpose})", required)
     except importlib.metadata.PackageNotFoundError:
-        extra = {"pyspark": "spark", "boto3": "aws", "plotly": "report"}.get(name, "")
-        hint = f"pip install 'footfall[{extra}]'" if extra else f"pip install {name}"
+        extra = extra_of(name)
+        hint = install_hint(extra) if extra else f"pip install {name}"
         return Finding(name, False, f"not installed, needed for {purpose}: {hint}", required)
 
 
@@ -50,13 +51,13 @@ def java() -> Finding:
 
 def spark_jars() -> Finding:
     """The S3A connector Spark needs for an s3:// lake outside Glue, and where footfall looks for it."""
-    from footfall.engines.spark_s3 import JARS_ENV, jars_folder, missing_jars
+    from footfall.engines.spark_jars import JARS_ENV, jars_folder, missing_jars
 
     folder = jars_folder()
     missing = missing_jars(folder)
     if missing:
         return Finding("S3A jars", False, f"missing from {folder}: {', '.join(missing)}; Spark on an s3:// lake "
-                       f"needs them (`make spark-jars`, or set {JARS_ENV})", required=False)
+                       f"needs them (`footfall spark-jars`, or set {JARS_ENV})", required=False)
     return Finding("S3A jars", True, f"in {folder} (Spark on an s3:// lake)", required=False)
 
 

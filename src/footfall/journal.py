@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from footfall.errors import LakeError
-from footfall.spec import ZONES, output_path
+from footfall.spec import PUBLISHED, ZONES, output_path
 from footfall.versions import write_json
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ STAGING = "_staging"
 VERSIONS = "_versions"
 JOURNAL = "PUBLISH"
 PREVIOUS = "_previous"
-PUBLISHED = ".published"
 MERGE = "_MERGE"
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from footfall.errors import LakeError
-from footfall.journal import JOURNAL, PUBLISHED, STAGING, Notice, Staging, finish_publishes
-from footfall.spec import TEMPORARY_SUFFIXES, ZONES, relative_path
+from footfall.journal import JOURNAL, STAGING, Notice, Staging, finish_publishes
+from footfall.spec import PUBLISHED, TEMPORARY_SUFFIXES, ZONES, relative_path
 from footfall.versions import new_run_id
 
 SPILL = "_spill"

@@ -6,20 +6,24 @@ A table is a Parquet (or CSV) output of the pipeline, named after its file or fo
 from the version its symlink names when the query starts, so a publish during the query cannot mix
 two versions.
 
-Read-only twice over: the statement is parsed with sqlglot and anything but a query is refused before
-it runs (so is every table name that is not a lake table, since DuckDB would read an unknown name that
-looks like a file, and every file function on a path outside the lake); then it runs on a connection
-with external access off, only the tables' folders allowed, and the configuration locked.
+Read-only twice over: the statement is checked before it runs (:mod:`footfall.readonly`: anything but a
+query, a table name that is not a lake table, a table function other than a row generator and a function
+off the allow list are refused); then it runs on a connection with external access off, only the tables'
+files (a partitioned table's version folder) and a private spill folder allowed, and the configuration
+locked.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +36,7 @@ from footfall.dag import Pipeline
 from footfall.errors import FootfallError, LakeError, SqlError
 from footfall.lake import Lake
 from footfall.output import replacing
-from footfall.readonly import LakeTable, check_paths, lake_tables, needed, referenced
+from footfall.readonly import LakeTable, lake_tables, needed, referenced, too_deep_expression
 from footfall.sql import DIALECT, literal, quote
 
 FORMATS = ("table", "csv", "json", "parquet")
@@ -51,21 +55,42 @@ def table_files(lake: Lake, table: LakeTable) -> list[Path]:
     return sorted(p for p in folder.rglob(f"*.{table.format}") if p.is_file()) if folder.is_dir() else []
 
 
+@functools.cache
+def _private() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="footfall-query-")  # mode 0700, removed when the process ends
+
+
+def spill_folder() -> Path:
+    """A folder that does not exist yet, in a private folder of this process, for one connection's spill files.
+
+    DuckDB allows its temporary folder whatever ``allowed_directories`` says (its default is ``.tmp`` in the
+    working folder, where anything may lie), so a query connection's is one that only DuckDB creates, fills
+    and removes."""
+    return Path(_private().name) / uuid.uuid4().hex
+
+
 def connect(lake: Lake, pipeline: Pipeline, tables: Sequence[LakeTable], views: Iterable[str] = ()
             ) -> duckdb.DuckDBPyConnection:
     """A connection with ``tables`` and the pipeline's ``views`` defined, then locked down: no file outside the
-    tables' folders, no extension, no configuration change."""
+    tables' files (a partitioned table's: its version's folders) and its private spill folder, no Python object
+    read as a table, no extension, no configuration change."""
     published = lake.read(lambda: {t.name: table_files(lake, t) for t in tables})  # one run's outputs, not two
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     folders: set[str] = set()
+    paths: set[str] = set()
     try:
         con.execute("SET enable_progress_bar = false")
+        con.execute("SET python_enable_replacements = false")
+        con.execute(f"SET temp_directory = {literal(str(spill_folder()))}")
         for table in tables:
             files = published[table.name]
             if not files:
                 raise LakeError(f"no {table.name} in this lake yet ({table.rel}): run the pipeline first",
                                 path=lake.root)
-            folders.update(str(f.parent) + os.sep for f in files)
+            if table.directory:
+                folders.update(str(f.parent) + os.sep for f in files)
+            else:
+                paths.update(str(f) for f in files)
             reader = "read_parquet" if table.format == "parquet" else "read_csv"
             options = ", hive_partitioning = true, union_by_name = true" if table.directory else ""
             listed = ", ".join(literal(str(f)) for f in files)
@@ -73,6 +98,7 @@ def connect(lake: Lake, pipeline: Pipeline, tables: Sequence[LakeTable], views: 
         for name in views:
             con.execute(f"CREATE VIEW {quote(name)} AS {pipeline.views[name].sql(DIALECT)}")
         con.execute(f"SET allowed_directories = [{', '.join(literal(f) for f in sorted(folders))}]")
+        con.execute(f"SET allowed_paths = [{', '.join(literal(p) for p in sorted(paths))}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except duckdb.Error as e:
@@ -86,7 +112,6 @@ def connect(lake: Lake, pipeline: Pipeline, tables: Sequence[LakeTable], views: 
 
 def open_for(lake: Lake, pipeline: Pipeline, statement: exp.Expr) -> duckdb.DuckDBPyConnection:
     """The sandboxed connection for one checked statement: only the tables it names."""
-    check_paths(statement, lake.root)
     names = referenced(statement)
     return connect(lake, pipeline, needed(pipeline, names), [n for n in pipeline.views if n in names])
 
@@ -96,6 +121,9 @@ def first_line(error: Exception) -> str:
     lines = [line for line in str(error).strip().splitlines() if line.strip()]
     if not lines:
         return type(error).__name__
+    deep = too_deep_expression(lines[0])
+    if deep:
+        return deep
     where = next((line.split(":", 1)[0] for line in lines[1:] if line.startswith("LINE ")), "")
     return f"{lines[0]} ({where.lower()})" if where else lines[0]
 
@@ -160,14 +188,15 @@ def text(value: Any) -> str:
 
 
 def write(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, target: Path | None,
-          stdout: IO[str] | None = None) -> int:
+          stdout: IO[str] | None = None, lakes: Iterable[Path] = ()) -> int:
     """Stream the answer as CSV, JSON (an array of objects, one a line) or Parquet into ``target`` (a regular
-    file, written next to it and moved into place when complete) or ``stdout``; return the rows written."""
+    file outside ``lakes`` and any other lake, written next to it and moved into place when complete) or
+    ``stdout``; return the rows written."""
     if fmt == "parquet" and target is None:
         raise FootfallError("--format parquet needs --out FILE")
     if target is None:
         return _write_text(con, sql, fmt, stdout)  # type: ignore[arg-type]
-    with replacing(target) as tmp:
+    with replacing(target, lakes) as tmp:
         if fmt == "parquet":
             return _write_parquet(con, sql, tmp)
         with tmp.open("w", newline="", encoding="utf-8") as handle:

@@ -14,14 +14,13 @@ from footfall.console import err, line, render
 from footfall.dag import Pipeline
 from footfall.errors import FootfallError
 from footfall.lake import Lake
-from footfall.readonly import known_names, parse_read_only
-from footfall.sql import DIALECT
+from footfall.readonly import known_names, parse_read_only, runnable
 
 
 def answer(lake: Lake, pipeline: Pipeline, statement: exp.Expr, fmt: str, out_path: Path | None) -> None:
     """Run one checked statement with a spinner (after half a second, on a terminal) and print or write it."""
     con = query.open_for(lake, pipeline, statement)
-    sql = statement.sql(DIALECT)
+    sql = runnable(statement)
     status = err.status("", spinner="dots") if err.is_terminal else None
 
     def waiting(elapsed: float) -> None:
@@ -41,7 +40,7 @@ def answer(lake: Lake, pipeline: Pipeline, statement: exp.Expr, fmt: str, out_pa
             return
         target = out_path.expanduser().absolute() if out_path else None
         rows = query.run_cancellable(con, lambda: query.write(con, sql, "csv" if fmt == "table" else fmt, target,
-                                                                sys.stdout), waiting)
+                                                                sys.stdout, (lake.root,)), waiting)
         if status is not None:
             status.stop()
         if target:

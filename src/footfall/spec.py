@@ -22,6 +22,7 @@ from footfall.errors import SpecError
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Zone = Literal["landing", "transformed", "curated"]
 ZONES: tuple[Zone, ...] = get_args(Zone)
+PUBLISHED = ".published"  # the marker a lake's root holds once a run has published into it
 Materialize = Literal["table", "view"]
 
 

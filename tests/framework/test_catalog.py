@@ -29,7 +29,7 @@ TABLES = {"raw_counts", "raw_sensors", "hourly_counts", "applied_counts_files", 
           "top10_by_month_of_year", "lockdown_impact", "growth_last_year", "hourly_profile", "peak_hours", "coverage",
           "quarantine_summary", "outages", "flatlines", "level_shifts", "sensor_health", "top10_by_day_flags",
           "top10_by_month_flags", "resolution", "resolution_summary", "wide_columns", "hourly_counts_located",
-          "sensor_runs", "weekly_ratios", "daily_totals", "hour_of_day_totals"}
+          "sensor_runs", "weekly_ratios", "daily_totals", "hour_of_day_totals", "data_gaps"}
 
 
 def publish(s3: SimpleNamespace, *counts: Path, sensors: tuple[Path, ...] = ()) -> None:

@@ -23,10 +23,10 @@ from synthetic import make_rows, write_archive, write_revision
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine
 from footfall.errors import EngineError, LakeError, SpecError
-from footfall.journal import JOURNAL, PUBLISHED, STAGING, Staging
+from footfall.journal import JOURNAL, STAGING, Staging
 from footfall.lake import Lake
 from footfall.melbourne.job import SCRATCH
-from footfall.spec import load_spec
+from footfall.spec import PUBLISHED, load_spec
 
 # -- class 1: the engine can touch files outside the pipeline and the lake --------------------------------
 

@@ -45,15 +45,21 @@ REFUSED = {
     "export database '/tmp/x'": "EXPORT is refused",
     "select 1; drop table top10_by_day": "DROP is refused",
     "select * from query('select 1')": "query() is refused",
-    "select * from read_csv('/etc/passwd')": "outside the lake",
-    "select content from read_text('/etc/hostname')": "outside the lake",
-    "select * from glob('/etc/*')": "outside the lake",
-    "select * from read_parquet(['lake/curated/x.parquet', 's3://bucket/x.parquet'])": "outside the lake",
-    "select * from read_json_auto(getenv('HOME'))": "literal path",
+    "select * from read_csv('/etc/passwd')": "read_csv() is refused",
+    "select content from read_text('/etc/hostname')": "read_text() is refused",
+    "select * from glob('/etc/*')": "glob() is refused",
+    "select * from read_parquet(['lake/curated/x.parquet', 's3://bucket/x.parquet'])": "read_parquet() is refused",
+    "select * from read_json_auto(getenv('HOME'))": "read_json_auto() is refused",
     "select * from '/etc/passwd'": "unknown table '/etc/passwd'",
     "select * from \"secrets.csv\"": "unknown table 'secrets.csv'",
     "select * from other.main.t": "plain names",
     "select 1; select 2": "one statement at a time",
+    "pivot top10_by_day on rank using sum(pedestrians)": "a PIVOT must list its values",
+    "select current_setting('temp_directory')": "current_setting() is refused",
+    "select * from duckdb_settings()": "duckdb_settings() is refused",
+    "summarize '/etc/passwd'": "unknown table '/etc/passwd'",
+    "with \"x.csv\" as (select 1) select * from \"x.csv\"": "name a CTE with letters, digits and _ only",
+    "select main.abs(1)": "by their plain names",
 }
 
 
@@ -123,18 +129,17 @@ def test_a_writing_statement_is_refused_in_one_line_before_it_runs(lake: Path, t
 def test_the_guard_refuses(sql: str, melbourne: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(readonly.QueryRefused, match=REFUSED[sql].replace("(", r"\(").replace(")", r"\)")):
-        statement = readonly.parse_read_only(sql, melbourne)
-        readonly.check_paths(statement, tmp_path / "lake")
+        readonly.parse_read_only(sql, melbourne)
 
 
-@pytest.mark.slow
-def test_the_guard_lets_queries_and_files_inside_the_lake_through(melbourne: Pipeline, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_the_guard_lets_queries_over_the_tables_through(melbourne: Pipeline) -> None:
     for sql in (DONE_WHEN, "with t as (select * from outages) select count(*) from t", "describe locations",
                 "summarize daily_counts", "select * from top10_by_day union all select * from top10_by_day",
-                "select * from read_parquet('lake/curated/coverage.parquet')"):
-        readonly.check_paths(readonly.parse_read_only(sql, melbourne), tmp_path / "lake")
+                "pivot top10_by_day on rank in (1, 2) using sum(pedestrians) group by date",
+                "unpivot (select date, rank, pedestrians from top10_by_day) on rank, pedestrians into name k value v",
+                "from locations select location", "select unnest([1, 2]) as u, * from range(3)",
+                "with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) select * from r"):
+        readonly.parse_read_only(sql, melbourne)
 
 
 def test_the_connection_itself_refuses_files_outside_the_tables_and_config_changes(lake: Path,
@@ -243,3 +248,19 @@ def test_a_missing_table_is_a_clear_error(tmp_path: Path) -> None:
 def test_syntax_errors_carry_line_and_column(melbourne: Pipeline) -> None:
     with pytest.raises(SqlError, match="line 2, column"):
         readonly.parse_read_only("select 1\nfrom from", melbourne)
+
+
+def test_an_answer_cannot_be_forged_into_the_lake_it_was_read_from(lake: Path) -> None:
+    """The forgery as it was tried: a query's --out over a curated table (then over .published)."""
+    forged = ("select month, rank, location_id, 'FORGED' as location, 1 as pedestrians from top10_by_month")
+    before = {p: p.read_bytes() for p in (lake / "curated").glob("*") if p.is_file()}
+    marker = (lake / ".published").read_bytes()
+    for target, fmt in ((lake / "curated" / "top10_by_month.parquet", "parquet"), (lake / ".published", "csv"),
+                        (lake / "curated" / "daily_counts.csv", "csv")):
+        done = footfall("query", forged, "--lake", str(lake), "--format", fmt, "--out", str(target))
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert f"is inside the lake at {lake}" in done.stderr
+    assert {p: p.read_bytes() for p in (lake / "curated").glob("*") if p.is_file()} == before
+    assert (lake / ".published").read_bytes() == marker
+    top = footfall("top", "--by", "month", "--lake", str(lake), "--format", "csv")
+    assert top.returncode == 0 and "FORGED" not in top.stdout and top.stdout.count("\n") > 5

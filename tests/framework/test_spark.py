@@ -115,12 +115,15 @@ def test_sensor_health_finds_the_same_faults_on_spark(spark: object, tmp_path: P
 
     counts = tmp_path / "faults.csv"
     generate(counts, fmt="archive", seed=5, sensors=8, start=date(2019, 1, 1), end=date(2019, 6, 30), faults=True)
-    duck = melbourne_on("duckdb", tmp_path / "duck", [str(counts)], [], spark)
-    on_spark = melbourne_on("spark", tmp_path / "spark", [str(counts)], [], spark)
+    early = tmp_path / "early.csv"  # and a lake-wide hole from September 2018 to the faulty half year
+    generate(early, fmt="archive", seed=5, sensors=6, start=date(2018, 7, 1), end=date(2018, 8, 31))
+    inputs = [str(early), str(counts)]
+    duck = melbourne_on("duckdb", tmp_path / "duck", inputs, [], spark)
+    on_spark = melbourne_on("spark", tmp_path / "spark", inputs, [], spark)
     health = ("outages.csv", "flatlines.csv", "level_shifts.csv", "sensor_health.csv", "top10_by_day_flags.csv",
-              "top10_by_month_flags.csv")
+              "top10_by_month_flags.csv", "data_gaps.csv", "coverage.csv")
     assert [name for name in health if duck[name] != on_spark[name]] == []
-    for answer in ("outages.csv", "flatlines.csv", "level_shifts.csv"):
+    for answer in ("outages.csv", "flatlines.csv", "level_shifts.csv", "data_gaps.csv"):
         assert duck[answer].count(b"\n") >= 2, f"{answer} has findings to compare"
 
 

@@ -46,7 +46,7 @@ select shop, month, cast(sum(amount) as bigint) as total, count(*) as sales from
 
 
 def jars_or_skip() -> None:
-    from footfall.engines.spark_s3 import jars_folder, missing_jars
+    from footfall.engines.spark_jars import jars_folder, missing_jars
 
     if shutil.which("java") is None:
         pytest.skip("the Spark engine needs Java")
@@ -190,7 +190,8 @@ def cluster(tmp_path: Path) -> Iterator[object]:
     """A Spark standalone cluster on loopback from the pip PySpark: a master and two one-core workers, each
     in its own process group, all killed at teardown whatever the test did."""
     jars_or_skip()
-    from footfall.engines.spark_cluster import standalone
+    from spark_cluster import standalone
+
     from footfall.errors import EngineError
 
     with contextlib.ExitStack() as stack:
@@ -265,7 +266,8 @@ def test_a_missing_s3a_jar_is_one_line(s3, tmp_path: Path) -> None:
 
 def test_s3a_settings_come_from_what_footfall_resolves_and_keep_secrets_out_of_the_spark_conf(
         s3, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from footfall.engines.spark_s3 import JARS, S3Access
+    from footfall.engines.spark_jars import JARS
+    from footfall.engines.spark_s3 import S3Access
 
     monkeypatch.setenv("FOOTFALL_SPARK_JARS", "/nowhere")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "token-value")

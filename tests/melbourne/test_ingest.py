@@ -247,7 +247,7 @@ def test_a_url_given_to_counts_is_downloaded_and_recognised(portal: Portal, tmp_
 
 @pytest.mark.spark
 def test_the_glue_entry_points_run_with_arguments_as_glue_passes_them(portal: Portal, s3: SimpleNamespace) -> None:
-    from footfall.engines.spark_s3 import jars_folder, missing_jars
+    from footfall.engines.spark_jars import jars_folder, missing_jars
 
     if shutil.which("java") is None:
         pytest.skip("the transform job runs on Spark, which needs Java")

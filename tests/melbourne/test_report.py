@@ -149,3 +149,62 @@ def test_a_month_without_data_is_a_gap_in_the_history_line(tmp_path: Path) -> No
         assert points["2015-02-01"] is not None and points["2020-12-01"] is not None
         hole = [m for m in line["x"] if "2015-03-01" <= m <= "2020-11-01"]
         assert len(hole) == 69 and all(points[m] is None for m in hole)
+
+
+PROBE = """<script>
+setTimeout(() => {
+  const month = ms => new Date(ms).toISOString().slice(0, 7);
+  const traces = [...document.querySelectorAll('#chart-history g.trace.scatter')].map(t => ({
+    name: t.__data__[0].trace.name,
+    points: [...t.querySelectorAll('path.point')].filter(p => p.getAttribute('d') && p.getAttribute('transform'))
+      .map(p => ({month: month(p.__data__.x), size: p.__data__.mrc, fill: p.style.fill}))}));
+  const shapes = document.querySelectorAll('#chart-history .shapelayer path').length;
+  const probe = document.createElement('pre');
+  probe.id = 'probe';
+  probe.textContent = JSON.stringify({traces, shapes});
+  document.body.appendChild(probe);
+}, 2000);
+</script></body>"""
+
+
+@pytest.mark.browser
+def test_the_monthly_chart_draws_every_month_the_lake_holds_in_chromium(tmp_path: Path) -> None:
+    """Two disjoint periods, the first starting and ending mid-month, the second one lone month: Chromium draws a
+    point at every month with data (the lone December too), open markers at the partial months, and the years
+    between as one data-gap band; no sensor has an outage."""
+    import html as html_module
+    from datetime import date
+
+    from footfall.melbourne.generate import generate
+
+    generate(tmp_path / "old.csv", seed=1, sensors=3, start=date(2014, 6, 10), end=date(2015, 2, 14))
+    generate(tmp_path / "new.csv", seed=2, sensors=3, start=date(2020, 12, 1), end=date(2020, 12, 31), fmt="ods-csv")
+    lake = Lake.at(tmp_path / "lake")
+    run(lake, [str(tmp_path / "old.csv"), str(tmp_path / "new.csv")])
+    report = write(lake, tmp_path / "report.html")
+    probed = tmp_path / "probed.html"
+    probed.write_text(report.read_text().replace("</body>", PROBE))
+    done = browse(probed, tmp_path, "--virtual-time-budget=10000", "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
+    assert found, "the probe did not run"
+    drawn = json.loads(html_module.unescape(found.group(1)))
+
+    held = [f"2014-{m:02d}" for m in range(6, 13)] + ["2015-01", "2015-02", "2020-12"]
+    assert len(drawn["traces"]) == 3
+    for trace in drawn["traces"]:
+        points = {p["month"]: p for p in trace["points"]}
+        assert sorted(points) == held, trace["name"]
+        open_markers = {m for m, p in points.items() if p["fill"] == "none"}
+        assert open_markers == {"2014-06", "2015-02"}, trace["name"]
+        assert points["2020-12"]["size"] > points["2014-09"]["size"]  # the lone month stands out
+    assert drawn["shapes"] == 6 + 1  # the lockdowns and one data gap
+
+    figure = report_data(report)["charts"]["history"]
+    gaps = [s for s in figure["layout"]["shapes"] if s["name"] == "data gap"]
+    assert [(g["x0"], g["x1"]) for g in gaps] == [("2015-02-15 00:00:00", "2020-12-01 00:00:00")]
+    assert {s["fillcolor"] for s in gaps}.isdisjoint(s["fillcolor"] for s in figure["layout"]["shapes"]
+                                                     if s["name"].startswith("lockdown"))
+    with (lake.root / "curated/outages.csv").open() as handle:
+        assert handle.read().count("\n") == 1  # the header only: the hole is no sensor's outage
+    assert "No sensor fault was found." in report.read_text()

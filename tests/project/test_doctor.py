@@ -56,7 +56,7 @@ def test_an_s3_lake_is_probed_with_the_credentials_at_hand(s3) -> None:
 
 def test_doctor_says_whether_the_s3a_jars_are_there_and_where_it_looks(tmp_path: Path, portal: str,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from footfall.engines.spark_s3 import JARS
+    from footfall.engines.spark_jars import JARS
 
     folder = tmp_path / "jars"
     monkeypatch.setenv("FOOTFALL_SPARK_JARS", str(folder))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from footfall.errors import FootfallError
+from footfall.extras import require
 from footfall.spec import Materialize, Output, Source
 
 
@@ -60,16 +61,22 @@ class Engine(ABC):
 ENGINES = ("duckdb", "spark")
 
 
+def check_engine(name: str) -> None:
+    """Refuse, in one line, an unknown engine or one whose extra is not installed: commands call this before
+    fetching or opening anything, so a missing pyspark is said at once."""
+    if name not in ENGINES:
+        raise FootfallError(f"unknown engine {name!r} (engines: {', '.join(ENGINES)})")
+    if name == "spark":
+        require("spark", "pyspark.sql", "the spark engine")
+
+
 def get_engine(name: str, **options: Any) -> Engine:
     """Instantiate an engine by name, importing optional ones only when asked for."""
-    if name == "duckdb":
-        from footfall.engines.duckdb import DuckDBEngine
-
-        return DuckDBEngine(**options)
+    check_engine(name)
     if name == "spark":
-        try:
-            from footfall.engines.spark import SparkEngine
-        except ImportError as e:
-            raise FootfallError(f"the spark engine needs pyspark: pip install 'footfall[spark]' ({e})") from None
+        from footfall.engines.spark import SparkEngine
+
         return SparkEngine(**options)
-    raise FootfallError(f"unknown engine {name!r} (engines: {', '.join(ENGINES)})")
+    from footfall.engines.duckdb import DuckDBEngine
+
+    return DuckDBEngine(**options)

@@ -1,9 +1,8 @@
 """Spark's way to an S3 lake: the S3A connector's jars, and its configuration from what footfall resolves.
 
-PySpark from PyPI ships Hadoop's client without the S3A connector. ``make test`` (and ``make spark-jars``)
-extracts ``hadoop-aws`` and the AWS SDK bundle it was built against from the ``sagemaker-pyspark`` sdist on
-PyPI into ``.tools/spark-jars/``; ``FOOTFALL_SPARK_JARS`` names another folder. On AWS Glue, EMRFS serves
-``s3://`` itself and none of this is used.
+PySpark from PyPI ships Hadoop's client without the S3A connector; :mod:`footfall.engines.spark_jars` says
+where its jars are and fetches them (``footfall spark-jars``). On AWS Glue, EMRFS serves ``s3://`` itself and
+none of this is used.
 
 Secrets never enter the SparkConf (which the UI and the event log show): the endpoint and the credentials
 are set on the running context's Hadoop configuration, which Spark ships to executors inside each job.
@@ -13,26 +12,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from footfall.engines.spark_jars import JARS, JARS_ENV, jars_folder, missing_jars
 from footfall.errors import FootfallError
-
-JARS = ("hadoop-aws-3.3.1.jar", "aws-java-sdk-bundle-1.11.901.jar")
-JARS_ENV = "FOOTFALL_SPARK_JARS"
-
-
-def jars_folder() -> Path:
-    """Where the S3A jars are looked for: ``$FOOTFALL_SPARK_JARS``, else the checkout's ``.tools/spark-jars``."""
-    configured = os.environ.get(JARS_ENV)
-    if configured:
-        return Path(configured).expanduser()
-    return Path(__file__).resolve().parents[3] / ".tools" / "spark-jars"
-
-
-def missing_jars(folder: Path | None = None) -> list[str]:
-    folder = folder or jars_folder()
-    return [name for name in JARS if not (folder / name).is_file()]
+from footfall.extras import require
 
 
 def s3a_jars() -> list[str]:
@@ -41,8 +25,8 @@ def s3a_jars() -> list[str]:
     missing = missing_jars(folder)
     if missing:
         raise FootfallError(f"Spark on an s3:// lake needs the S3A jars, missing from {folder}: "
-                            f"{', '.join(missing)} (run `make spark-jars`, or set {JARS_ENV} to a folder holding "
-                            "them)")
+                            f"{', '.join(missing)} (run `footfall spark-jars`, or set {JARS_ENV} to a folder "
+                            "holding them)")
     return [str(folder / name) for name in JARS]
 
 
@@ -98,10 +82,7 @@ class S3Access:
 def _credentials() -> dict[str, str]:
     """Keys found by boto3's standard chain (environment, ~/.aws, SSO) are handed to S3A at run time; an
     instance or container role is left to the SDK's own provider, which refreshes it."""
-    try:
-        import boto3
-    except ImportError:
-        raise FootfallError("S3 lakes need boto3: pip install 'footfall[aws]'") from None
+    boto3 = require("aws", "boto3", "Spark on an S3 lake")
     found = boto3.session.Session().get_credentials()
     if found is None:
         raise FootfallError("no AWS credentials found (environment, ~/.aws, or an instance role)")

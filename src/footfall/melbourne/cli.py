@@ -13,6 +13,7 @@ import typer
 
 from footfall.console import Progress, download_bars, err, line, note, render, summary_line
 from footfall.errors import FootfallError
+from footfall.extras import MissingExtra, require
 from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET
 from footfall.options import EngineOpt, LakeOpt, RebuildOpt, S3EndpointOpt
 from footfall.session import LakeSession
@@ -113,9 +114,11 @@ def run_command(
 
     Exit codes: 0 answers published; 1 an error (nothing published); 3 a data check failed (nothing
     published); 4 with --strict, answers published but some rows were quarantined."""
+    from footfall.engines import check_engine
     from footfall.engines.spark_s3 import spark_options, spark_scheme
     from footfall.melbourne.job import Fetch, run_job
 
+    check_engine(engine)
     err.print(line(("melbourne", "bold"), f" -> {lake}"))
     how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers,
                 export_format)
@@ -167,6 +170,7 @@ def report_command(
     """Write one self-contained HTML report of the answers (opens offline)."""
     from footfall.melbourne.report import READS, write
 
+    require("report", "plotly.offline", "the HTML report")  # before the lake is opened (an S3 one is pulled)
     with opened(lake, write=False, endpoint=s3_endpoint, reads=READS) as session:
         path = write(session.local, out_path)
     err.print(line(("wrote", "green"), f" {path} ({path.stat().st_size / 1e6:.1f} MB)"))
@@ -202,7 +206,8 @@ def generate_command(
 def demo_command(
     folder: Annotated[Path, typer.Option("--dir", help="Where the demo data, lake and report go.")] = Path("demo"),
 ) -> None:
-    """Generate three realistic years of data and run everything on it, offline: the answers and the report."""
+    """Generate three realistic years of data and run everything on it, offline: the answers and the report
+    (the report needs the report extra; without it, the answers alone)."""
     from footfall.melbourne.generate import generate
     from footfall.melbourne.job import run_job
     from footfall.melbourne.report import write
@@ -217,8 +222,12 @@ def demo_command(
     with opened(str(folder / "lake"), write=True, endpoint=None) as session, Progress() as progress:
         result = run_job(session, [str(counts)], [str(sensors)], listener=progress)
     err.print(line(("done", "green"), f": {summary_line(result.run)}"))
-    report = write(session.local, folder / "report.html")
-    err.print(line(("report", "green"), f" {report}"))
+    try:
+        report = write(session.local, folder / "report.html")
+    except MissingExtra as e:
+        err.print(line(("report skipped", "yellow"), f": {e}"))
+    else:
+        err.print(line(("report", "green"), f" {report}"))
     top_command(by="month", day=None, month=None, lake=str(session.local.root), fmt="table")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from footfall.errors import FootfallError
+from footfall.extras import require
 from footfall.lake import Lake
 from footfall.melbourne.answers import unreadable
 from footfall.melbourne.lockdowns import lockdowns
@@ -68,8 +69,11 @@ def headline(a: Answers) -> dict[str, Any]:
                       "LIMIT 1", "daily_counts")
     best_month = a.rows("SELECT month, location, pedestrians FROM {t} ORDER BY pedestrians DESC, month, "
                         "location_id LIMIT 1", "monthly_counts")
+    gaps = (a.rows("SELECT COUNT(*), COALESCE(SUM(hours), 0) FROM {t}", "data_gaps")[0]
+            if a.lake.path("curated", "data_gaps.parquet").exists() else None)
     return {"first": str(first), "last": str(last), "locations": int(locations or 0), "hours": int(hours or 0),
-            "quarantined": int(quarantined), "best_day": [str(v) for v in best_day[0]] if best_day else None,
+            "quarantined": int(quarantined), "data_gaps": [int(v) for v in gaps] if gaps else None,
+            "best_day": [str(v) for v in best_day[0]] if best_day else None,
             "best_month": [str(v) for v in best_month[0]] if best_month else None}
 
 
@@ -86,6 +90,9 @@ def selector_data(a: Answers) -> dict[str, Any]:
 
 
 def history_chart(a: Answers) -> Chart:
+    """Every month the lake holds is drawn: a month with no neighbour is a marker (a line segment of one point
+    draws nothing), a month in which some days have no data at all is an open marker, and the data gaps of a
+    day or more are grey bands beside the lockdowns' red ones."""
     rows = a.rows(f"""WITH busiest AS (SELECT location_id FROM {{t}} GROUP BY location_id
                        ORDER BY SUM(pedestrians) DESC, location_id LIMIT {BUSIEST})
                      SELECT m.location || ' (' || m.location_id || ')', m.month, m.pedestrians
@@ -94,17 +101,58 @@ def history_chart(a: Answers) -> Chart:
     for name, month, n in rows:
         series.setdefault(name, {})[month] = n
     every = months_between(min(rows, key=lambda r: r[1])[1], max(rows, key=lambda r: r[1])[1]) if rows else []
+    partial = partial_months(a)
     shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": d.start.isoformat(), "x1": d.end.isoformat(),
-               "y0": 0, "y1": 1, "fillcolor": "#d62728", "opacity": 0.12, "line": {"width": 0}} for d in lockdowns()]
-    data = [{"type": "scatter", "mode": "lines", "name": n, "connectgaps": False, "x": [f"{m}-01" for m in every],
-             "y": [values.get(m) for m in every]} for n, values in series.items()]
+               "y0": 0, "y1": 1, "fillcolor": "#d62728", "opacity": 0.12, "line": {"width": 0},
+               "name": f"lockdown {d.number}"} for d in lockdowns()]
+    shapes += gap_bands(a)
+    data = []
+    for n, values in series.items():
+        ys = [values.get(m) for m in every]
+        data.append({"type": "scatter", "mode": "lines+markers", "name": n, "connectgaps": False,
+                     "x": [f"{m}-01" for m in every], "y": ys,
+                     "text": [partial.get(m, "") if y is not None else "" for m, y in zip(every, ys, strict=True)],
+                     "marker": {"size": [_marker_size(ys, i) for i in range(len(ys))],
+                                "symbol": ["circle-open" if m in partial else "circle" for m in every]}})
     return Chart("history", "Monthly pedestrians at the busiest locations",
                  f"Sum of hourly counts per calendar month for the {BUSIEST} locations with the most pedestrians "
-                 "over the whole history; shaded bands are Melbourne's six lockdowns. A month without data is a "
-                 "gap in the line, not an interpolation.",
+                 "over the whole history; red bands are Melbourne's six lockdowns. A month without data is a "
+                 "gap in the line, not an interpolation; a month with no neighbour is a marker, and an open "
+                 "marker is a month with days of no data at all (its total covers only the days it holds). "
+                 "Grey bands are data gaps: a day or more in which the city as a whole reported nothing, or "
+                 "far fewer sensors than usual.",
                  _fig(data, {"shapes": shapes, "xaxis": {"title": {"text": "Month"}},
                              "yaxis": {"title": {"text": "Pedestrians per month"}}, "legend": {"orientation": "h"},
                              "height": 480}))
+
+
+def _marker_size(ys: list[Any], i: int) -> int:
+    """Large where a month has no neighbour with data (nothing else draws it), small elsewhere."""
+    alone = (i == 0 or ys[i - 1] is None) and (i == len(ys) - 1 or ys[i + 1] is None)
+    return 8 if alone else 4
+
+
+def partial_months(a: Answers) -> dict[str, str]:
+    """The months with days on which no location reported (before the data starts, after it ends, in a data
+    gap), each with how many of its days the lake holds."""
+    rows = a.rows("""SELECT STRFTIME(date, '%Y-%m') AS month, COUNT(DISTINCT date),
+                            DAY(LAST_DAY(MIN(date)))
+                     FROM {t} GROUP BY 1 HAVING COUNT(DISTINCT date) < DAY(LAST_DAY(MIN(date)))""",
+                  "daily_counts")
+    return {month: f"partial month: {held} of {days} days with data" for month, held, days in rows}
+
+
+GAP_BAND_HOURS = 24
+
+
+def gap_bands(a: Answers) -> list[dict[str, Any]]:
+    """The data gaps of a day or more as grey bands (a shorter one is thinner than a pixel at this scale)."""
+    if not a.lake.path("curated", "data_gaps.parquet").exists():
+        return []
+    return [{"type": "rect", "xref": "x", "yref": "paper", "x0": str(start), "x1": str(end), "y0": 0, "y1": 1,
+             "fillcolor": "#7f7f7f", "opacity": 0.25, "line": {"width": 0}, "name": "data gap"}
+            for start, end in a.rows(f"SELECT start_ts, end_ts + INTERVAL 1 HOUR FROM {{t}} "
+                                     f"WHERE hours >= {GAP_BAND_HOURS} ORDER BY start_ts", "data_gaps")]
 
 
 def months_between(first: str, last: str) -> list[str]:
@@ -135,7 +183,9 @@ def health_chart(a: Answers) -> Chart:
                                                  "FROM {t} ORDER BY location_id, 2", table)]
     caption = ("Outages (24 hours or more missing, beyond the location's usual gaps), flatlines (24 hours or more "
                "of one count where people normally pass) and level-shift weeks (the weekday-hour profile off its "
-               "trailing 8 weeks by more than 5 robust deviations and 50%), as defined in docs/definitions.md.")
+               "trailing 8 weeks by more than 5 robust deviations and 50%), as defined in docs/definitions.md, "
+               "judged only over the hours the lake holds: grey bands are data gaps (the city as a whole did not "
+               "report), listed once in data_gaps and never as a sensor's outage.")
     if not events:
         return Chart("sensor-health", "Sensor health", caption + " None was found in this data.", None)
     data = []
@@ -152,7 +202,7 @@ def health_chart(a: Answers) -> Chart:
                      "connectgaps": False, "line": {"color": colour, "width": 10}, "marker": {"size": 6}})
     names = {e[1] for e in events}
     return Chart("sensor-health", "Sensor health", caption,
-                 _fig(data, {"xaxis": {"title": {"text": "Date"}, "type": "date"},
+                 _fig(data, {"shapes": gap_bands(a), "xaxis": {"title": {"text": "Date"}, "type": "date"},
                              "yaxis": {"automargin": True, "type": "category"}, "legend": {"orientation": "h"},
                              "height": max(260, 28 * len(names) + 140)}))
 
@@ -244,8 +294,7 @@ def charts(a: Answers) -> list[Chart]:
 
 def build(lake: Lake) -> str:
     """The whole report as one HTML string."""
-    from plotly.offline import get_plotlyjs
-
+    plotly = require("report", "plotly.offline", "the HTML report")
     a = Answers(lake)
     head = headline(a)
     charts_list = charts(a)
@@ -255,6 +304,8 @@ def build(lake: Lake) -> str:
     best_month = head["best_month"]
     cards = [("First hour", head["first"]), ("Last hour", head["last"]), ("Locations", f"{head['locations']:,}"),
              ("Location-hours", f"{head['hours']:,}"), ("Quarantined rows", f"{head['quarantined']:,}")]
+    if head["data_gaps"]:
+        cards.append(("Data gaps", f"{head['data_gaps'][0]:,} ({head['data_gaps'][1]:,} hours)"))
     if best_day:
         cards.append(("Busiest day ever", f"{best_day[1]}, {best_day[0]}: {int(best_day[2]):,}"))
     if best_month:
@@ -262,7 +313,7 @@ def build(lake: Lake) -> str:
     card_html = "".join(f'<div class="card"><div class="k">{html.escape(k)}</div>'
                         f'<div class="v">{html.escape(v)}</div></div>' for k, v in cards)
     data_json = json.dumps(payload, separators=(",", ":"), default=str).replace("</", "<\\/")
-    return TEMPLATE.format(plotly=get_plotlyjs(), cards=card_html, sections=sections, data=data_json,
+    return TEMPLATE.format(plotly=plotly.get_plotlyjs(), cards=card_html, sections=sections, data=data_json,
                            style=STYLE, script=SCRIPT)
 
 
@@ -287,9 +338,9 @@ def _section(c: Chart, health: list[list[Any]] | None = None) -> str:
 def write(lake: Lake, out: Path) -> Path:
     """Write the report, built from one published run, beside its final name and move it into place when
     complete; a target that is not a regular file, or a missing folder, is refused before the (slow) build."""
-    check_target(out)
+    check_target(out, (lake.root,))
     text = lake.read(lambda: build(lake))
-    with replacing(out) as tmp:
+    with replacing(out, (lake.root,)) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return out
 

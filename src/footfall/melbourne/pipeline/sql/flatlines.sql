@@ -1,10 +1,12 @@
 -- Flatlines: runs of at least 24 consecutive reported hours that all carry the same count (zero, or
 -- any one value), at locations that normally see people: a median day of at least 24 pedestrians.
--- Overlapping 24-hour windows of one value (sensor_runs, kind 'flat') merge into one run.
+-- Overlapping 24-hour windows of one value (sensor_runs, kind 'flat') merge into one run. Only windows
+-- wholly inside the hours the lake holds (held_periods) count: in a data gap the city is not reporting.
 WITH windows AS (
-    SELECT location_id, end_ts, pedestrians
-    FROM sensor_runs
-    WHERE kind = 'flat'
+    SELECT r.location_id, r.end_ts, r.pedestrians
+    FROM sensor_runs AS r
+    JOIN held_periods AS p ON p.start_ts <= r.start_ts AND r.end_ts <= p.end_ts
+    WHERE r.kind = 'flat'
 ),
 marked AS (
     SELECT location_id, end_ts, pedestrians,

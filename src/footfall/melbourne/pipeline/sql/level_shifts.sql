@@ -13,7 +13,8 @@
 -- * A week is a level shift when |score - the location's median score| exceeds both 5 robust standard
 --   deviations (1.4826 x the median absolute deviation of its scores) and ln(1.5) (a 50% rise or a
 --   one-third fall), and neither the week nor its 8 trailing weeks touch a lockdown (each location
---   changed level there by its own amount).
+--   changed level there by its own amount), and the week touches no data gap (data_gaps: hours in which
+--   the city as a whole did not report, so the city's median that week is not the city's).
 WITH weekly AS (
     SELECT location_id, week_no, ratio, cells_compared
     FROM weekly_ratios
@@ -68,4 +69,8 @@ WHERE ABS(j.departure) > j.threshold
   AND NOT EXISTS (
       SELECT 1 FROM lockdown_periods AS p
       WHERE p.start_date <= j.week_start + 6 AND p.end_date >= j.week_start - 56
+  )
+  AND NOT EXISTS (
+      SELECT 1 FROM data_gaps AS g
+      WHERE g.start_date <= j.week_start + 6 AND g.end_date >= j.week_start
   )

@@ -1,8 +1,19 @@
 -- One row per location: its coverage, and how many outages, flatlines and level-shift weeks it had over
--- the whole history and in the last 90 days of the data (findings that end on or after the 90th day
--- before the last reported date). status is 'check' when any finding falls in those 90 days, else 'ok'.
-WITH bounds AS (
-    SELECT MAX(date) - 89 AS recent_start FROM daily_counts
+-- the whole history and in the last 90 days the lake holds (findings that end on or after the first of
+-- the 90 latest dates with an hour outside every data gap: a stretch the lake has no data for is not part
+-- of "the last 90 days"). status is 'check' when any finding falls in those 90 days, else 'ok'.
+WITH held_dates AS (
+    SELECT DISTINCT CAST(c.ts AS DATE) AS date
+    FROM city_hours AS c
+    WHERE c.sensors_reporting > 0
+      AND NOT EXISTS (SELECT 1 FROM data_gaps AS g WHERE c.ts BETWEEN g.start_ts AND g.end_ts)
+),
+latest AS (
+    SELECT date, ROW_NUMBER() OVER (ORDER BY date DESC) AS position
+    FROM held_dates
+),
+bounds AS (
+    SELECT MIN(date) AS recent_start FROM latest WHERE position <= 90
 ),
 events AS (
     SELECT e.location_id,

@@ -1,6 +1,8 @@
 """A Spark standalone cluster on this machine, from the pip PySpark's own ``spark-class``: a master and
 workers on 127.0.0.1, each in its own process group, all ended when the ``with`` block ends, however it
 ends. The tests and the benchmark run footfall against it to show that a real cluster's executors do the work.
+It lives with the benchmark, beside which ``python bench/run.py`` finds it; the tests import it through
+pytest's ``pythonpath``. It is not part of the package: no production run starts a cluster.
 """
 
 from __future__ import annotations
