@@ -36,6 +36,7 @@ from footfall.melbourne.formats import (
 )
 from footfall.melbourne.inputs import copy_unchanged, open_regular, snapshot
 from footfall.melbourne.schema import parsed_count_columns
+from footfall.redact import redact, redact_strings
 from footfall.sql import literal, quote
 from footfall.versions import write_json
 
@@ -79,7 +80,8 @@ class Landed:
 
 def _manifest(landed: Landed) -> dict[str, Any]:
     generation = next(f.generation for f in FORMATS if f.name == landed.format)
-    return {**asdict(landed), "file_key": landed.file_key, "generation": generation}
+    return {**asdict(landed), "origin": redact(landed.origin), "fetch": redact_strings(landed.fetch),
+            "file_key": landed.file_key, "generation": generation}
 
 
 def manifest_path(lake: Lake, kind: FileKind, file_id: str) -> Path:
@@ -149,6 +151,17 @@ def landed_files(lake: Lake, kind: FileKind) -> list[Landed]:
     folder = lake.path("landing", kind)
     found = [read_manifest(p) for p in folder.glob("*.manifest.json")] if folder.is_dir() else []
     return sorted(found, key=lambda f: (f.landed_at, f.file_id))
+
+
+def redact_manifests(lake: Lake) -> None:
+    """Rewrite, with its secrets masked, any manifest an earlier version stored with a credential in its
+    ``origin`` or ``fetch`` (the pipeline reads manifests as a table, so they would reach its outputs)."""
+    for kind in KINDS:
+        for path in lake.path("landing", kind).glob("*.manifest.json"):
+            landed = read_manifest(path)
+            if redact(landed.origin) != landed.origin or redact_strings(landed.fetch) != landed.fetch:
+                write_json(path, {**json.loads(path.read_text()), "origin": redact(landed.origin),
+                                  "fetch": redact_strings(landed.fetch)})
 
 
 def raw_path(lake: Lake, landed: Landed) -> Path:

@@ -30,9 +30,11 @@ from footfall.melbourne.landing import (
     manifest_path,
     raw_path,
     read_manifest,
+    redact_manifests,
     stage_file,
 )
 from footfall.melbourne.schema import PIPELINE_DIR
+from footfall.redact import redact
 from footfall.runner import Event, RunResult, run_pipeline
 from footfall.s3direct import DirectLake, pattern_regex
 from footfall.sql import literal
@@ -115,6 +117,7 @@ def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | Non
     ``landing/<kind>/_rejected/`` so it cannot block later runs; running out of memory or disk, or an
     interrupt, fails the run and leaves the file in place for the next one."""
     _retry_unexplained_rejections(lake)
+    redact_manifests(lake)
     con = connect(temp_dir=lake.root / SPILL)
     con.execute("SET TimeZone = 'Australia/Melbourne'")
     sandbox(con, [lake.root])
@@ -149,7 +152,7 @@ def _reject(lake: Lake, landed: Landed, reason: str) -> None:
         shutil.move(source, folder / landed.name)
     manifest = manifest_path(lake, landed.kind, landed.file_id)
     data = json.loads(manifest.read_text())
-    write_json(folder / manifest.name, {**data, "rejection": reason})
+    write_json(folder / manifest.name, {**data, "rejection": redact(reason)})
     manifest.unlink()
 
 

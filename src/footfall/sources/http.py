@@ -122,6 +122,7 @@ def send(http: httpx.Client, method: str, url: str, params: dict[str, str] | Non
             return response
         response.close()
         request = response.next_request
+        remember_url(str(request.url))  # a presigned URL the portal redirects to carries its own secrets
         if _origin(request.url) != origin:
             for name in CREDENTIAL_HEADERS:
                 request.headers.pop(name, None)
