@@ -23,7 +23,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL = SHARED / "data" / "real"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def real() -> Path:
     """The real samples beside the project; tests that need them skip cleanly without them."""
     if not REAL.is_dir():

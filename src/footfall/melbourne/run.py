@@ -56,6 +56,7 @@ class JobResult:
     quarantined: int = 0
     hours_folded: int = 0
     hours_summed: int = 0
+    coordinates_set_aside: int = 0  # locations whose coordinates are not a usable position (locations.coordinates_note)
     unresolved: list[QuarantineLine] = field(default_factory=list)
 
     @property
@@ -197,6 +198,7 @@ def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, 
     result.quarantined = sum(r.rows_quarantined for r in summary)
     result.unresolved = [r for r in summary if r.reason.startswith("wide column ")]
     result.hours_folded, result.hours_summed = repeated_hours(lake)
+    result.coordinates_set_aside = coordinates_set_aside(lake)
     return result
 
 
@@ -241,6 +243,8 @@ def run_on_s3(remote: DirectLake, scratch: Lake, counts: Sequence[str] = (), sen
         hours = eng.query("SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) "
                           "FROM resolution_summary")[1]
         result.hours_folded, result.hours_summed = int(hours[0][0]), int(hours[0][1])
+        notes = eng.query(f"SELECT {SET_ASIDE} FROM locations")[1]
+        result.coordinates_set_aside = int(notes[0][0])
         wide = eng.query("SELECT source, reason, rows_quarantined, files FROM quarantine_summary "
                          "WHERE reason LIKE 'wide column %' ORDER BY source, reason")[1]
         result.unresolved = [QuarantineLine(str(s), str(r), int(n), int(f)) for s, r, n, f in wide]
@@ -273,3 +277,14 @@ def repeated_hours(lake: Lake) -> tuple[int, int]:
     found = duckdb.sql(f"SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) "
                        f"FROM read_parquet({literal(str(path))})").fetchall()
     return int(found[0][0]), int(found[0][1])
+
+
+SET_ASIDE = "COUNT(coordinates_note)"
+
+
+def coordinates_set_aside(lake: Lake) -> int:
+    """Locations kept without a position because the coordinates published for them are not one."""
+    path = lake.path("transformed", "locations.parquet")
+    if not path.exists():
+        return 0
+    return int(duckdb.sql(f"SELECT {SET_ASIDE} FROM read_parquet({literal(str(path))})").fetchall()[0][0])
