@@ -32,7 +32,7 @@ SHORTEST_GUESSED = 8  # a value only found by its name: shorter ones (an expiry,
 MAX_DEPTH = 4  # URLs nested in parameter values, looked into this deep
 
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/?#\s@]*(?:@[^/?#\s@]*)*)@")
-_PARAM = re.compile(r"(^|[?&#;\s])([^=&#;?\s]+)=([^&#;?\s]*)")
+_PARAM = re.compile(r"(^|[?&#;\s])([\w.$%+~\[\]-]+)=([^&#;?\s]*)")  # a name, never a path
 _JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer(?:\s+|%20|\+))([A-Za-z0-9._~+/%-]{6,}=*)")
 _AUTHORIZATION = re.compile(r"(?i)\b((?:proxy-)?authorization[\"']?\s*:\s*[\"']?(?:[a-z-]+\s+)?)([^\s\"',;&?#*]+)")

@@ -90,6 +90,8 @@ ORDINARY = [
     "Flinders St-Spark La (id 12) leads with 41,233 pedestrians on 2019-11-01",
     "AKIA is a prefix, AKIAshort is not a key id, nor is XAKIAQWERTYUIOPASDFGH1",
     "a.b.c, eyJ alone, and v1.2.3 are not tokens",
+    'cannot write "/srv/secrets/keys/lake/transformed/hourly_counts/year=2024/month=8/part-0.parquet": full',
+    "error: /home/passant/lake/_staging/x/transformed/hourly_counts/year=2025/month=10: no space left",
 ]
 
 
