@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from footfall.errors import FootfallError
+from footfall.errors import FootfallError, file_in_the_way, os_reason
 from footfall.redact import redact
 
 
@@ -81,12 +81,17 @@ def lake_writable(location: str) -> Finding:
     if "://" in location:
         return Finding("Lake", False, f"{location}: a lake is a local directory or s3://bucket/prefix")
     root = Path(location).expanduser().resolve()
+    blocker = file_in_the_way(root)
+    if blocker is not None:
+        what = "is a file, not a folder: a lake is a folder" if blocker == root else \
+            f"cannot be a lake: {blocker} is a file, not a folder"
+        return Finding("Lake", False, f"{root} {what}")
     try:
         root.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=root, prefix=".doctor-"):
             pass
     except OSError as e:
-        return Finding("Lake", False, f"{root} is not writable: {e.strerror}")
+        return Finding("Lake", False, f"{root} is not writable: {os_reason(e)}")
     free = shutil.disk_usage(root).free / 1e9
     return Finding("Lake", True, f"{root} is writable, {free:,.1f} GB free")
 

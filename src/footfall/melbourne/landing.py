@@ -20,7 +20,7 @@ from typing import Any, get_args
 
 import duckdb
 
-from footfall.errors import InputError, Interrupted, LakeError, ResourceError
+from footfall.errors import FootfallError, InputError, Interrupted, LakeError, ResourceError, os_failure
 from footfall.lake import Lake
 from footfall.melbourne.containers import POSITION, PROBLEM, container_relation, release
 from footfall.melbourne.detect import Container, Detected, detect, normalise
@@ -107,10 +107,13 @@ def land_file(lake: Lake, source: Path, kind: FileKind, origin: str | None = Non
                 source.unlink()
             return known, False
         folder = lake.path("landing", kind)
-        folder.mkdir(parents=True, exist_ok=True)
         stored = source if move else folder / f".{uuid.uuid4().hex}.part"  # hidden, swept after a crash
-        if not move:
-            copy_unchanged(handle, stored, seen, shown_as=source)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not move:
+                copy_unchanged(handle, stored, seen, shown_as=source)
+        except OSError as e:
+            raise _landing_failed(e, folder, source) from None
     try:
         detected = detect(stored, kind, shown_as=source)
         landed = Landed(file_id=seen.sha256[:20], kind=kind, format=detected.format.name,
@@ -119,12 +122,25 @@ def land_file(lake: Lake, source: Path, kind: FileKind, origin: str | None = Non
                         origin=origin or str(source), landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
                         bytes=seen.size, sha256=seen.sha256, fetch=fetch or {})
         os.replace(stored, folder / landed.name)
+        try:
+            write_json(manifest_path(lake, kind, landed.file_id), _manifest(landed))
+        except BaseException:
+            (folder / landed.name).unlink(missing_ok=True)  # a file without its manifest is not landed
+            raise
+    except OSError as e:
+        if not move:
+            stored.unlink(missing_ok=True)
+        raise _landing_failed(e, folder, source) from None
     except BaseException:
         if not move:
             stored.unlink(missing_ok=True)
         raise
-    write_json(manifest_path(lake, kind, landed.file_id), _manifest(landed))
     return landed, True
+
+
+def _landing_failed(error: OSError, folder: Path, source: Path) -> FootfallError:
+    """The OS refused a write while landing: one line naming the input, the step and what to do."""
+    return os_failure(error, f"landing it into {folder} failed, nothing was landed", source)
 
 
 def _known(lake: Lake, kind: FileKind, digest: str) -> Landed | None:

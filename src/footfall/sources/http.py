@@ -28,7 +28,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from footfall import __version__
-from footfall.errors import FootfallError
+from footfall.errors import FootfallError, os_failure
 from footfall.redact import is_secret, redact, remember_header, remember_url
 
 MAX_REDIRECTS = 10
@@ -246,6 +246,9 @@ def download(http: httpx.Client, url: str, dest: Path, *, params: dict[str, str]
     except (httpx.HTTPError, Retryable) as e:
         part.unlink(missing_ok=True)
         raise FetchError(f"{redact(url)}: {gave_up(e, policy)}") from None
+    except OSError as e:  # the disk, not the network
+        part.unlink(missing_ok=True)
+        raise os_failure(e, f"downloading it into {dest.parent} failed, nothing was landed", redact(url)) from None
     except BaseException:
         part.unlink(missing_ok=True)
         raise
