@@ -5,6 +5,8 @@ probe runs the CLI against a real loopback portal and searches stdout, stderr an
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -36,7 +38,15 @@ URL_PROBES = {
 }
 
 
-def footfall(*args: str, env: dict[str, str] | None = None) -> cli.subprocess.CompletedProcess[str]:
+# Each probe runs a download (about a second): these run in the fast suite, every other one is slow.
+FAST_PROBES = ("access_key", "jwt", "encoded-name", "nested-url", "matrix")
+
+
+def _probes(names: list[str]) -> list:
+    return [pytest.param(n, id=n, marks=() if n in FAST_PROBES else pytest.mark.slow) for n in names]
+
+
+def footfall(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return cli.footfall(*args, env={"COLUMNS": "200", **(env or {})})
 
 
@@ -72,7 +82,7 @@ def _hidden(text: str | bytes) -> bool:
     return all(form.encode() not in data for form in FORMS)
 
 
-@pytest.mark.parametrize("probe", URL_PROBES)
+@pytest.mark.parametrize("probe", _probes(list(URL_PROBES)))
 def test_a_credential_under_any_name_is_sent_but_never_printed_or_stored(portal: Portal, tmp_path: Path,
                                                                           probe: str) -> None:
     done = footfall("ingest", "--counts", _url(portal, probe), "--lake", str(tmp_path / "lake"))
@@ -86,7 +96,7 @@ def test_a_credential_under_any_name_is_sent_but_never_printed_or_stored(portal:
     assert manifest["origin"].startswith("http://") and EXPORT in manifest["origin"]
 
 
-@pytest.mark.parametrize("probe", [*URL_PROBES, "matrix"])
+@pytest.mark.parametrize("probe", _probes([*URL_PROBES, "matrix"]))
 def test_a_server_echoing_a_credential_under_any_name_gets_none_of_it_printed(portal: Portal, tmp_path: Path,
                                                                                probe: str) -> None:
     portal.fail(EXPORT, "echo", times=100)
@@ -135,3 +145,44 @@ def test_a_run_and_its_report_store_no_credential_and_an_older_manifest_is_scrub
     assert _hidden(done.stdout + done.stderr + report.stdout + report.stderr)
     assert _hidden(_stored(lake, tmp_path / "report.html"))
     assert json.loads(manifest.read_text())["origin"].endswith("access_key=***")
+
+
+# (command, the URL as given): a URL that cannot be parsed is the user's mistake, not a bug in footfall.
+MALFORMED_PROBES = [
+    (["ingest", "--counts"], "http://ann:{s}@[::1/x.csv"),
+    (["ingest", "--counts"], "http://ann:{s}@host:abc/x.csv?token={s}"),
+    (["ingest", "--source", "socrata", "--socrata-url"], "http://ann:{s}@host:abc"),
+    (["run", "--portal"], "http://[::1/?access_key={s}"),
+]
+
+
+@pytest.mark.parametrize(("command", "template"), MALFORMED_PROBES)
+def test_a_malformed_url_is_one_line_with_its_secrets_masked(tmp_path: Path, command: list[str],
+                                                            template: str) -> None:
+    done = footfall(*command, template.format(s=SECRET), "--lake", str(tmp_path / "lake"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "not a valid URL (" in last and "unexpected" not in last, last
+    assert "***" in last and _hidden(done.stdout + done.stderr)
+
+
+def test_doctor_names_a_malformed_portal_url_without_its_secret(tmp_path: Path) -> None:
+    done = footfall("doctor", "--lake", str(tmp_path / "lake"), env={"FOOTFALL_PORTAL_URL": f"http://ann:{SECRET}@h:abc/"})
+    portal_line = next(line for line in done.stdout.splitlines() if " Portal " in line)
+    assert "not a valid URL (Invalid port: 'abc')" in portal_line and "http://***@h:abc/" in portal_line
+    assert _hidden(done.stdout + done.stderr) and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_a_debug_traceback_has_its_secrets_masked_too() -> None:
+    script = ("import sys, footfall.cli as cli\n"
+              "@cli.app.command('boom')\n"
+              "def boom() -> None:\n"
+              f"    raise ValueError('cannot fetch http://ann:{SECRET}@h/x?access_key={SECRET} with Bearer {SECRET}')\n"
+              "sys.argv[0] = 'footfall'\n"
+              "cli.main()\n")
+    done = subprocess.run([sys.executable, "-c", script, "--debug", "boom"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1 and "Traceback" in done.stderr
+    assert "ValueError: cannot fetch http://***@h/x?access_key=*** with Bearer ***" in done.stderr
+    assert _hidden(done.stderr)

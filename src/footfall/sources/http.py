@@ -108,7 +108,10 @@ def send(http: httpx.Client, method: str, url: str, params: dict[str, str] | Non
     """A streamed response, redirects followed here rather than by httpx, which keeps custom headers such as
     ``X-App-Token`` on a redirect to another host: once the origin changes, credentials are dropped.
     The caller closes the response."""
-    request = http.build_request(method, url, params=params or None, headers=headers)
+    try:
+        request = http.build_request(method, url, params=params or None, headers=headers)
+    except (httpx.InvalidURL, ValueError) as e:
+        raise FetchError(f"{redact(url)}: not a valid URL ({redact(str(e))})") from None
     origin = _origin(request.url)
     remember_url(str(request.url))
     if request.url.username or request.url.password:
