@@ -127,7 +127,7 @@ def test_doctor_never_prints_a_portal_credential_from_the_environment(portal: Po
 
 
 @pytest.mark.slow
-def test_a_run_and_its_report_store_no_credential_and_an_older_manifest_is_scrubbed(portal: Portal, tmp_path: Path,
+def test_a_run_and_its_report_store_no_credential_and_older_manifests_are_scrubbed(portal: Portal, tmp_path: Path,
                                                                                     files: dict[str, Path]) -> None:
     """A lake whose manifest an earlier version stored with the credential in it is rewritten by the next
     run, so the pipeline, which reads manifests as a table, never carries it into its outputs."""
@@ -138,6 +138,10 @@ def test_a_run_and_its_report_store_no_credential_and_an_older_manifest_is_scrub
     older = json.loads(manifest.read_text())
     older["origin"] = older["fetch"]["url"] = url
     manifest.write_text(json.dumps(older))
+    rejected = lake / "landing" / "counts" / "_rejected"
+    rejected.mkdir()
+    (rejected / f"{'0' * 20}.manifest.json").write_text(json.dumps({**older, "file_id": "0" * 20,
+                                                                    "rejection": f"cannot read {url}"}))
     done = footfall("run", "--sensors", str(files["sensors"]), "--lake", str(lake))
     assert done.returncode == 0, done.stderr
     report = footfall("report", "--lake", str(lake), "--out", str(tmp_path / "report.html"))
@@ -145,6 +149,7 @@ def test_a_run_and_its_report_store_no_credential_and_an_older_manifest_is_scrub
     assert _hidden(done.stdout + done.stderr + report.stdout + report.stderr)
     assert _hidden(_stored(lake, tmp_path / "report.html"))
     assert json.loads(manifest.read_text())["origin"].endswith("access_key=***")
+    assert json.loads((rejected / f"{'0' * 20}.manifest.json").read_text())["rejection"].endswith("access_key=***")
 
 
 # (command, the URL as given): a URL that cannot be parsed is the user's mistake, not a bug in footfall.

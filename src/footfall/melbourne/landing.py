@@ -170,14 +170,20 @@ def landed_files(lake: Lake, kind: FileKind) -> list[Landed]:
 
 
 def redact_manifests(lake: Lake) -> None:
-    """Rewrite, with its secrets masked, any manifest an earlier version stored with a credential in its
-    ``origin`` or ``fetch`` (the pipeline reads manifests as a table, so they would reach its outputs)."""
+    """Rewrite, with its secrets masked, any manifest (of a landed or a set-aside file) an earlier version
+    stored with a credential in its ``origin``, ``fetch`` or ``rejection`` (the pipeline reads manifests as a
+    table, so they would reach its outputs)."""
     for kind in KINDS:
-        for path in lake.path("landing", kind).glob("*.manifest.json"):
-            landed = read_manifest(path)
-            if redact(landed.origin) != landed.origin or redact_strings(landed.fetch) != landed.fetch:
-                write_json(path, {**json.loads(path.read_text()), "origin": redact(landed.origin),
-                                  "fetch": redact_strings(landed.fetch)})
+        for path in lake.path("landing", kind).rglob("*.manifest.json"):
+            try:
+                data = json.loads(path.read_text())
+            except ValueError:
+                continue  # damaged: reading it names it (a landed one), or it stays aside (a rejected one)
+            if not isinstance(data, dict):
+                continue
+            masked = {**data, **{k: redact_strings(data[k]) for k in ("origin", "fetch", "rejection") if k in data}}
+            if masked != data:
+                write_json(path, masked)
 
 
 def raw_path(lake: Lake, landed: Landed) -> Path:
