@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from footfall.errors import FootfallError, file_in_the_way, os_reason
+from footfall.errors import FootfallError, os_reason
 from footfall.redact import redact
 
 
@@ -80,12 +80,13 @@ def lake_writable(location: str) -> Finding:
         return s3_lake(location)
     if "://" in location:
         return Finding("Lake", False, f"{location}: a lake is a local directory or s3://bucket/prefix")
+    from footfall.lake import Lake
+
     root = Path(location).expanduser().resolve()
-    blocker = file_in_the_way(root)
-    if blocker is not None:
-        what = "is a file, not a folder: a lake is a folder" if blocker == root else \
-            f"cannot be a lake: {blocker} is a file, not a folder"
-        return Finding("Lake", False, f"{root} {what}")
+    try:
+        Lake(root).refuse_a_file()
+    except FootfallError as e:
+        return Finding("Lake", False, str(e))
     try:
         root.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=root, prefix=".doctor-"):

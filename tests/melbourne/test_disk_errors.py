@@ -179,8 +179,8 @@ def test_doctor_says_a_lake_on_a_file_or_a_read_only_disk_in_one_line(tmp_path: 
             done = footfall("doctor", "--lake", str(lake), "--portal", "http://127.0.0.1:9")
             lines[name] = [line for line in done.stdout.splitlines() if " Lake " in line]
     assert lines == {
-        "file": [f"missing  Lake     {afile} is a file, not a folder: a lake is a folder"],
-        "under": [f"missing  Lake     {afile / 'lake'} cannot be a lake: {afile} is a file, not a folder"],
+        "file": [f"missing  Lake     {afile}: is a file, not a folder: a lake is a folder (give another path)"],
+        "under": [f"missing  Lake     {afile / 'lake'}: cannot be a lake: {afile} is a file, not a folder"],
         "ro": [f"missing  Lake     {tmp_path / 'ro' / 'lake'} is not writable: the file system is read-only: use a "
                "lake on a writable disk"],
     }
