@@ -26,7 +26,7 @@ os.environ.setdefault("FOOTFALL_SPARK_JARS", str(Path(__file__).resolve().parent
 REAL = SHARED / "data" / "real"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def real() -> Path:
     """The real samples beside the project; tests that need them skip cleanly without them."""
     if not REAL.is_dir():

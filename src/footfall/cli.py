@@ -8,6 +8,7 @@ the Melbourne commands are :mod:`footfall.melbourne.cli`'s, registered here.
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from footfall.errors import FootfallError
 from footfall.melbourne.cli import register
 from footfall.melbourne.schema import PIPELINE_DIR as DEFAULT_PIPELINE
 from footfall.options import EngineOpt, LakeOpt, PipelineOpt, RebuildOpt, S3EndpointOpt
+from footfall.redact import redact
 from footfall.session import LakeSession, open_lake
 
 if TYPE_CHECKING:
@@ -264,8 +266,9 @@ def main() -> None:
             err.print(line("interrupted"))
         raise
     except Exception as e:
-        if state["debug"]:
-            raise
+        if state["debug"]:  # the traceback, as Python prints it, with its secrets masked too
+            sys.stderr.write(redact("".join(traceback.format_exception(e))))
+            sys.exit(1)
         message, code = explain(e)
         err.print(line(("error:", "red"), f" {message}"))
         sys.exit(code)

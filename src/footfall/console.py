@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from footfall.errors import FootfallError
+from footfall.errors import FootfallError, os_reason
 from footfall.redact import redact
 from footfall.runner import Event, RunResult
 
@@ -133,8 +133,8 @@ def explain(error: Exception) -> tuple[str, int]:
     if isinstance(error, FootfallError):
         return _one_line(str(error)), error.exit_code
     if isinstance(error, OSError):
-        where = f": {error.filename}" if error.filename else ""
-        return _one_line(f"{error.strerror or error}{where}"), 1
+        where = f"{error.filename}: " if error.filename else ""
+        return _one_line(f"{where}{os_reason(error)}"), 1
     first = next((t.strip() for t in str(error).splitlines() if t.strip()), "")
     if type(error).__module__.split(".")[0].lstrip("_") == "duckdb":
         return f"the engine failed: {first}", 1

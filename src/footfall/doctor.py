@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from footfall.errors import FootfallError
+from footfall.errors import FootfallError, os_reason
 from footfall.extras import extra_of, install_hint
 from footfall.redact import redact
 
@@ -81,13 +81,19 @@ def lake_writable(location: str) -> Finding:
         return s3_lake(location)
     if "://" in location:
         return Finding("Lake", False, f"{location}: a lake is a local directory or s3://bucket/prefix")
+    from footfall.lake import Lake
+
     root = Path(location).expanduser().resolve()
+    try:
+        Lake(root).refuse_a_file()
+    except FootfallError as e:
+        return Finding("Lake", False, str(e))
     try:
         root.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=root, prefix=".doctor-"):
             pass
     except OSError as e:
-        return Finding("Lake", False, f"{root} is not writable: {e.strerror}")
+        return Finding("Lake", False, f"{root} is not writable: {os_reason(e)}")
     free = shutil.disk_usage(root).free / 1e9
     return Finding("Lake", True, f"{root} is writable, {free:,.1f} GB free")
 

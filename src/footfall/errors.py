@@ -6,6 +6,7 @@ The CLI prints ``str(error)`` and exits with ``error.exit_code``; anything that 
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -66,3 +67,45 @@ class Interrupted(FootfallError):
     """Ctrl-C (SIGINT) stopped the work; what was landed stays, nothing half-done is published."""
 
     exit_code = 130
+
+
+# What an OS error means for someone writing a lake, and what to do about it.
+_ADVICE = {
+    errno.ENOSPC: "no space left on the disk: free some space, or use a lake on another disk",
+    errno.EDQUOT: "the disk quota is used up: free some space, or use a lake on another disk",
+    errno.EFBIG: "file too large for this process's file size limit (ulimit -f): raise the limit",
+    errno.EROFS: "the file system is read-only: use a lake on a writable disk",
+    errno.EACCES: "permission denied: make it writable for this user, or use another lake",
+    errno.EPERM: "not permitted: make it writable for this user, or use another lake",
+    errno.EIO: "the disk reported an input/output error: check the disk",
+}
+_OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def file_in_the_way(path: str | Path) -> Path | None:
+    """The first existing part of ``path`` (itself included) that is not a folder, where a folder must be."""
+    current = Path(path)
+    for part in reversed((current, *current.parents)):
+        if part.exists() and not part.is_dir():
+            return part
+    return None
+
+
+def os_reason(error: OSError) -> str:
+    """An OS error in plain words, saying what to do; the file it names, if any, is the caller's to show.
+
+    >>> os_reason(OSError(errno.ENOSPC, "No space left on device"))
+    'no space left on the disk: free some space, or use a lake on another disk'
+    """
+    if error.errno in (errno.ENOTDIR, errno.EEXIST) and error.filename:
+        blocker = file_in_the_way(error.filename)
+        if blocker is not None:
+            return f"{blocker} is a file, not a folder"
+    return _ADVICE.get(error.errno or 0) or error.strerror or str(error) or type(error).__name__
+
+
+def os_failure(error: OSError, doing: str, path: str | Path) -> FootfallError:
+    """One line for an OS error while footfall ``doing`` something to ``path``: running out of space is the
+    machine's (:class:`ResourceError`), anything else the lake's."""
+    kind = ResourceError if error.errno in _OUT_OF_SPACE else LakeError
+    return kind(f"{doing}: {os_reason(error)}", path=path)

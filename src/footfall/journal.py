@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from footfall.errors import LakeError
+from footfall.errors import LakeError, os_reason
 from footfall.spec import PUBLISHED, ZONES, output_path
 from footfall.versions import write_json
 
@@ -293,7 +293,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
 def _reason(error: BaseException) -> str:
     if isinstance(error, OSError):
         where = f": {error.filename}" if error.filename else ""
-        return f"{error.strerror or error}{where}"
+        return f"{os_reason(error)}{where}"
     return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from footfall.errors import LakeError
+from footfall.errors import LakeError, file_in_the_way, os_failure
 from footfall.journal import JOURNAL, STAGING, Notice, Staging, finish_publishes
 from footfall.spec import PUBLISHED, TEMPORARY_SUFFIXES, ZONES, relative_path
 from footfall.versions import new_run_id
@@ -61,11 +61,20 @@ class Lake:
         return self.root.joinpath(zone, *parts)
 
     def ensure(self) -> None:
+        self.refuse_a_file()
         try:
             for zone in ZONES:
                 self.path(zone).mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise LakeError(f"cannot create the lake: {e.strerror}", path=self.root) from None
+            raise os_failure(e, "cannot create the lake", self.root) from None
+
+    def refuse_a_file(self) -> None:
+        """A lake is a folder: a file at its path, or on the way to it, is named as such in one line."""
+        blocker = file_in_the_way(self.root)
+        if blocker == self.root:
+            raise LakeError("is a file, not a folder: a lake is a folder (give another path)", path=self.root)
+        if blocker is not None:
+            raise LakeError(f"cannot be a lake: {blocker} is a file, not a folder", path=self.root)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -167,7 +176,8 @@ class Lake:
         except FileNotFoundError:
             marker = ""
         except OSError as e:
-            raise LakeError(f"cannot read {PUBLISHED}: {e.strerror}", path=self.root) from None
+            self.refuse_a_file()
+            raise os_failure(e, f"cannot read {PUBLISHED}", self.root) from None
         return marker, tuple(sorted(p.parent.name for p in (self.root / STAGING).glob(f"*/{JOURNAL}")))
 
     def _settled(self, wait: float) -> tuple[str, tuple[str, ...]]:

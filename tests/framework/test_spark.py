@@ -157,3 +157,34 @@ def test_shuffle_partitions_follow_the_inputs_size(spark: object, tmp_path: Path
         engine.register_source("big", [str(data)], Source(path="big.csv", format="csv"))
         partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
     assert partitions == max(spark.sparkContext.defaultParallelism, 3) == 3
+
+
+def test_unusable_coordinates_are_set_aside_alike_on_spark(spark: object, real: Path, tmp_path: Path) -> None:
+    """Spark's NaN, infinity and comparisons give the locations (positions and notes) DuckDB gives."""
+    import csv
+    import io
+    from datetime import date
+
+    import duckdb
+
+    from footfall.melbourne.generate import generate
+
+    rows = list(csv.reader(io.StringIO((real / "ods_sensor_locations_export_2026-06.csv").read_text(
+        encoding="utf-8-sig")), delimiter=";"))
+    lat, lon = rows[0].index("latitude"), rows[0].index("longitude")
+    planted = [("144.9", "-37.8"), ("nan", "144.9"), ("-37.8", "-inf"), ("95", "144.9"), ("-37.8", ""), ("0", "0")]
+    for row, pair in zip(rows[1:], planted, strict=False):
+        row[lat], row[lon] = pair
+    sensors = tmp_path / "sensors.csv"
+    with sensors.open("w", newline="") as f:
+        csv.writer(f, delimiter=";").writerows(rows)
+    counts = tmp_path / "counts.csv"
+    generate(counts, fmt="archive", seed=3, sensors=3, start=date(2019, 1, 1), end=date(2019, 1, 31))
+    found = {}
+    for engine in ("duckdb", "spark"):
+        melbourne_on(engine, tmp_path / engine, [str(counts)], [str(sensors)], spark)
+        path = tmp_path / engine / "transformed" / "locations.parquet"
+        found[engine] = duckdb.sql(f"SELECT location_id, latitude, longitude, coordinates_note FROM "
+                                   f"read_parquet('{path}') ORDER BY location_id").fetchall()
+    assert found["spark"] == found["duckdb"]
+    assert sum(1 for r in found["duckdb"] if r[3] is not None) == len(planted)

@@ -42,7 +42,7 @@ def test_doctor_says_what_is_missing_in_plain_words(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     findings = {f.name: f for f in examine(str(blocker / "lake"), "http://127.0.0.1:9", COUNTS_DATASET)}
     assert not findings["Lake"].ok and findings["Lake"].required
-    assert "is not writable" in findings["Lake"].detail
+    assert findings["Lake"].detail == f"{blocker / 'lake'}: cannot be a lake: {blocker} is a file, not a folder"
     assert not findings["Portal"].ok and not findings["Portal"].required
     assert "cannot be reached" in findings["Portal"].detail
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Sequence
@@ -11,12 +12,15 @@ from typing import Any, ClassVar
 import duckdb
 
 from footfall.engines import Engine
-from footfall.errors import EngineError, Interrupted
+from footfall.errors import EngineError, Interrupted, ResourceError, os_reason
 from footfall.spec import Materialize, Output, Source
 from footfall.sql import literal, quote
 
 READERS = {"csv": "read_csv", "json": "read_json", "parquet": "read_parquet"}
 MEMORY_CAP = 768 * 2**20
+_OUT_OF_ROOM = {"no space left on device": errno.ENOSPC, "file too large": errno.EFBIG,
+                "disk quota exceeded": errno.EDQUOT}
+_WRITING = re.compile(r'Could not write file \\?"(.+?)\\?"')
 # What DuckDB's memory_limit takes: a number and a unit (bytes, KB .. TB, KiB .. TiB), or a percentage.
 MEMORY_PATTERN = r"(?i)\d+(?:\.\d+)?\s*(?:b|bytes?|[kmgt](?:i?b)?|(?:kilo|mega|giga|tera)bytes?|%)"
 
@@ -160,7 +164,7 @@ class DuckDBEngine(Engine):
         try:
             self.con.execute(sql)
         except duckdb.Error as e:
-            raise EngineError(f"{subject}: {_first_line(e)}") from None
+            raise (_out_of_room(e, subject) or EngineError(f"{subject}: {_first_line(e)}")) from None
         except RuntimeError as e:
             raise _interrupted(e) from None
 
@@ -168,6 +172,18 @@ class DuckDBEngine(Engine):
 def _interrupted(error: RuntimeError) -> BaseException:
     """DuckDB reports Ctrl-C as ``RuntimeError: Query interrupted``: one line and exit 130, as for any Ctrl-C."""
     return Interrupted("interrupted; nothing was published") if "interrupted" in str(error).lower() else error
+
+
+def _out_of_room(error: duckdb.Error, subject: str) -> ResourceError | None:
+    """A write the disk refused (full, over quota, past a file size limit): one line naming the step, the file
+    and what to do, instead of DuckDB's JSON."""
+    text = str(error)
+    code = next((c for mark, c in _OUT_OF_ROOM.items() if mark in text.lower()), None)
+    if code is None:
+        return None
+    file = _WRITING.search(text)
+    where = f" cannot write {file.group(1)}:" if file else ""
+    return ResourceError(f"{subject}:{where} {os_reason(OSError(code, os.strerror(code)))}; nothing was published")
 
 
 def _first_line(error: Exception) -> str:

@@ -136,6 +136,9 @@ def run_command(
                    + f"; repeated hours: {result.hours_folded:,} folded (identical rows), {result.hours_summed:,} "
                    "summed (partial records)" + (" (see curated/resolution_summary.csv)"
                                                  if result.hours_folded or result.hours_summed else "")))
+    if result.coordinates_set_aside:
+        err.print(line(f"  {result.coordinates_set_aside:,} location(s) with unusable coordinates kept without a "
+                       "position (see coordinates_note in transformed/locations.parquet)"))
     for column in result.unresolved:
         err.print(line("  ", ("unresolved", "yellow"), f" {column.reason}: {column.rows_quarantined:,} value(s) "
                        "quarantined"))

@@ -186,7 +186,11 @@ def ingest_urls(lake: Lake, urls: list[str], kind: FileKind, *, progress: Progre
     try:
         with client(policy) as http:
             for i, url in enumerate(urls):
-                name = Path(urlsplit(url).path.rstrip("/")).name or f"download-{i}"
+                try:
+                    path = urlsplit(url).path
+                except ValueError as e:  # a malformed IPv6 host
+                    raise InputError(f"not a valid URL ({e})", path=redact(url)) from None
+                name = Path(path.split(";")[0].rstrip("/")).name or f"download-{i}"  # no matrix params
                 fetched = download(http, url, folder / f"{i}-{name}", progress=_bar(progress, redact(url)),
                                    policy=policy)
                 if fetched is None:

@@ -20,7 +20,7 @@ from typing import Any, get_args
 
 import duckdb
 
-from footfall.errors import InputError, Interrupted, LakeError, ResourceError
+from footfall.errors import FootfallError, InputError, Interrupted, LakeError, ResourceError, os_failure
 from footfall.lake import Lake
 from footfall.melbourne.containers import POSITION, PROBLEM, container_relation, release
 from footfall.melbourne.detect import Container, Detected, detect, normalise
@@ -36,6 +36,7 @@ from footfall.melbourne.formats import (
 )
 from footfall.melbourne.inputs import copy_unchanged, open_regular, snapshot
 from footfall.melbourne.schema import parsed_count_columns
+from footfall.redact import redact, redact_strings
 from footfall.sql import literal, quote
 from footfall.versions import write_json
 
@@ -79,7 +80,8 @@ class Landed:
 
 def _manifest(landed: Landed) -> dict[str, Any]:
     generation = next(f.generation for f in FORMATS if f.name == landed.format)
-    return {**asdict(landed), "file_key": landed.file_key, "generation": generation}
+    return {**asdict(landed), "origin": redact(landed.origin), "fetch": redact_strings(landed.fetch),
+            "file_key": landed.file_key, "generation": generation}
 
 
 def manifest_path(lake: Lake, kind: FileKind, file_id: str) -> Path:
@@ -105,10 +107,13 @@ def land_file(lake: Lake, source: Path, kind: FileKind, origin: str | None = Non
                 source.unlink()
             return known, False
         folder = lake.path("landing", kind)
-        folder.mkdir(parents=True, exist_ok=True)
         stored = source if move else folder / f".{uuid.uuid4().hex}.part"  # hidden, swept after a crash
-        if not move:
-            copy_unchanged(handle, stored, seen, shown_as=source)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not move:
+                copy_unchanged(handle, stored, seen, shown_as=source)
+        except OSError as e:
+            raise _landing_failed(e, folder, source) from None
     try:
         detected = detect(stored, kind, shown_as=source)
         landed = Landed(file_id=seen.sha256[:20], kind=kind, format=detected.format.name,
@@ -117,12 +122,25 @@ def land_file(lake: Lake, source: Path, kind: FileKind, origin: str | None = Non
                         origin=origin or str(source), landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
                         bytes=seen.size, sha256=seen.sha256, fetch=fetch or {})
         os.replace(stored, folder / landed.name)
+        try:
+            write_json(manifest_path(lake, kind, landed.file_id), _manifest(landed))
+        except BaseException:
+            (folder / landed.name).unlink(missing_ok=True)  # a file without its manifest is not landed
+            raise
+    except OSError as e:
+        if not move:
+            stored.unlink(missing_ok=True)
+        raise _landing_failed(e, folder, source) from None
     except BaseException:
         if not move:
             stored.unlink(missing_ok=True)
         raise
-    write_json(manifest_path(lake, kind, landed.file_id), _manifest(landed))
     return landed, True
+
+
+def _landing_failed(error: OSError, folder: Path, source: Path) -> FootfallError:
+    """The OS refused a write while landing: one line naming the input, the step and what to do."""
+    return os_failure(error, f"landing it into {folder} failed, nothing was landed", source)
 
 
 def _known(lake: Lake, kind: FileKind, digest: str) -> Landed | None:
@@ -149,6 +167,23 @@ def landed_files(lake: Lake, kind: FileKind) -> list[Landed]:
     folder = lake.path("landing", kind)
     found = [read_manifest(p) for p in folder.glob("*.manifest.json")] if folder.is_dir() else []
     return sorted(found, key=lambda f: (f.landed_at, f.file_id))
+
+
+def redact_manifests(lake: Lake) -> None:
+    """Rewrite, with its secrets masked, any manifest (of a landed or a set-aside file) an earlier version
+    stored with a credential in its ``origin``, ``fetch`` or ``rejection`` (the pipeline reads manifests as a
+    table, so they would reach its outputs)."""
+    for kind in KINDS:
+        for path in lake.path("landing", kind).rglob("*.manifest.json"):
+            try:
+                data = json.loads(path.read_text())
+            except ValueError:
+                continue  # damaged: reading it names it (a landed one), or it stays aside (a rejected one)
+            if not isinstance(data, dict):
+                continue
+            masked = {**data, **{k: redact_strings(data[k]) for k in ("origin", "fetch", "rejection") if k in data}}
+            if masked != data:
+                write_json(path, masked)
 
 
 def raw_path(lake: Lake, landed: Landed) -> Path:

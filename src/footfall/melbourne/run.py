@@ -32,9 +32,11 @@ from footfall.melbourne.landing import (
     manifest_path,
     raw_path,
     read_manifest,
+    redact_manifests,
     stage_file,
 )
 from footfall.melbourne.schema import PIPELINE_DIR
+from footfall.redact import redact
 from footfall.runner import Event, RunResult, run_pipeline
 from footfall.s3direct import DirectLake, pattern_regex
 from footfall.sql import literal
@@ -56,6 +58,7 @@ class JobResult:
     quarantined: int = 0
     hours_folded: int = 0
     hours_summed: int = 0
+    coordinates_set_aside: int = 0  # locations whose coordinates are not a usable position (locations.coordinates_note)
     unresolved: list[QuarantineLine] = field(default_factory=list)
 
     @property
@@ -118,6 +121,7 @@ def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | Non
     ``landing/<kind>/_rejected/`` so it cannot block later runs; running out of memory or disk, or an
     interrupt, fails the run and leaves the file in place for the next one."""
     _retry_unexplained_rejections(lake)
+    redact_manifests(lake)
     con = connect(temp_dir=lake.root / SPILL)
     con.execute("SET TimeZone = 'Australia/Melbourne'")
     sandbox(con, [lake.root])
@@ -152,7 +156,7 @@ def _reject(lake: Lake, landed: Landed, reason: str) -> None:
         shutil.move(source, folder / landed.name)
     manifest = manifest_path(lake, landed.kind, landed.file_id)
     data = json.loads(manifest.read_text())
-    write_json(folder / manifest.name, {**data, "rejection": reason})
+    write_json(folder / manifest.name, {**data, "rejection": redact(reason)})
     manifest.unlink()
 
 
@@ -199,6 +203,7 @@ def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, 
     result.quarantined = sum(r.rows_quarantined for r in summary)
     result.unresolved = [r for r in summary if r.reason.startswith("wide column ")]
     result.hours_folded, result.hours_summed = repeated_hours(lake)
+    result.coordinates_set_aside = coordinates_set_aside(lake)
     return result
 
 
@@ -244,6 +249,8 @@ def run_on_s3(remote: DirectLake, scratch: Lake, counts: Sequence[str] = (), sen
         hours = eng.query("SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) "
                           "FROM resolution_summary")[1]
         result.hours_folded, result.hours_summed = int(hours[0][0]), int(hours[0][1])
+        notes = eng.query(f"SELECT {SET_ASIDE} FROM locations")[1]
+        result.coordinates_set_aside = int(notes[0][0])
         wide = eng.query("SELECT source, reason, rows_quarantined, files FROM quarantine_summary "
                          "WHERE reason LIKE 'wide column %' ORDER BY source, reason")[1]
         result.unresolved = [QuarantineLine(str(s), str(r), int(n), int(f)) for s, r, n, f in wide]
@@ -276,3 +283,14 @@ def repeated_hours(lake: Lake) -> tuple[int, int]:
     found = duckdb.execute(f"SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) "
                            f"FROM read_parquet({literal(str(path))})").fetchall()
     return int(found[0][0]), int(found[0][1])
+
+
+SET_ASIDE = "COUNT(coordinates_note)"
+
+
+def coordinates_set_aside(lake: Lake) -> int:
+    """Locations kept without a position because the coordinates published for them are not one."""
+    path = lake.path("transformed", "locations.parquet")
+    if not path.exists():
+        return 0
+    return int(duckdb.execute(f"SELECT {SET_ASIDE} FROM read_parquet({literal(str(path))})").fetchall()[0][0])

@@ -28,7 +28,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from footfall import __version__
-from footfall.errors import FootfallError
+from footfall.errors import FootfallError, os_failure
 from footfall.redact import is_secret, redact, remember_header, remember_url
 
 MAX_REDIRECTS = 10
@@ -108,7 +108,10 @@ def send(http: httpx.Client, method: str, url: str, params: dict[str, str] | Non
     """A streamed response, redirects followed here rather than by httpx, which keeps custom headers such as
     ``X-App-Token`` on a redirect to another host: once the origin changes, credentials are dropped.
     The caller closes the response."""
-    request = http.build_request(method, url, params=params or None, headers=headers)
+    try:
+        request = http.build_request(method, url, params=params or None, headers=headers)
+    except (httpx.InvalidURL, ValueError) as e:
+        raise FetchError(f"{redact(url)}: not a valid URL ({redact(str(e))})") from None
     origin = _origin(request.url)
     remember_url(str(request.url))
     if request.url.username or request.url.password:
@@ -122,6 +125,7 @@ def send(http: httpx.Client, method: str, url: str, params: dict[str, str] | Non
             return response
         response.close()
         request = response.next_request
+        remember_url(str(request.url))  # a presigned URL the portal redirects to carries its own secrets
         if _origin(request.url) != origin:
             for name in CREDENTIAL_HEADERS:
                 request.headers.pop(name, None)
@@ -245,6 +249,9 @@ def download(http: httpx.Client, url: str, dest: Path, *, params: dict[str, str]
     except (httpx.HTTPError, Retryable) as e:
         part.unlink(missing_ok=True)
         raise FetchError(f"{redact(url)}: {gave_up(e, policy)}") from None
+    except OSError as e:  # the disk, not the network
+        part.unlink(missing_ok=True)
+        raise os_failure(e, f"downloading it into {dest.parent} failed, nothing was landed", redact(url)) from None
     except BaseException:
         part.unlink(missing_ok=True)
         raise

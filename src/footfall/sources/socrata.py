@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from footfall.errors import os_failure
 from footfall.redact import redact
 from footfall.sources.http import (
     DEFAULT_POLICY,
@@ -99,6 +100,8 @@ def fetch_soda_json(http: httpx.Client, base_url: str, dataset: str, dest_dir: P
                     progress(size, round(size * total / written) if written else None)
             sink.write("]\n")
         os.replace(part, dest)
+    except OSError as e:  # the disk, not the network
+        raise os_failure(e, f"downloading it into {dest_dir} failed, nothing was landed", redact(url)) from None
     finally:
         part.unlink(missing_ok=True)
     digest, size = sha256_file(dest)
