@@ -79,7 +79,7 @@ class Portal:
         self.built: dict[tuple[str, str], bytes] = {}  # Parquet/XLSX export bodies, built once per query
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _handler(self))
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
         self._archive_zip = self._zip(data.archive_csv)
 
     @property

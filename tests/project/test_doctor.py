@@ -26,7 +26,7 @@ class Portal(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def portal() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Portal)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
