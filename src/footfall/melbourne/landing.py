@@ -16,11 +16,12 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, BinaryIO, get_args
 
 import duckdb
+import pyarrow as pa
 
-from footfall.errors import InputError, Interrupted, LakeError, ResourceError
+from footfall.errors import InputError, Interrupted, LakeError, ResourceError, escaped, name_bytes
 from footfall.lake import Lake
 from footfall.melbourne.containers import POSITION, PROBLEM, container_relation, release
 from footfall.melbourne.detect import Container, Detected, detect, normalise
@@ -62,6 +63,7 @@ class Landed:
     fetch: dict[str, Any] = field(default_factory=dict)
     sheet: str = ""
     missing: int | None = None  # values of a wide file that are missing hours (na, undefined, empty)
+    origin_hex: str = ""  # the origin's bytes, where they are not UTF-8 (``origin`` then shows them escaped)
 
     @property
     def name(self) -> str:
@@ -113,8 +115,8 @@ def land_file(lake: Lake, source: Path, kind: FileKind, origin: str | None = Non
         detected = detect(stored, kind, shown_as=source)
         landed = Landed(file_id=seen.sha256[:20], kind=kind, format=detected.format.name,
                         container=detected.container, delimiter=detected.delimiter, header=detected.header,
-                        sheet=detected.sheet,
-                        origin=origin or str(source), landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                        sheet=detected.sheet, **_origin(origin or str(source)),
+                        landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
                         bytes=seen.size, sha256=seen.sha256, fetch=fetch or {})
         os.replace(stored, folder / landed.name)
     except BaseException:
@@ -123,6 +125,13 @@ def land_file(lake: Lake, source: Path, kind: FileKind, origin: str | None = Non
         raise
     write_json(manifest_path(lake, kind, landed.file_id), _manifest(landed))
     return landed, True
+
+
+def _origin(name: str) -> dict[str, str]:
+    """Where a file came from, as manifest fields: a name whose bytes are not UTF-8 is stored escaped (JSON
+    readers refuse anything else) and its bytes in hex, so the name as given is never lost."""
+    shown = escaped(name)
+    return {"origin": shown, "origin_hex": "" if shown == name else name_bytes(name).hex()}
 
 
 def _known(lake: Lake, kind: FileKind, digest: str) -> Landed | None:
@@ -176,7 +185,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> La
         rows = con.execute(f"COPY ({select}) TO {literal(str(tmp))} (FORMAT parquet)").fetchone()
         rejected = 0
         if detected.container == "csv":
-            rejected = _stage_rejects(con, landed, rejects, target)
+            rejected = _stage_rejects(con, landed, rejects, source, target)
         os.replace(tmp, target)
         release(con, rejects)
     except BaseException as e:
@@ -285,22 +294,41 @@ def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
             f"FROM (SELECT *, {reason} AS reason FROM (SELECT {exprs}, {POSITION}, {PROBLEM} FROM {reader}))")
 
 
-def _stage_rejects(con: duckdb.DuckDBPyConnection, landed: Landed, rejects: str, target: Path) -> int:
-    """CSV lines the reader could not split into the header's columns, kept as quarantined rows."""
-    count = con.execute(f"SELECT COUNT(DISTINCT line) FROM {quote(rejects)}").fetchone()
-    rejected = int(count[0]) if count else 0
+def _stage_rejects(con: duckdb.DuckDBPyConnection, landed: Landed, rejects: str, source: Path, target: Path) -> int:
+    """CSV lines the reader could not split into the header's columns or decode, kept as quarantined rows
+    with the line as the file holds it."""
+    found = con.execute(f"""
+        SELECT 'malformed CSV line ' || line || ': ' || arg_min(error_message, column_idx),
+               arg_min(csv_line, column_idx), min(line_byte_position),
+               bool_or(error_type IN ('INVALID ENCODING', 'INVALID UNICODE'))
+        FROM {quote(rejects)} GROUP BY line ORDER BY line""").fetchall()
     path = target.with_name(f"{landed.file_id}-rejects.parquet")
-    if rejected:
+    if found:
+        with source.open("rb") as handle:
+            lines = [_raw_line(handle, start, text.count("\n") + 1) if undecodable else text
+                     for _, text, start, undecodable in found]
+        lines_table = pa.table({"reason": [r for r, *_ in found], "raw_line": lines})
         fmt = landed.detected().format
         nulls = ", ".join(f"CAST(NULL AS {t}) AS {quote(c)}" for c, t in parsed_count_columns().items())
-        con.execute(f"""COPY (
-            SELECT {_meta(fmt, landed)}, {nulls},
-                   'malformed CSV line ' || line || ': ' || arg_min(error_message, column_idx) AS reason,
-                   arg_min(csv_line, column_idx) AS raw_line
-            FROM {quote(rejects)} GROUP BY line ORDER BY line
-        ) TO {literal(str(path))} (FORMAT parquet)""")
+        con.register(f"{rejects}_lines", lines_table)
+        try:
+            con.execute(f"COPY (SELECT {_meta(fmt, landed)}, {nulls}, reason, raw_line "
+                        f"FROM {quote(rejects + '_lines')}) TO {literal(str(path))} (FORMAT parquet)")
+        finally:
+            con.unregister(f"{rejects}_lines")
     _drop_rejects(con, rejects)
-    return rejected
+    return len(found)
+
+
+def _raw_line(handle: BinaryIO, position: int, lines: int) -> str:
+    """The record whose first line holds byte ``position`` (the reader's offset, which can sit a byte or two
+    into the line), ``lines`` lines of the file, as UTF-8 text whose bytes that are not UTF-8 show as
+    ``\\xff``: the reader's own copy has them replaced."""
+    back = max(0, position - 64)
+    handle.seek(back)
+    cut = handle.read(position - back).rfind(b"\n")
+    handle.seek(back + cut + 1 if cut >= 0 else back)
+    return b"".join(handle.readline() for _ in range(lines)).rstrip(b"\r\n").decode("utf-8", "backslashreplace")
 
 
 def _drop_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> None:
@@ -312,13 +340,24 @@ def _missing(value: str) -> str:
     return f"({value} IS NULL OR lower(trim({value}, ' \t\r\n')) IN ({', '.join(map(literal, WIDE_MISSING))}))"
 
 
+# Columns a wide file is unpivoted by at a time. DuckDB unpivots through lists as long as the column list, a
+# vector (2,048 rows) at a time: 10,000 columns at once would hold 2,048 x 10,000 names and values (over
+# 600 MB) whatever the file's size; 1,024 at a time hold about 64 MB.
+UNPIVOT_COLUMNS = 1024
+
+
 def _unpivot(reader: str, detected: Detected, present: bool) -> str:
-    """A wide table as one row per (date, hour, column) whose value is present (``present``) or missing."""
+    """A wide table as one row per (date, hour, column) whose value is present (``present``) or missing,
+    unpivoted a few hundred columns at a time (each reading only its columns), so memory does not grow
+    with the number of columns."""
     fixed = {normalise(c) for c in detected.format.columns}
-    columns = ", ".join(quote(h) for h in detected.header if normalise(h) not in fixed)
+    kept = ", ".join([quote(c) for c in detected.format.columns] + [quote(POSITION), quote(PROBLEM)])
+    columns = [quote(h) for h in detected.header if normalise(h) not in fixed]
     test = f"NOT {_missing('value')}" if present else _missing("value")
-    return (f"(SELECT * FROM {reader} UNPIVOT INCLUDE NULLS (value FOR sensor_column IN ({columns})) "
-            f"WHERE {test})")
+    parts = [f"SELECT {kept}, sensor_column, value FROM (SELECT {kept}, {', '.join(batch)} FROM {reader}) "
+             f"UNPIVOT INCLUDE NULLS (value FOR sensor_column IN ({', '.join(batch)})) WHERE {test}"
+             for batch in (columns[i:i + UNPIVOT_COLUMNS] for i in range(0, len(columns), UNPIVOT_COLUMNS))]
+    return f"({' UNION ALL '.join(parts)})"
 
 
 def _count_missing(con: duckdb.DuckDBPyConnection, reader: str, detected: Detected) -> int:

@@ -10,7 +10,9 @@ Rows inside merged cells are quarantined with the range: which row a merged valu
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -26,7 +28,85 @@ ROW = "_row"  # the row number in the sheet, as Excel shows it
 PROBLEM = "_problem"  # why a row cannot be read, set by the reader rather than the mapping
 
 
+# What the reader allocates is one cell for every position from A1 to the furthest cell present, whatever
+# the sheet's <dimension> says: a single cell at XFD200000 asks for 3.3 billion (about 100 GB). Past this many
+# the workbook is refused before it is read. 2**24 holds a full Excel sheet (1,048,576 rows) of 16 columns.
+MAX_SHEET_CELLS = 2**24
+_TAG = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)>""")
+_ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_REF = re.compile(rb"\s*([A-Za-z]*)([0-9]*)\s*")
+_ANY_REF = re.compile(rb"""\sr\s*=\s*["']\s*([A-Za-z]*)([0-9]+)\s*["']""")
+_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:row|c)[\s/>]")
+
+
+def sheet_extent(path: Path) -> tuple[int, int]:
+    """The rows and columns from A1 to the furthest cell of the first sheet, streamed from its XML (no cell
+    is kept). When every row and cell carries its reference, as writers write them, the largest references
+    are found in bulk; otherwise each tag is followed in order, a row or cell without one placed after the one
+    before, as readers place it. Text that only looks like a cell (a comment, CDATA) can make the extent
+    larger, never smaller."""
+    rows = columns = 0
+    for data in _sheet_chunks(path):
+        refs = _ANY_REF.findall(data)
+        if len(refs) != len(_START.findall(data)):
+            return _followed_extent(path)
+        letters = [c for c, _ in refs if c]
+        if letters:
+            longest = max(map(len, letters))
+            columns = max(columns, _column(max(c for c in letters if len(c) == longest).decode()) + 1)
+        if refs:
+            longest = max(len(r) for _, r in refs)
+            rows = max(rows, int(max(r for _, r in refs if len(r) == longest)))
+    return rows, columns
+
+
+def _followed_extent(path: Path) -> tuple[int, int]:
+    rows = columns = 0
+    row = column = -1
+    for data in _sheet_chunks(path):
+        for tag, attributes in _TAG.findall(data):
+            ref = next((a or b for name, a, b in _ATTRIBUTE.findall(attributes) if name == b"r"), b"")
+            found = _REF.fullmatch(ref) if ref else None
+            letters, digits = found.groups() if found else (b"", b"")
+            if tag == b"row":
+                row = int(digits) - 1 if digits else row + 1
+                column = -1
+                continue
+            column = _column(letters.decode()) if letters else column + 1
+            if digits:
+                row = int(digits) - 1
+            rows, columns = max(rows, row + 1), max(columns, column + 1)
+    return rows, columns
+
+
+def _sheet_chunks(path: Path) -> Iterator[bytes]:
+    """The first sheet's XML in pieces of about a megabyte, each cut before a "<" (never inside a tag: XML
+    forbids "<" in an attribute)."""
+    with zipfile.ZipFile(path) as book, book.open(_first_sheet_part(book)[1]) as stream:
+        rest = b""
+        while chunk := stream.read(2**20):
+            data = rest + chunk
+            cut = data.rfind(b"<")
+            cut = cut if cut >= 0 else len(data)
+            data, rest = data[:cut], data[cut:]
+            yield data
+        yield rest
+
+
+def _check_extent(path: Path, shown: str | Path) -> None:
+    """Refuse a first sheet whose cells would need more memory than footfall gives a workbook."""
+    try:
+        rows, columns = sheet_extent(path)
+    except (KeyError, StopIteration, ET.ParseError, zipfile.BadZipFile, OSError, ValueError) as e:
+        raise InputError(f"cannot read the workbook ({e})", path=shown) from None
+    if rows * columns > MAX_SHEET_CELLS:
+        raise InputError(f"the first sheet spans A1:{_a1(rows - 1, columns - 1)} ({rows * columns:,} cells; "
+                         f"footfall reads at most {MAX_SHEET_CELLS:,} from a workbook): delete stray cells far "
+                         "from the data, or save the sheet as CSV and give that", path=shown)
+
+
 def _open_first(path: Path, shown: str | Path) -> tuple[str, CalamineSheet]:
+    _check_extent(path, shown)
     try:
         book = CalamineWorkbook.from_path(str(path))
         if not book.sheet_names:
@@ -36,6 +116,7 @@ def _open_first(path: Path, shown: str | Path) -> tuple[str, CalamineSheet]:
         raise InputError(f"cannot read the workbook ({str(e).splitlines()[0][:200]})", path=shown) from None
 
 
+_COLUMNS = 16_384  # A..XFD
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
@@ -91,6 +172,8 @@ def _first_rows(book: zipfile.ZipFile, part: str, wanted: int) -> list[list[tupl
             row: list[tuple[str, str]] = []
             for cell in element.iter(f"{_MAIN}c"):
                 column = _column(cell.get("r", "")) if cell.get("r") else len(row)
+                if column >= _COLUMNS:
+                    raise ValueError(f"a cell past column XFD, the last a sheet has ({cell.get('r')!r})")
                 row += [("", "")] * (column - len(row))
                 kind = cell.get("t", "n")
                 value = cell.find(f"{_MAIN}v")
