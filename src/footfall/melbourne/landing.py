@@ -177,20 +177,17 @@ def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> La
         reader = container_relation(con, source, detected, rejects, shown=landed.origin)
         missing = None
         if detected.format.wide:
-            missing = _count_missing(con, container_relation(con, source, detected, rejects + "_m",
-                                                             shown=landed.origin), detected)
-            _drop_rejects(con, rejects + "_m")
-            reader = _unpivot(reader, detected, present=True)
+            reader, missing = _unpivot(con, reader, detected, rejects + "_long")
         select = _canonical_select(detected.format, landed, reader)
         rows = con.execute(f"COPY ({select}) TO {literal(str(tmp))} (FORMAT parquet)").fetchone()
         rejected = 0
         if detected.container == "csv":
             rejected = _stage_rejects(con, landed, rejects, source, target)
         os.replace(tmp, target)
-        release(con, rejects)
+        _release(con, rejects)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
-        release(con, rejects)
+        _release(con, rejects)
         if isinstance(e, duckdb.Error):
             raise _parse_error(e, con, detected.format, landed) from None
         if isinstance(e, KeyboardInterrupt) or (isinstance(e, RuntimeError) and "interrupted" in str(e).lower()):
@@ -346,21 +343,25 @@ def _missing(value: str) -> str:
 UNPIVOT_COLUMNS = 1024
 
 
-def _unpivot(reader: str, detected: Detected, present: bool) -> str:
-    """A wide table as one row per (date, hour, column) whose value is present (``present``) or missing,
-    unpivoted a few hundred columns at a time (each reading only its columns), so memory does not grow
-    with the number of columns."""
+def _unpivot(con: duckdb.DuckDBPyConnection, reader: str, detected: Detected, table: str) -> tuple[str, int]:
+    """A wide table as one row per (date, hour, column) whose value is present, and how many values are
+    missing hours. The columns are unpivoted a batch at a time (each reading only its columns) into a
+    temporary table, so memory follows the values, not the number of columns times a vector."""
     fixed = {normalise(c) for c in detected.format.columns}
     kept = ", ".join([quote(c) for c in detected.format.columns] + [quote(POSITION), quote(PROBLEM)])
     columns = [quote(h) for h in detected.header if normalise(h) not in fixed]
-    test = f"NOT {_missing('value')}" if present else _missing("value")
-    parts = [f"SELECT {kept}, sensor_column, value FROM (SELECT {kept}, {', '.join(batch)} FROM {reader}) "
-             f"UNPIVOT INCLUDE NULLS (value FOR sensor_column IN ({', '.join(batch)})) WHERE {test}"
-             for batch in (columns[i:i + UNPIVOT_COLUMNS] for i in range(0, len(columns), UNPIVOT_COLUMNS))]
-    return f"({' UNION ALL '.join(parts)})"
+    for start in range(0, len(columns), UNPIVOT_COLUMNS):
+        batch = ", ".join(columns[start:start + UNPIVOT_COLUMNS])
+        select = (f"SELECT {kept}, sensor_column, value FROM (SELECT {kept}, {batch} FROM {reader}) "
+                  f"UNPIVOT INCLUDE NULLS (value FOR sensor_column IN ({batch}))")
+        con.execute(f"INSERT INTO {quote(table)} {select}" if start else
+                    f"CREATE OR REPLACE TEMP TABLE {quote(table)} AS {select}")
+    found = con.execute(f"SELECT COUNT(*) FROM {quote(table)} WHERE {_missing('value')}").fetchone()
+    return f"(SELECT * FROM {quote(table)} WHERE NOT {_missing('value')})", int(found[0]) if found else 0
 
 
-def _count_missing(con: duckdb.DuckDBPyConnection, reader: str, detected: Detected) -> int:
-    found = con.execute(f"SELECT COUNT(*) FROM {_unpivot(reader, detected, present=False)}").fetchone()
-    return int(found[0]) if found else 0
+def _release(con: duckdb.DuckDBPyConnection, rejects: str) -> None:
+    """Drop what parsing a file left on the connection."""
+    release(con, rejects)
+    con.execute(f"DROP TABLE IF EXISTS {quote(rejects + '_long')}")
 
