@@ -455,8 +455,10 @@ def test_a_wide_file_of_thousands_of_columns_parses_at_a_low_memory_limit(tmp_pa
 # ---- workbooks whose cells would need more memory than their data -----------------------------------
 
 
-def _edited_sheet(tmp_path: Path, edit: Callable[[bytes], bytes], name: str = "export.xlsx") -> Path:
-    """A two-row workbook (header and one row of counts) whose first sheet's XML is changed by ``edit``."""
+def _edited_sheet(tmp_path: Path, edit: Callable[[bytes], bytes], name: str = "export.xlsx",
+                  part: str = "xl/worksheets/sheet1.xml") -> Path:
+    """A two-row workbook (header and one row of counts) whose ``part`` (the first sheet's XML) is changed by
+    ``edit``."""
     import zipfile
 
     plain = write_xlsx(tmp_path / "plain.xlsx", COUNTS_HEADER, COUNTS_ROWS[:1])
@@ -464,7 +466,7 @@ def _edited_sheet(tmp_path: Path, edit: Callable[[bytes], bytes], name: str = "e
     with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
             data = source.read(item.filename)
-            target.writestr(item, edit(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+            target.writestr(item, edit(data) if item.filename == part else data)
     return path
 
 
@@ -520,6 +522,17 @@ def test_a_workbook_whose_cells_span_more_than_memory_allows_is_refused_before_r
 def test_a_workbook_is_judged_by_its_cells_not_its_dimension(tmp_path: Path,
                                                                edit: Callable[[bytes], bytes]) -> None:
     assert staged(tmp_path, _edited_sheet(tmp_path, edit)) >= 1
+
+
+def test_a_workbook_whose_reader_dies_is_refused_in_one_line_and_the_process_lives(tmp_path: Path) -> None:
+    """The reader reserves room for as many shared strings as the file declares; a count of 10**18 overflows
+    it (a count of four billion asks this machine for 96 GB and aborts). It runs in a child process."""
+    path = _edited_sheet(tmp_path, lambda xml: re.sub(rb'([cC]ount)="[0-9]+"', rb'\1="10' + b"0" * 17 + b'"', xml),
+                         part="xl/sharedStrings.xml")
+    with pytest.raises(InputError, match=r"the workbook's reader (failed \(.*capacity overflow\)|was killed by "
+                                         r"SIG[A-Z]+), likely asking for more memory than the machine has \([0-9,]+ "
+                                         r"GB\): save the first sheet as CSV and give that"):
+        staged(tmp_path, path)
 
 
 def test_a_header_cell_past_column_xfd_is_one_line(tmp_path: Path) -> None:

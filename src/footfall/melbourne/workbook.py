@@ -10,7 +10,12 @@ Rows inside merged cells are quarantined with the range: which row a merged valu
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import resource
+import signal
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +23,7 @@ from xml.etree import ElementTree as ET
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from footfall.errors import InputError
@@ -106,7 +112,6 @@ def _check_extent(path: Path, shown: str | Path) -> None:
 
 
 def _open_first(path: Path, shown: str | Path) -> tuple[str, CalamineSheet]:
-    _check_extent(path, shown)
     try:
         book = CalamineWorkbook.from_path(str(path))
         if not book.sheet_names:
@@ -239,7 +244,48 @@ def text(cell: Cell) -> str | None:
 
 def read_sheet(path: Path, shown: str | Path, width: int) -> pa.Table:
     """The first sheet below its header: ``width`` text columns ``c0..``, the row number and, for rows inside
-    merged cells, the problem."""
+    merged cells, the problem.
+
+    Read in a child process: the reader trusts sizes the file declares (a shared-string count of four
+    billion asks for 96 GB) and aborts its whole process when it cannot have them. A child that dies takes
+    only itself down, and the workbook is refused in one line."""
+    _check_extent(path, shown)
+    done = subprocess.run([sys.executable, "-m", "footfall.melbourne.workbook", str(path), str(width)],
+                          capture_output=True, check=False)
+    if done.returncode == _REFUSED:
+        raise InputError(done.stderr.decode("utf-8", "backslashreplace").strip(), path=shown)
+    if done.returncode:
+        said = [line for line in done.stderr.decode("utf-8", "backslashreplace").splitlines() if line.strip()]
+        how = (f"was killed by {signal.Signals(-done.returncode).name}" if done.returncode < 0 else
+               f"failed ({said[-1].strip()[:200] if said else done.returncode})")
+        raise InputError(f"the workbook's reader {how}, likely asking for more memory than the machine has "
+                         f"({_memory() / 2**30:,.0f} GB): save the first sheet as CSV and give that", path=shown)
+    return pa.ipc.open_stream(done.stdout).read_all()
+
+
+_REFUSED = 3  # the child's exit code for a workbook it refuses, its one line on stderr
+
+
+def _memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _child(arguments: list[str]) -> int:
+    """``read_sheet``'s child: the table as an Arrow stream on stdout. Its address space is capped at the
+    machine's memory, so a size no machine here could give fails at once instead of swapping."""
+    resource.setrlimit(resource.RLIMIT_AS, (_memory(), _memory()))
+    path, width = Path(arguments[0]), int(arguments[1])
+    try:
+        table = _read_sheet(path, path, width)
+    except InputError as e:
+        sys.stderr.write(e.message)
+        return _REFUSED
+    with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as stream:
+        stream.write_table(table)
+    return 0
+
+
+def _read_sheet(path: Path, shown: str | Path, width: int) -> pa.Table:
     name, sheet = _open_first(path, shown)
     rows = sheet.to_python(skip_empty_area=False)
     header_row = next((i for i, row in enumerate(rows) if any(c != "" for c in row)), len(rows))
@@ -284,3 +330,7 @@ def _a1(row: int, column: int) -> str:
         column, rest = divmod(column - 1, 26)
         letters = chr(65 + rest) + letters
     return f"{letters}{row + 1}"
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1:]))
