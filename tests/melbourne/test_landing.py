@@ -56,6 +56,19 @@ def test_a_file_named_in_utf8_keeps_its_name_and_no_hex(tmp_path: Path) -> None:
     assert (landed.origin, landed.origin_hex) == (str(path), "")
 
 
+def test_a_url_with_bytes_that_are_not_utf8_leaves_a_manifest_json_readers_accept(tmp_path: Path) -> None:
+    path = _named(tmp_path / "in", b"counts.csv", COUNTS)
+    lake = Lake.at(tmp_path / "lake")
+    lake.ensure()
+    url = os.fsdecode(b"https://portal.example/exports/counts-\xff.csv")
+    land_file(lake, path, "counts", origin=url, fetch={"url": url, "pages": [url]})
+    read = duckdb.sql(f"select origin, origin_hex, json_extract_string(to_json(\"fetch\"), '$.url') "
+                      f"from read_json('{lake.root}/landing/counts/*.json')")
+    assert read.fetchall() == [("https://portal.example/exports/counts-\\xff.csv",
+                                b"https://portal.example/exports/counts-\xff.csv".hex(),
+                                "https://portal.example/exports/counts-\\xff.csv")]
+
+
 @pytest.mark.parametrize("name", [b"lake-\xfe", b"\xff\xfe"])
 def test_a_lake_path_that_is_not_utf8_is_one_line_naming_it_escaped(tmp_path: Path, name: bytes) -> None:
     path = os.fsdecode(os.fsencode(tmp_path) + b"/" + name)

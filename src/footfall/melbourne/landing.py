@@ -117,7 +117,7 @@ def land_file(lake: Lake, source: Path, kind: FileKind, origin: str | None = Non
                         container=detected.container, delimiter=detected.delimiter, header=detected.header,
                         sheet=detected.sheet, **_origin(origin or str(source)),
                         landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-                        bytes=seen.size, sha256=seen.sha256, fetch=fetch or {})
+                        bytes=seen.size, sha256=seen.sha256, fetch=_text(fetch or {}))
         os.replace(stored, folder / landed.name)
     except BaseException:
         if not move:
@@ -132,6 +132,16 @@ def _origin(name: str) -> dict[str, str]:
     readers refuse anything else) and its bytes in hex, so the name as given is never lost."""
     shown = escaped(name)
     return {"origin": shown, "origin_hex": "" if shown == name else name_bytes(name).hex()}
+
+
+def _text(value: Any) -> Any:
+    """``value`` with every string in it made valid UTF-8 (a URL given on the command line can hold bytes that
+    are not), so the manifest it goes into stays readable."""
+    if isinstance(value, str):
+        return escaped(value)
+    if isinstance(value, dict):
+        return {_text(k): _text(v) for k, v in value.items()}
+    return [_text(v) for v in value] if isinstance(value, list | tuple) else value
 
 
 def _known(lake: Lake, kind: FileKind, digest: str) -> Landed | None:
