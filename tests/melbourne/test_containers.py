@@ -535,6 +535,20 @@ def test_a_workbook_whose_reader_dies_is_refused_in_one_line_and_the_process_liv
         staged(tmp_path, path)
 
 
+@pytest.mark.slow
+def test_a_workbook_is_read_under_an_address_space_cap_the_user_set(tmp_path: Path) -> None:
+    """The reader's child caps its own address space; under a lower cap it keeps that one instead of failing."""
+    import resource
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 8 * 2**30))
+
+    path = write(tmp_path / "in", "xlsx", COUNTS_HEADER, COUNTS_ROWS)
+    done = footfall("run", "--counts", str(path), "--lake", str(tmp_path / "lake"), preexec_fn=cap)
+    assert done.returncode == 0, done.stderr
+    assert "1 parsed" in done.stderr
+
+
 def test_a_header_cell_past_column_xfd_is_one_line(tmp_path: Path) -> None:
     path = _edited_sheet(tmp_path, lambda xml: xml.replace(b'r="A1"', b'r="ZZZZZZZZ1"'))
     with pytest.raises(InputError, match=r"cannot read the workbook \(a cell past column XFD"):

@@ -272,8 +272,11 @@ def _memory() -> int:
 
 def _child(arguments: list[str]) -> int:
     """``read_sheet``'s child: the table as an Arrow stream on stdout. Its address space is capped at the
-    machine's memory, so a size no machine here could give fails at once instead of swapping."""
-    resource.setrlimit(resource.RLIMIT_AS, (_memory(), _memory()))
+    machine's memory (or the cap it was given, if lower), so a size no machine here could give fails at once
+    instead of swapping."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (_memory() if soft == resource.RLIM_INFINITY else min(_memory(), soft),
+                                            hard))
     path, width = Path(arguments[0]), int(arguments[1])
     try:
         table = _read_sheet(path, path, width)
