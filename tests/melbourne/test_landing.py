@@ -148,3 +148,24 @@ def test_undecodable_sensor_rows_are_in_the_quarantine_and_its_summary(tmp_path:
     again = footfall("run", "--counts", str(counts), "--lake", str(tmp_path / "lake"))
     assert again.returncode == 0, again.stderr
     assert duckdb.sql(f"select count(*) from '{tmp_path}/lake/transformed/quarantine.parquet'").fetchall() == [(3,)]
+
+
+@pytest.mark.parametrize(("value", "reason"), [(b"3x", "location id not a whole number"),
+                                               (b"", "missing or non-numeric location id")])
+def test_a_sensor_row_with_a_bad_id_keeps_its_fields_text_for_the_quarantine(tmp_path: Path, value: bytes,
+                                                                               reason: str) -> None:
+    path = _named(tmp_path / "in", b"sensors.csv", SENSORS_HEADER + value + b",Flinders St,Fli_T,2009-03-24,A,"
+                  b"-37.81,144.96\n" + GOOD_SENSOR)
+    lake = Lake.at(tmp_path / "lake")
+    lake.ensure()
+    landed, _ = land_file(lake, path, "sensors")
+    with duckdb.connect() as con:
+        stage_file(con, lake, landed)
+        [(got, raw)] = con.sql(f"select reason, raw_line from '{lake.root}/transformed/raw_sensors/*.parquet' "
+                               "where reason is not null").fetchall()
+    assert got == reason
+    assert json.loads(raw) | {"location_id": None} == {
+        "location_id": None, "sensor_description": "Flinders St", "sensor_name": "Fli_T",
+        "installation_date": "2009-03-24", "status": "A", "latitude": "-37.81", "longitude": "144.96",
+        "direction_1": None, "direction_2": None, "location": None, "location_type": None, "note": None}
+    assert json.loads(raw)["location_id"] == (value.decode() or None)

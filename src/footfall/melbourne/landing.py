@@ -296,9 +296,15 @@ def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
         raw_text = {"raw_location_id", "raw_time", "raw_count"}
         cols = ", ".join(f"CASE WHEN reason IS NULL THEN NULL ELSE {quote(c)} END AS {quote(c)}" if c in raw_text
                          else quote(c) for c in parsed_count_columns())
+    # A bad sensor row keeps its fields' text (as JSON) beside where it came from: its quarantine entry has
+    # no raw_location_id, raw_time or raw_count columns to hold them.
+    raw_row = (f"json_object({', '.join(f'{literal(c)}, {quote(c)}' for c in fmt.columns)})"
+               if fmt.kind == "sensors" else "NULL")
+    raw_line = f"concat_ws(' ', {POSITION}, _raw_row)" if fmt.kind == "sensors" else POSITION
     return (f"SELECT {_meta(fmt, landed)}, {cols}, reason, "
-            f"CASE WHEN reason IS NULL THEN NULL ELSE {POSITION} END AS raw_line "
-            f"FROM (SELECT *, {reason} AS reason FROM (SELECT {exprs}, {POSITION}, {PROBLEM} FROM {reader}))")
+            f"CASE WHEN reason IS NULL THEN NULL ELSE {raw_line} END AS raw_line "
+            f"FROM (SELECT *, {reason} AS reason FROM (SELECT {exprs}, {POSITION}, {PROBLEM}, "
+            f"CAST({raw_row} AS VARCHAR) AS _raw_row FROM {reader}))")
 
 
 def _stage_rejects(con: duckdb.DuckDBPyConnection, landed: Landed, rejects: str, source: Path, target: Path) -> int:
