@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from cli import footfall
 
-from footfall.errors import LakeError
+from footfall.errors import InputError, LakeError
 from footfall.lake import Lake
 from footfall.melbourne.landing import land_file, stage_file
 
@@ -169,3 +169,17 @@ def test_a_sensor_row_with_a_bad_id_keeps_its_fields_text_for_the_quarantine(tmp
         "installation_date": "2009-03-24", "status": "A", "latitude": "-37.81", "longitude": "144.96",
         "direction_1": None, "direction_2": None, "location": None, "location_type": None, "note": None}
     assert json.loads(raw)["location_id"] == (value.decode() or None)
+
+
+@pytest.mark.parametrize("name", [b"sensors.json", b"sensors.jsonl"])
+def test_a_json_file_with_bytes_that_are_not_utf8_is_refused_whole_in_one_line(tmp_path: Path, name: bytes) -> None:
+    """JSON has no lines to set aside one by one: the file is refused, named, and (by the run) set aside."""
+    records = [b'{"location_id": 35, "sensor_description": "Alfred Place", "sensor_name": "A"}',
+               b'{"location_id": 34, "sensor_description": "Flinders \xffSt", "sensor_name": "F"}']
+    content = b"[" + b",\n".join(records) + b"]" if name.endswith(b".json") else b"\n".join(records) + b"\n"
+    lake = Lake.at(tmp_path / "lake")
+    lake.ensure()
+    landed, _ = land_file(lake, _named(tmp_path / "in", name, content), "sensors")
+    with duckdb.connect() as con, pytest.raises(InputError, match=r"cannot read as Opendatasoft sensor locations .*"
+                                                                  r"invalid UTF-8 encoding in string"):
+        stage_file(con, lake, landed)
