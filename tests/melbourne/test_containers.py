@@ -500,6 +500,10 @@ HUGE_SHEETS = {
     "no dimension": _with_rows(b'<row r="200000"><c r="XFD200000"><v>1</v></c></row>', b""),
     "2,000 sparse cells on a diagonal": _with_rows(_SPARSE),
     "cells without references": _with_rows(b'<row r="3000">' + b"<c><v>1</v></c>" * 6000 + b"</row>"),
+    "lower-case letters beside a far cell": _with_rows(b'<row r="3000"><c r="aaa3000"><v>1</v></c>'
+                                                       b'<c r="XFD3000"><v>1</v></c></row>'),
+    "leading zeros beside a far row": _with_rows(b'<row r="2000000"><c r="J2000000"><v>1</v></c></row>'
+                                                 b'<row r="3"><c r="J00000000003"><v>1</v></c></row>'),
     "a reference hidden after a quoted '>'": _with_rows(
         b'<row r="200000"><c t="n" s=">" r="XFD200000"><v>1</v></c></row>'),
 }

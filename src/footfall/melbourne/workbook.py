@@ -41,7 +41,7 @@ MAX_SHEET_CELLS = 2**24
 _TAG = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)>""")
 _ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REF = re.compile(rb"\s*([A-Za-z]*)([0-9]*)\s*")
-_ANY_REF = re.compile(rb"""\sr\s*=\s*["']\s*([A-Za-z]*)([0-9]+)\s*["']""")
+_ANY_REF = re.compile(rb"""\sr\s*=\s*["']\s*([A-Za-z]*)0*([0-9]+)\s*["']""")  # digits without leading 0s
 _START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:row|c)[\s/>]")
 
 
@@ -59,7 +59,7 @@ def sheet_extent(path: Path) -> tuple[int, int]:
         letters = [c for c, _ in refs if c]
         if letters:
             longest = max(map(len, letters))
-            columns = max(columns, _column(max(c for c in letters if len(c) == longest).decode()) + 1)
+            columns = max(columns, _column(max(c.upper() for c in letters if len(c) == longest).decode()) + 1)
         if refs:
             longest = max(len(r) for _, r in refs)
             rows = max(rows, int(max(r for _, r in refs if len(r) == longest)))
