@@ -17,6 +17,7 @@ import pytest
 from cli import footfall
 from containers import CONTAINERS, write, write_xlsx
 
+from footfall.engines.duckdb import connect
 from footfall.errors import InputError
 from footfall.lake import Lake
 from footfall.melbourne.detect import detect
@@ -74,11 +75,12 @@ def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
 
 
 def parsed(tmp_path: Path, path: Path, kind: str = "counts") -> tuple[str, str, list[tuple]]:
-    """Land and parse one file with the real code: its format, container and canonical rows, sorted."""
+    """Land and parse one file with the real code, on a connection set up as a run's (its default memory limit
+    included): its format, container and canonical rows, sorted."""
     lake = Lake.at(tmp_path / "lake")
     lake.ensure()
     landed, _ = land_file(lake, path, kind)
-    with duckdb.connect() as con:
+    with connect() as con:
         stage_file(con, lake, landed)
         columns = ("location_id, ts, direction_1, direction_2, pedestrians, reason" if kind == "counts" else
                    "location_id, sensor_description, sensor_code, installation_date, installation_year, status, "
@@ -399,8 +401,6 @@ LOW_MEMORY = "256MB"
 def staged(tmp_path: Path, path: Path, kind: str = "counts", memory_limit: str | None = None) -> int:
     """Land and parse one file on a connection set up as a run's (its memory limit included); the rows parsed
     without a reason."""
-    from footfall.engines.duckdb import connect
-
     lake = Lake.at(tmp_path / "lake")
     lake.ensure()
     landed, _ = land_file(lake, path, kind)
