@@ -570,3 +570,10 @@ def test_a_workbook_too_large_to_read_is_set_aside_and_later_runs_succeed(tmp_pa
     again = footfall("run", "--counts", str(good), "--lake", str(tmp_path / "lake"))
     assert again.returncode == 0, again.stderr
     assert len(duckdb.sql(f"select * from '{tmp_path}/lake/curated/daily_counts.csv'").fetchall()) == 2
+
+
+def test_a_wide_file_wider_than_a_sheet_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "in", "csv", *_wide(16_385))
+    with pytest.raises(InputError, match=r"a wide file of 16,385 sensor columns: footfall reads at most 16,384 "):
+        detect(path)
+    assert detect(write(tmp_path / "ok", "csv", *_wide(16_384))).format.name == "website_wide"
