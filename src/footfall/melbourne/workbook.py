@@ -251,7 +251,8 @@ def read_sheet(path: Path, shown: str | Path, width: int) -> pa.Table:
     only itself down, and the workbook is refused in one line."""
     _check_extent(path, shown)
     done = subprocess.run([sys.executable, "-m", "footfall.melbourne.workbook", str(path), str(width)],
-                          capture_output=True, check=False)
+                          capture_output=True, check=False,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
     if done.returncode == _REFUSED:
         raise InputError(done.stderr.decode("utf-8", "backslashreplace").strip(), path=shown)
     if done.returncode:
