@@ -10,6 +10,25 @@ import errno
 from pathlib import Path
 
 
+def name_bytes(name: str) -> bytes:
+    """A file name's bytes as the file system holds them (Python keeps bytes that are not UTF-8 as lone
+    surrogates)."""
+    try:
+        return name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogatepass")
+
+
+def escaped(name: str) -> str:
+    """A file name as valid UTF-8 text, its bytes that are not UTF-8 shown as ``\\xff``: printable, and
+    storable in JSON that any reader accepts.
+
+    >>> escaped("counts-\\udcff.csv")
+    'counts-\\\\xff.csv'
+    """
+    return name_bytes(name).decode("utf-8", "backslashreplace")
+
+
 class FootfallError(Exception):
     """A problem with the user's input or environment, explained in one line."""
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from footfall.errors import LakeError, file_in_the_way, os_failure
+from footfall.errors import LakeError, escaped, file_in_the_way, os_failure
 from footfall.journal import JOURNAL, STAGING, Notice, Staging, finish_publishes
 from footfall.spec import PUBLISHED, TEMPORARY_SUFFIXES, ZONES, relative_path
 from footfall.versions import new_run_id
@@ -44,7 +44,13 @@ class Lake:
         text = str(location)
         if "://" in text:
             raise LakeError(f"unsupported lake location {text!r} (a local directory is expected)")
-        return cls(Path(text).expanduser().resolve())
+        root = Path(text).expanduser().resolve()
+        try:
+            str(root).encode("utf-8")
+        except UnicodeEncodeError:
+            raise LakeError("the lake's path is not UTF-8 text, and the engines open only UTF-8 paths: rename the "
+                            "folder or choose another", path=escaped(str(root))) from None
+        return cls(root)
 
     def __str__(self) -> str:
         return str(self.root)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -15,6 +17,8 @@ import pytest
 from cli import footfall
 from containers import CONTAINERS, write, write_xlsx
 
+from footfall.engines.duckdb import connect
+from footfall.errors import InputError
 from footfall.lake import Lake
 from footfall.melbourne.detect import detect
 from footfall.melbourne.landing import land_file, stage_file
@@ -71,11 +75,12 @@ def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
 
 
 def parsed(tmp_path: Path, path: Path, kind: str = "counts") -> tuple[str, str, list[tuple]]:
-    """Land and parse one file with the real code: its format, container and canonical rows, sorted."""
+    """Land and parse one file with the real code, on a connection set up as a run's (its default memory limit
+    included): its format, container and canonical rows, sorted."""
     lake = Lake.at(tmp_path / "lake")
     lake.ensure()
     landed, _ = land_file(lake, path, kind)
-    with duckdb.connect() as con:
+    with connect() as con:
         stage_file(con, lake, landed)
         columns = ("location_id, ts, direction_1, direction_2, pedestrians, reason" if kind == "counts" else
                    "location_id, sensor_description, sensor_code, installation_date, installation_year, status, "
@@ -386,3 +391,189 @@ def test_a_long_layout_with_a_date_and_an_hour_is_not_taken_for_a_wide_file(tmp_
     path.write_text("Date,Day_of_week,Hour,SensorID,SensorName,PedestrianCount\n2019-11-01,Friday,17,34,A,300\n")
     with pytest.raises(Exception, match="matches no known format"):
         detect(path)
+
+
+# ---- memory: every container parses at the default limit and at a low one ----------------------------
+
+LOW_MEMORY = "256MB"
+
+
+def staged(tmp_path: Path, path: Path, kind: str = "counts", memory_limit: str | None = None) -> int:
+    """Land and parse one file on a connection set up as a run's (its memory limit included); the rows parsed
+    without a reason."""
+    lake = Lake.at(tmp_path / "lake")
+    lake.ensure()
+    landed, _ = land_file(lake, path, kind)
+    con = connect(memory_limit=memory_limit)
+    try:
+        stage_file(con, lake, landed)
+        found = con.execute(f"select count(*) from read_parquet('{lake.root}/transformed/raw_{kind}/*.parquet', "
+                            "union_by_name = true) where reason is null").fetchone()
+    finally:
+        con.close()
+    return found[0] if found else 0
+
+
+def _geojson(folder: Path, features: int) -> Path:
+    path = folder / "sensors.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [144.96 + i / 1000, -37.81]},
+         "properties": {"location_id": i, "sensor_description": f"Place {i}", "sensor_name": f"P{i}_T",
+                        "installation_date": "2009-03-30", "status": "A"}} for i in range(1, features + 1)]}))
+    return path
+
+
+def _wide(columns: int, days: int = 1) -> tuple[list[str], list[list[str]]]:
+    return (["Date", "Hour", *(f"Sensor {i}" for i in range(columns))],
+            [[f"{day:02d}/04/2026", str(hour), *(str((hour * i) % 97) for i in range(columns))]
+             for day in range(1, days + 1) for hour in range(24)])
+
+
+@pytest.mark.parametrize("memory_limit", [None, LOW_MEMORY], ids=["default", "low"])
+@pytest.mark.parametrize("container", [*CONTAINERS, "geojson", "wide-csv", "wide-xlsx", "wide-parquet"])
+def test_every_container_parses_at_the_default_and_a_low_memory_limit(tmp_path: Path, container: str,
+                                                                      memory_limit: str | None) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    if container == "geojson":
+        assert staged(tmp_path, _geojson(folder, 60), "sensors", memory_limit) == 60
+        return
+    if container.startswith("wide"):
+        assert staged(tmp_path, write(folder, container[5:], *_wide(40, days=2)), memory_limit=memory_limit) == 1920
+        return
+    header, rows = SCHEMAS["ods_counts"]
+    assert staged(tmp_path, write(folder, container, header, rows), memory_limit=memory_limit) == len(rows)
+
+
+@pytest.mark.slow
+def test_a_wide_file_of_thousands_of_columns_parses_at_a_low_memory_limit(tmp_path: Path) -> None:
+    """Unpivoting 3,000 columns at once needs over 256 MB whatever the file's size (24 rows, 0.2 MB)."""
+    path = write(tmp_path / "in", "csv", *_wide(3000))
+    assert staged(tmp_path, path, memory_limit=LOW_MEMORY) == 24 * 3000
+
+
+# ---- workbooks whose cells would need more memory than their data -----------------------------------
+
+
+def _edited_sheet(tmp_path: Path, edit: Callable[[bytes], bytes], name: str = "export.xlsx",
+                  part: str = "xl/worksheets/sheet1.xml") -> Path:
+    """A two-row workbook (header and one row of counts) whose ``part`` (the first sheet's XML) is changed by
+    ``edit``."""
+    import zipfile
+
+    plain = write_xlsx(tmp_path / "plain.xlsx", COUNTS_HEADER, COUNTS_ROWS[:1])
+    path = tmp_path / name
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, edit(data) if item.filename == part else data)
+    return path
+
+
+def _with_rows(rows: bytes, dimension: bytes | None = None) -> Callable[[bytes], bytes]:
+    """Rows put after the sheet's own; ``dimension`` replaces its <dimension> (b"" drops it)."""
+    def edit(xml: bytes) -> bytes:
+        xml = xml.replace(b"</sheetData>", rows + b"</sheetData>")
+        if dimension is not None:
+            xml = re.sub(rb'<dimension ref="[^"]*"/>', dimension, xml)
+        return xml
+    return edit
+
+
+def _letters(column: int) -> bytes:
+    """Excel's letters for a 1-based column number (1 -> A, 27 -> AA)."""
+    letters = b""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = bytes([65 + rest]) + letters
+    return letters
+
+
+_SPARSE = b"".join(b'<row r="%d"><c r="%s%d"><v>1</v></c></row>' % (r * 50, _letters(r * 8), r * 50)
+                   for r in range(3, 2003))
+HUGE_SHEETS = {
+    "one cell at XFD200000": _with_rows(b'<row r="200000"><c r="XFD200000" t="inlineStr"><is><t>x</t></is></c></row>'),
+    "a column far out (XFD1100)": _with_rows(b'<row r="1100"><c r="XFD1100"><v>1</v></c></row>'),
+    "a row index past Excel's (J5000000)": _with_rows(b'<row r="5000000"><c r="J5000000"><v>1</v></c></row>'),
+    "a lying small dimension": _with_rows(b'<row r="200000"><c r="XFD200000"><v>1</v></c></row>',
+                                          b'<dimension ref="A1:J2"/>'),
+    "no dimension": _with_rows(b'<row r="200000"><c r="XFD200000"><v>1</v></c></row>', b""),
+    "2,000 sparse cells on a diagonal": _with_rows(_SPARSE),
+    "cells without references": _with_rows(b'<row r="3000">' + b"<c><v>1</v></c>" * 6000 + b"</row>"),
+    "lower-case letters beside a far cell": _with_rows(b'<row r="3000"><c r="aaa3000"><v>1</v></c>'
+                                                       b'<c r="XFD3000"><v>1</v></c></row>'),
+    "leading zeros beside a far row": _with_rows(b'<row r="2000000"><c r="J2000000"><v>1</v></c></row>'
+                                                 b'<row r="3"><c r="J00000000003"><v>1</v></c></row>'),
+    "a reference hidden after a quoted '>'": _with_rows(
+        b'<row r="200000"><c t="n" s=">" r="XFD200000"><v>1</v></c></row>'),
+}
+
+
+@pytest.mark.parametrize("edit", HUGE_SHEETS.values(), ids=HUGE_SHEETS)
+def test_a_workbook_whose_cells_span_more_than_memory_allows_is_refused_before_reading(
+        tmp_path: Path, edit: Callable[[bytes], bytes]) -> None:
+    path = _edited_sheet(tmp_path, edit)
+    with pytest.raises(InputError, match=r"the first sheet spans A1:[A-Z]+[0-9]+ \([0-9,]+ cells; footfall reads "
+                                         r"at most 16,777,216 from a workbook\): delete stray cells"):
+        staged(tmp_path, path)
+
+
+@pytest.mark.parametrize("edit", [
+    pytest.param(_with_rows(b"", b'<dimension ref="A1:XFD1048576"/>'), id="a lying huge dimension"),
+    pytest.param(_with_rows(b'<row r="1048576"><c r="J1048576"><v>1</v></c></row>'), id="a cell in Excel's last row",
+                 marks=pytest.mark.slow),  # 10 M positions to read: about 5 s
+])
+def test_a_workbook_is_judged_by_its_cells_not_its_dimension(tmp_path: Path,
+                                                               edit: Callable[[bytes], bytes]) -> None:
+    assert staged(tmp_path, _edited_sheet(tmp_path, edit)) >= 1
+
+
+def test_a_workbook_whose_reader_dies_is_refused_in_one_line_and_the_process_lives(tmp_path: Path) -> None:
+    """The reader reserves room for as many shared strings as the file declares; a count of 10**18 overflows
+    it (a count of four billion asks this machine for 96 GB and aborts). It runs in a child process."""
+    path = _edited_sheet(tmp_path, lambda xml: re.sub(rb'([cC]ount)="[0-9]+"', rb'\1="10' + b"0" * 17 + b'"', xml),
+                         part="xl/sharedStrings.xml")
+    with pytest.raises(InputError, match=r"the workbook's reader (failed \(.*capacity overflow\)|was killed by "
+                                         r"SIG[A-Z]+), likely asking for more memory than the machine has \([0-9,]+ "
+                                         r"GB\): save the first sheet as CSV and give that"):
+        staged(tmp_path, path)
+
+
+@pytest.mark.slow
+def test_a_workbook_is_read_under_an_address_space_cap_the_user_set(tmp_path: Path) -> None:
+    """The reader's child caps its own address space; under a lower cap it keeps that one instead of failing."""
+    import resource
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 8 * 2**30))
+
+    path = write(tmp_path / "in", "xlsx", COUNTS_HEADER, COUNTS_ROWS)
+    done = footfall("run", "--counts", str(path), "--lake", str(tmp_path / "lake"), preexec_fn=cap)
+    assert done.returncode == 0, done.stderr
+    assert "1 parsed" in done.stderr
+
+
+def test_a_header_cell_past_column_xfd_is_one_line(tmp_path: Path) -> None:
+    path = _edited_sheet(tmp_path, lambda xml: xml.replace(b'r="A1"', b'r="ZZZZZZZZ1"'))
+    with pytest.raises(InputError, match=r"cannot read the workbook \(a cell past column XFD"):
+        detect(path)
+
+
+@pytest.mark.slow
+def test_a_workbook_too_large_to_read_is_set_aside_and_later_runs_succeed(tmp_path: Path) -> None:
+    huge = _edited_sheet(tmp_path, HUGE_SHEETS["one cell at XFD200000"], "huge.xlsx")
+    good = write(tmp_path / "good", "csv", COUNTS_HEADER, COUNTS_ROWS)
+    assert "the first sheet spans A1:XFD200000" in one_line_error(footfall(
+        "run", "--counts", str(good), "--counts", str(huge), "--lake", str(tmp_path / "lake")))
+    rejected = list((tmp_path / "lake/landing/counts/_rejected").glob("*.manifest.json"))
+    assert [json.loads(m.read_text())["origin"] for m in rejected] == [str(huge)]
+    again = footfall("run", "--counts", str(good), "--lake", str(tmp_path / "lake"))
+    assert again.returncode == 0, again.stderr
+    assert len(duckdb.sql(f"select * from '{tmp_path}/lake/curated/daily_counts.csv'").fetchall()) == 2
+
+
+def test_a_wide_file_wider_than_a_sheet_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "in", "csv", *_wide(16_385))
+    with pytest.raises(InputError, match=r"a wide file of 16,385 sensor columns: footfall reads at most 16,384 "):
+        detect(path)
+    assert detect(write(tmp_path / "ok", "csv", *_wide(16_384))).format.name == "website_wide"

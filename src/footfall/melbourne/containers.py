@@ -20,7 +20,7 @@ from footfall.sql import literal, quote
 POSITION = "_position"
 PROBLEM = "_problem"
 _NULL = "CAST(NULL AS VARCHAR)"
-_MAX_JSON_OBJECT = 2**30  # a GeoJSON file is one object; DuckDB's default cap is 16 MB
+_MIN_JSON_OBJECT = 2**20
 
 
 def container_relation(con: duckdb.DuckDBPyConnection, source: Path, detected: Detected, name: str,
@@ -82,9 +82,16 @@ def _geojson(con: duckdb.DuckDBPyConnection, source: Path, detected: Detected, n
         props[column] = f"COALESCE({props[column]}, {point})" if column in props else point
     relation = (f"(SELECT unnest(features) AS f, generate_subscripts(features, 1) AS n FROM read_json("
                 f"{literal(str(source))}, format = 'unstructured', columns = {{'features': 'JSON[]'}}, "
-                f"maximum_object_size = {_MAX_JSON_OBJECT}))")
+                f"maximum_object_size = {_object_size(source)}))")
     select = _project(detected, props, position="'feature ' || CAST(n AS VARCHAR)")
     return f"(SELECT {select} FROM {relation})"
+
+
+def _object_size(source: Path) -> int:
+    """The largest JSON object the reader must hold for a GeoJSON file: the file, which is one object. DuckDB
+    sizes its buffers at twice this whatever the file holds, so a fixed cap (say 1 GiB) is a 2 GiB buffer that
+    no default memory limit allows."""
+    return max(source.stat().st_size + 1, _MIN_JSON_OBJECT)
 
 
 def _parquet_text(column: str, sql_type: str) -> str:

@@ -21,6 +21,9 @@ from footfall.melbourne.inputs import open_regular
 
 SNIFF_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 16 * 2**20  # a CSV header line or a first JSON record longer than this is refused
+# Sensor columns of a wide file: reading one costs time with the square of its columns (each batch of the
+# unpivot binds the whole header): about 30 s at this many on a 2-core machine.
+MAX_WIDE_COLUMNS = 16_384
 
 
 def normalise(name: str) -> str:
@@ -69,6 +72,10 @@ def detect(path: Path, expected_kind: str | None = None, *, shown_as: str | Path
             detected = _json(head, handle, shown)
         else:
             detected = _csv_header(head, handle, shown)
+    if detected.format.wide and len(detected.header) > MAX_WIDE_COLUMNS + len(detected.format.required):
+        raise InputError(f"a wide file of {len(detected.header) - len(detected.format.required):,} sensor columns: "
+                         f"footfall reads at most {MAX_WIDE_COLUMNS:,} (a sheet's width; the website's monthly "
+                         "files have about a hundred)", path=shown)
     if expected_kind and detected.format.kind != expected_kind:
         flag = "--sensors" if detected.format.kind == "sensors" else "--counts"
         raise InputError(f"this is a {detected.format.kind} file ({detected.format.label}), given as "

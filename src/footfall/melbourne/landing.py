@@ -16,11 +16,21 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, BinaryIO, get_args
 
 import duckdb
+import pyarrow as pa
 
-from footfall.errors import FootfallError, InputError, Interrupted, LakeError, ResourceError, os_failure
+from footfall.errors import (
+    FootfallError,
+    InputError,
+    Interrupted,
+    LakeError,
+    ResourceError,
+    escaped,
+    name_bytes,
+    os_failure,
+)
 from footfall.lake import Lake
 from footfall.melbourne.containers import POSITION, PROBLEM, container_relation, release
 from footfall.melbourne.detect import Container, Detected, detect, normalise
@@ -63,6 +73,7 @@ class Landed:
     fetch: dict[str, Any] = field(default_factory=dict)
     sheet: str = ""
     missing: int | None = None  # values of a wide file that are missing hours (na, undefined, empty)
+    origin_hex: str = ""  # the origin's bytes, where they are not UTF-8 (``origin`` then shows them escaped)
 
     @property
     def name(self) -> str:
@@ -118,9 +129,9 @@ def land_file(lake: Lake, source: Path, kind: FileKind, origin: str | None = Non
         detected = detect(stored, kind, shown_as=source)
         landed = Landed(file_id=seen.sha256[:20], kind=kind, format=detected.format.name,
                         container=detected.container, delimiter=detected.delimiter, header=detected.header,
-                        sheet=detected.sheet,
-                        origin=origin or str(source), landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-                        bytes=seen.size, sha256=seen.sha256, fetch=fetch or {})
+                        sheet=detected.sheet, **_origin(origin or str(source)),
+                        landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                        bytes=seen.size, sha256=seen.sha256, fetch=_text(fetch or {}))
         os.replace(stored, folder / landed.name)
         try:
             write_json(manifest_path(lake, kind, landed.file_id), _manifest(landed))
@@ -141,6 +152,23 @@ def land_file(lake: Lake, source: Path, kind: FileKind, origin: str | None = Non
 def _landing_failed(error: OSError, folder: Path, source: Path) -> FootfallError:
     """The OS refused a write while landing: one line naming the input, the step and what to do."""
     return os_failure(error, f"landing it into {folder} failed, nothing was landed", source)
+
+
+def _origin(name: str) -> dict[str, str]:
+    """Where a file came from, as manifest fields: a name whose bytes are not UTF-8 is stored escaped (JSON
+    readers refuse anything else) and its bytes in hex, so the name as given is never lost."""
+    shown = escaped(name)
+    return {"origin": shown, "origin_hex": "" if shown == name else name_bytes(name).hex()}
+
+
+def _text(value: Any) -> Any:
+    """``value`` with every string in it made valid UTF-8 (a URL given on the command line can hold bytes that
+    are not), so the manifest it goes into stays readable."""
+    if isinstance(value, str):
+        return escaped(value)
+    if isinstance(value, dict):
+        return {_text(k): _text(v) for k, v in value.items()}
+    return [_text(v) for v in value] if isinstance(value, list | tuple) else value
 
 
 def _known(lake: Lake, kind: FileKind, digest: str) -> Landed | None:
@@ -203,20 +231,17 @@ def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> La
         reader = container_relation(con, source, detected, rejects, shown=landed.origin)
         missing = None
         if detected.format.wide:
-            missing = _count_missing(con, container_relation(con, source, detected, rejects + "_m",
-                                                             shown=landed.origin), detected)
-            _drop_rejects(con, rejects + "_m")
-            reader = _unpivot(reader, detected, present=True)
+            reader, missing = _unpivot(con, reader, detected, rejects + "_long")
         select = _canonical_select(detected.format, landed, reader)
         rows = con.execute(f"COPY ({select}) TO {literal(str(tmp))} (FORMAT parquet)").fetchone()
         rejected = 0
         if detected.container == "csv":
-            rejected = _stage_rejects(con, landed, rejects, target)
+            rejected = _stage_rejects(con, landed, rejects, source, target)
         os.replace(tmp, target)
-        release(con, rejects)
+        _release(con, rejects)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
-        release(con, rejects)
+        _release(con, rejects)
         if isinstance(e, duckdb.Error):
             raise _parse_error(e, con, detected.format, landed) from None
         if isinstance(e, KeyboardInterrupt) or (isinstance(e, RuntimeError) and "interrupted" in str(e).lower()):
@@ -315,27 +340,52 @@ def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
         raw_text = {"raw_location_id", "raw_time", "raw_count"}
         cols = ", ".join(f"CASE WHEN reason IS NULL THEN NULL ELSE {quote(c)} END AS {quote(c)}" if c in raw_text
                          else quote(c) for c in parsed_count_columns())
+    # A bad sensor row keeps its fields' text (as JSON) beside where it came from: its quarantine entry has
+    # no raw_location_id, raw_time or raw_count columns to hold them.
+    raw_row = (f"json_object({', '.join(f'{literal(c)}, {quote(c)}' for c in fmt.columns)})"
+               if fmt.kind == "sensors" else "NULL")
+    raw_line = f"concat_ws(' ', {POSITION}, _raw_row)" if fmt.kind == "sensors" else POSITION
     return (f"SELECT {_meta(fmt, landed)}, {cols}, reason, "
-            f"CASE WHEN reason IS NULL THEN NULL ELSE {POSITION} END AS raw_line "
-            f"FROM (SELECT *, {reason} AS reason FROM (SELECT {exprs}, {POSITION}, {PROBLEM} FROM {reader}))")
+            f"CASE WHEN reason IS NULL THEN NULL ELSE {raw_line} END AS raw_line "
+            f"FROM (SELECT *, {reason} AS reason FROM (SELECT {exprs}, {POSITION}, {PROBLEM}, "
+            f"CAST({raw_row} AS VARCHAR) AS _raw_row FROM {reader}))")
 
 
-def _stage_rejects(con: duckdb.DuckDBPyConnection, landed: Landed, rejects: str, target: Path) -> int:
-    """CSV lines the reader could not split into the header's columns, kept as quarantined rows."""
-    count = con.execute(f"SELECT COUNT(DISTINCT line) FROM {quote(rejects)}").fetchone()
-    rejected = int(count[0]) if count else 0
+def _stage_rejects(con: duckdb.DuckDBPyConnection, landed: Landed, rejects: str, source: Path, target: Path) -> int:
+    """CSV lines the reader could not split into the header's columns or decode, kept as quarantined rows
+    with the line as the file holds it."""
+    found = con.execute(f"""
+        SELECT 'malformed CSV line ' || line || ': ' || arg_min(error_message, column_idx),
+               arg_min(csv_line, column_idx), min(line_byte_position),
+               bool_or(error_type IN ('INVALID ENCODING', 'INVALID UNICODE'))
+        FROM {quote(rejects)} GROUP BY line ORDER BY line""").fetchall()
     path = target.with_name(f"{landed.file_id}-rejects.parquet")
-    if rejected:
+    if found:
+        with source.open("rb") as handle:
+            lines = [_raw_line(handle, start, text.count("\n") + 1) if undecodable else text
+                     for _, text, start, undecodable in found]
+        lines_table = pa.table({"reason": [r for r, *_ in found], "raw_line": lines})
         fmt = landed.detected().format
         nulls = ", ".join(f"CAST(NULL AS {t}) AS {quote(c)}" for c, t in parsed_count_columns().items())
-        con.execute(f"""COPY (
-            SELECT {_meta(fmt, landed)}, {nulls},
-                   'malformed CSV line ' || line || ': ' || arg_min(error_message, column_idx) AS reason,
-                   arg_min(csv_line, column_idx) AS raw_line
-            FROM {quote(rejects)} GROUP BY line ORDER BY line
-        ) TO {literal(str(path))} (FORMAT parquet)""")
+        con.register(f"{rejects}_lines", lines_table)
+        try:
+            con.execute(f"COPY (SELECT {_meta(fmt, landed)}, {nulls}, reason, raw_line "
+                        f"FROM {quote(rejects + '_lines')}) TO {literal(str(path))} (FORMAT parquet)")
+        finally:
+            con.unregister(f"{rejects}_lines")
     _drop_rejects(con, rejects)
-    return rejected
+    return len(found)
+
+
+def _raw_line(handle: BinaryIO, position: int, lines: int) -> str:
+    """The record whose first line holds byte ``position`` (the reader's offset, which can sit a byte or two
+    into the line), ``lines`` lines of the file, as UTF-8 text whose bytes that are not UTF-8 show as
+    ``\\xff``: the reader's own copy has them replaced."""
+    back = max(0, position - 64)
+    handle.seek(back)
+    cut = handle.read(position - back).rfind(b"\n")
+    handle.seek(back + cut + 1 if cut >= 0 else back)
+    return b"".join(handle.readline() for _ in range(lines)).rstrip(b"\r\n").decode("utf-8", "backslashreplace")
 
 
 def _drop_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> None:
@@ -347,16 +397,31 @@ def _missing(value: str) -> str:
     return f"({value} IS NULL OR lower(trim({value}, ' \t\r\n')) IN ({', '.join(map(literal, WIDE_MISSING))}))"
 
 
-def _unpivot(reader: str, detected: Detected, present: bool) -> str:
-    """A wide table as one row per (date, hour, column) whose value is present (``present``) or missing."""
+# Columns a wide file is unpivoted by at a time. DuckDB unpivots through lists as long as the column list, a
+# vector (2,048 rows) at a time: 10,000 columns at once would hold 2,048 x 10,000 names and values (over
+# 600 MB) whatever the file's size; 1,024 at a time hold about 64 MB.
+UNPIVOT_COLUMNS = 1024
+
+
+def _unpivot(con: duckdb.DuckDBPyConnection, reader: str, detected: Detected, table: str) -> tuple[str, int]:
+    """A wide table as one row per (date, hour, column) whose value is present, and how many values are
+    missing hours. The columns are unpivoted a batch at a time (each reading only its columns) into a
+    temporary table, so memory follows the values, not the number of columns times a vector."""
     fixed = {normalise(c) for c in detected.format.columns}
-    columns = ", ".join(quote(h) for h in detected.header if normalise(h) not in fixed)
-    test = f"NOT {_missing('value')}" if present else _missing("value")
-    return (f"(SELECT * FROM {reader} UNPIVOT INCLUDE NULLS (value FOR sensor_column IN ({columns})) "
-            f"WHERE {test})")
+    kept = ", ".join([quote(c) for c in detected.format.columns] + [quote(POSITION), quote(PROBLEM)])
+    columns = [quote(h) for h in detected.header if normalise(h) not in fixed]
+    for start in range(0, len(columns), UNPIVOT_COLUMNS):
+        batch = ", ".join(columns[start:start + UNPIVOT_COLUMNS])
+        select = (f"SELECT {kept}, sensor_column, value FROM (SELECT {kept}, {batch} FROM {reader}) "
+                  f"UNPIVOT INCLUDE NULLS (value FOR sensor_column IN ({batch}))")
+        con.execute(f"INSERT INTO {quote(table)} {select}" if start else
+                    f"CREATE OR REPLACE TEMP TABLE {quote(table)} AS {select}")
+    found = con.execute(f"SELECT COUNT(*) FROM {quote(table)} WHERE {_missing('value')}").fetchone()
+    return f"(SELECT * FROM {quote(table)} WHERE NOT {_missing('value')})", int(found[0]) if found else 0
 
 
-def _count_missing(con: duckdb.DuckDBPyConnection, reader: str, detected: Detected) -> int:
-    found = con.execute(f"SELECT COUNT(*) FROM {_unpivot(reader, detected, present=False)}").fetchone()
-    return int(found[0]) if found else 0
+def _release(con: duckdb.DuckDBPyConnection, rejects: str) -> None:
+    """Drop what parsing a file left on the connection."""
+    release(con, rejects)
+    con.execute(f"DROP TABLE IF EXISTS {quote(rejects + '_long')}")
 

@@ -10,12 +10,20 @@ Rows inside merged cells are quarantined with the range: which row a merged valu
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from footfall.errors import InputError
@@ -24,6 +32,83 @@ Cell = int | float | str | bool | dt.date | dt.datetime | dt.time | dt.timedelta
 
 ROW = "_row"  # the row number in the sheet, as Excel shows it
 PROBLEM = "_problem"  # why a row cannot be read, set by the reader rather than the mapping
+
+
+# What the reader allocates is one cell for every position from A1 to the furthest cell present, whatever
+# the sheet's <dimension> says: a single cell at XFD200000 asks for 3.3 billion (about 100 GB). Past this many
+# the workbook is refused before it is read. 2**24 holds a full Excel sheet (1,048,576 rows) of 16 columns.
+MAX_SHEET_CELLS = 2**24
+_TAG = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)>""")
+_ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_REF = re.compile(rb"\s*([A-Za-z]*)([0-9]*)\s*")
+_ANY_REF = re.compile(rb"""\sr\s*=\s*["']\s*([A-Za-z]*)0*([0-9]+)\s*["']""")  # digits without leading 0s
+_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:row|c)[\s/>]")
+
+
+def sheet_extent(path: Path) -> tuple[int, int]:
+    """The rows and columns from A1 to the furthest cell of the first sheet, streamed from its XML (no cell
+    is kept). When every row and cell carries its reference, as writers write them, the largest references
+    are found in bulk; otherwise each tag is followed in order, a row or cell without one placed after the one
+    before, as readers place it. Text that only looks like a cell (a comment, CDATA) can make the extent
+    larger, never smaller."""
+    rows = columns = 0
+    for data in _sheet_chunks(path):
+        refs = _ANY_REF.findall(data)
+        if len(refs) != len(_START.findall(data)):
+            return _followed_extent(path)
+        letters = [c for c, _ in refs if c]
+        if letters:
+            longest = max(map(len, letters))
+            columns = max(columns, _column(max(c.upper() for c in letters if len(c) == longest).decode()) + 1)
+        if refs:
+            longest = max(len(r) for _, r in refs)
+            rows = max(rows, int(max(r for _, r in refs if len(r) == longest)))
+    return rows, columns
+
+
+def _followed_extent(path: Path) -> tuple[int, int]:
+    rows = columns = 0
+    row = column = -1
+    for data in _sheet_chunks(path):
+        for tag, attributes in _TAG.findall(data):
+            ref = next((a or b for name, a, b in _ATTRIBUTE.findall(attributes) if name == b"r"), b"")
+            found = _REF.fullmatch(ref) if ref else None
+            letters, digits = found.groups() if found else (b"", b"")
+            if tag == b"row":
+                row = int(digits) - 1 if digits else row + 1
+                column = -1
+                continue
+            column = _column(letters.decode()) if letters else column + 1
+            if digits:
+                row = int(digits) - 1
+            rows, columns = max(rows, row + 1), max(columns, column + 1)
+    return rows, columns
+
+
+def _sheet_chunks(path: Path) -> Iterator[bytes]:
+    """The first sheet's XML in pieces of about a megabyte, each cut before a "<" (never inside a tag: XML
+    forbids "<" in an attribute)."""
+    with zipfile.ZipFile(path) as book, book.open(_first_sheet_part(book)[1]) as stream:
+        rest = b""
+        while chunk := stream.read(2**20):
+            data = rest + chunk
+            cut = data.rfind(b"<")
+            cut = cut if cut >= 0 else len(data)
+            data, rest = data[:cut], data[cut:]
+            yield data
+        yield rest
+
+
+def _check_extent(path: Path, shown: str | Path) -> None:
+    """Refuse a first sheet whose cells would need more memory than footfall gives a workbook."""
+    try:
+        rows, columns = sheet_extent(path)
+    except (KeyError, StopIteration, ET.ParseError, zipfile.BadZipFile, OSError, ValueError) as e:
+        raise InputError(f"cannot read the workbook ({e})", path=shown) from None
+    if rows * columns > MAX_SHEET_CELLS:
+        raise InputError(f"the first sheet spans A1:{_a1(rows - 1, columns - 1)} ({rows * columns:,} cells; "
+                         f"footfall reads at most {MAX_SHEET_CELLS:,} from a workbook): delete stray cells far "
+                         "from the data, or save the sheet as CSV and give that", path=shown)
 
 
 def _open_first(path: Path, shown: str | Path) -> tuple[str, CalamineSheet]:
@@ -36,6 +121,7 @@ def _open_first(path: Path, shown: str | Path) -> tuple[str, CalamineSheet]:
         raise InputError(f"cannot read the workbook ({str(e).splitlines()[0][:200]})", path=shown) from None
 
 
+_COLUMNS = 16_384  # A..XFD
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
@@ -91,6 +177,8 @@ def _first_rows(book: zipfile.ZipFile, part: str, wanted: int) -> list[list[tupl
             row: list[tuple[str, str]] = []
             for cell in element.iter(f"{_MAIN}c"):
                 column = _column(cell.get("r", "")) if cell.get("r") else len(row)
+                if column >= _COLUMNS:
+                    raise ValueError(f"a cell past column XFD, the last a sheet has ({cell.get('r')!r})")
                 row += [("", "")] * (column - len(row))
                 kind = cell.get("t", "n")
                 value = cell.find(f"{_MAIN}v")
@@ -156,7 +244,52 @@ def text(cell: Cell) -> str | None:
 
 def read_sheet(path: Path, shown: str | Path, width: int) -> pa.Table:
     """The first sheet below its header: ``width`` text columns ``c0..``, the row number and, for rows inside
-    merged cells, the problem."""
+    merged cells, the problem.
+
+    Read in a child process: the reader trusts sizes the file declares (a shared-string count of four
+    billion asks for 96 GB) and aborts its whole process when it cannot have them. A child that dies takes
+    only itself down, and the workbook is refused in one line."""
+    _check_extent(path, shown)
+    done = subprocess.run([sys.executable, "-m", "footfall.melbourne.workbook", str(path), str(width)],
+                          capture_output=True, check=False,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+    if done.returncode == _REFUSED:
+        raise InputError(done.stderr.decode("utf-8", "backslashreplace").strip(), path=shown)
+    if done.returncode:
+        said = [line for line in done.stderr.decode("utf-8", "backslashreplace").splitlines() if line.strip()]
+        how = (f"was killed by {signal.Signals(-done.returncode).name}" if done.returncode < 0 else
+               f"failed ({said[-1].strip()[:200] if said else done.returncode})")
+        raise InputError(f"the workbook's reader {how}, likely asking for more memory than the machine has "
+                         f"({_memory() / 2**30:,.0f} GB): save the first sheet as CSV and give that", path=shown)
+    return pa.ipc.open_stream(done.stdout).read_all()
+
+
+_REFUSED = 3  # the child's exit code for a workbook it refuses, its one line on stderr
+
+
+def _memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _child(arguments: list[str]) -> int:
+    """``read_sheet``'s child: the table as an Arrow stream on stdout. Its address space is capped at the
+    machine's memory (or the cap it was given, if lower), so a size no machine here could give fails at once
+    instead of swapping."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (_memory() if soft == resource.RLIM_INFINITY else min(_memory(), soft),
+                                            hard))
+    path, width = Path(arguments[0]), int(arguments[1])
+    try:
+        table = _read_sheet(path, path, width)
+    except InputError as e:
+        sys.stderr.write(e.message)
+        return _REFUSED
+    with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as stream:
+        stream.write_table(table)
+    return 0
+
+
+def _read_sheet(path: Path, shown: str | Path, width: int) -> pa.Table:
     name, sheet = _open_first(path, shown)
     rows = sheet.to_python(skip_empty_area=False)
     header_row = next((i for i, row in enumerate(rows) if any(c != "" for c in row)), len(rows))
@@ -201,3 +334,7 @@ def _a1(row: int, column: int) -> str:
         column, rest = divmod(column - 1, 26)
         letters = chr(65 + rest) + letters
     return f"{letters}{row + 1}"
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1:]))

@@ -1,7 +1,8 @@
--- Every input row that was not used, with the reason and the file it came from: rows that could not
--- be read (one entry each) and the extra copies of exact duplicate rows (one entry per duplicated row,
--- `input_rows` = its extra copies; the row itself counts once in hourly_counts). Files already
--- applied keep the entries the last run found for them.
+-- Every input row that was not used, with the reason and the file it came from: rows of counts and
+-- sensor-locations files that could not be read (one entry each) and the extra copies of exact duplicate
+-- counts rows (one entry per duplicated row, `input_rows` = its extra copies; the row itself counts once
+-- in hourly_counts). Counts files already applied keep the entries the last run found for them; sensor
+-- files, which every run reads whole, are listed afresh.
 WITH new_files AS (
     SELECT f.file_key, f.file_id, f.source, f.file_rank
     FROM counts_files AS f
@@ -24,3 +25,8 @@ SELECT f.file_id, f.source, 'exact duplicate of another row' AS reason, d.raw_id
 FROM counts_distinct AS d
 JOIN new_files AS f ON f.file_rank = d.file_rank
 WHERE d.copies > 1
+UNION ALL
+SELECT s.file_id, s.source, s.reason, CAST(NULL AS VARCHAR) AS raw_id, CAST(NULL AS VARCHAR) AS raw_location_id,
+       CAST(NULL AS VARCHAR) AS raw_time, CAST(NULL AS VARCHAR) AS raw_count, s.raw_line, 1 AS input_rows
+FROM raw_sensors AS s
+WHERE s.reason IS NOT NULL
