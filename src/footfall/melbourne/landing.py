@@ -129,7 +129,8 @@ def land_file(lake: Lake, source: Path, kind: FileKind, origin: str | None = Non
         detected = detect(stored, kind, shown_as=source)
         landed = Landed(file_id=seen.sha256[:20], kind=kind, format=detected.format.name,
                         container=detected.container, delimiter=detected.delimiter, header=detected.header,
-                        sheet=detected.sheet, **_origin(origin or str(source)),
+                        sheet=detected.sheet, origin=escaped(origin or str(source)),
+                        origin_hex=_origin_hex(origin or str(source)),
                         landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
                         bytes=seen.size, sha256=seen.sha256, fetch=_text(fetch or {}))
         os.replace(stored, folder / landed.name)
@@ -154,11 +155,10 @@ def _landing_failed(error: OSError, folder: Path, source: Path) -> FootfallError
     return os_failure(error, f"landing it into {folder} failed, nothing was landed", source)
 
 
-def _origin(name: str) -> dict[str, str]:
-    """Where a file came from, as manifest fields: a name whose bytes are not UTF-8 is stored escaped (JSON
-    readers refuse anything else) and its bytes in hex, so the name as given is never lost."""
-    shown = escaped(name)
-    return {"origin": shown, "origin_hex": "" if shown == name else name_bytes(name).hex()}
+def _origin_hex(name: str) -> str:
+    """A name whose bytes are not UTF-8 is stored escaped in ``origin`` (JSON readers refuse anything else), and
+    its bytes here in hex, so the name as given is never lost; empty for every other name."""
+    return "" if escaped(name) == name else name_bytes(name).hex()
 
 
 def _text(value: Any) -> Any:
