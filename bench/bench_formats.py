@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xlsxwriter
 
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.generate import generate
 from footfall.melbourne.landing import land_file, stage_file
 
@@ -55,7 +55,7 @@ def main(rows: int = 270_000) -> None:
         paths = write_all(folder, rows)
         totals = {}
         for container, path in paths.items():
-            lake = Lake.at(folder / f"lake-{container}")
+            lake = LocalLake.at(folder / f"lake-{container}")
             lake.ensure()
             started = time.perf_counter()
             landed, _ = land_file(lake, path, "counts")

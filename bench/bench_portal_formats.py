@@ -15,7 +15,7 @@ from pathlib import Path
 
 from portal import Portal, PortalData
 
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.generate import generate
 from footfall.melbourne.ingest import ingest_melbourne
 from footfall.melbourne.run import JobResult, stage
@@ -33,9 +33,10 @@ def main(sensors: int = 100, days: int = 120) -> None:
         print(f"{len(rows):,} rows")
         with Portal(data) as portal:
             for export in ("csv", "parquet", "xlsx"):  # each built once first: the portal serves prepared files
-                ingest_melbourne(Lake.at(folder / f"warm-{export}"), portal.url, archive=False, export_format=export)
+                ingest_melbourne(LocalLake.at(folder / f"warm-{export}"), portal.url, archive=False,
+                                 export_format=export)
             for export in ("csv", "parquet", "xlsx"):
-                lake = Lake.at(folder / f"lake-{export}")
+                lake = LocalLake.at(folder / f"lake-{export}")
                 started = time.perf_counter()
                 fetched = ingest_melbourne(lake, portal.url, archive=False, export_format=export)
                 got = time.perf_counter() - started

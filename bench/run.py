@@ -251,7 +251,7 @@ def spark_profile(data: Path, lake: Path) -> dict[str, list[float]]:
     code = f"""
 import json, time
 from pyspark.sql import SparkSession
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.run import run
 phases = {{}}
 seen = [0]
@@ -265,7 +265,7 @@ def listener(e):
     phase[1] += jobs - seen[0]
     seen[0] = jobs
 started = time.perf_counter()
-run(Lake.at({str(lake)!r}), [{str(data)!r}], engine="spark", engine_options={{"master": "local[2]"}},
+run(LocalLake.at({str(lake)!r}), [{str(data)!r}], engine="spark", engine_options={{"master": "local[2]"}},
     listener=listener)
 phases["total in process"] = [time.perf_counter() - started, seen[0]]
 print(json.dumps(phases))
@@ -280,11 +280,11 @@ def profile(data: Path, lake: Path) -> dict[str, float]:
     code = f"""
 import json, time
 LANDING = {LANDING!r}
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.run import run
 events = []
 started = time.perf_counter()
-run(Lake.at({str(lake)!r}), [{str(data)!r}], listener=events.append)
+run(LocalLake.at({str(lake)!r}), [{str(data)!r}], listener=events.append)
 total = time.perf_counter() - started
 phases = {{}}
 for e in events:

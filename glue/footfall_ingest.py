@@ -24,12 +24,16 @@ def arguments(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> None:
     from footfall.melbourne.ingest import ingest_melbourne
-    from footfall.melbourne.job import melbourne_lake
+    from footfall.melbourne.job import melbourne, melbourne_lake
+    from footfall.settings import Settings
 
     args = arguments(argv)
     refresh = args.full_refresh.lower() == "true"
-    with melbourne_lake(args.lake, write=True) as session:
-        result = ingest_melbourne(session.local, args.portal, full_refresh=refresh)
+    context = melbourne(Settings.resolve(lake=args.lake))
+    with melbourne_lake(context, write=True, portal=True) as held:
+        result = ingest_melbourne(held.work, args.portal, full_refresh=refresh)
+        held.lake.take(held.work)
+        held.lake.publish_inputs()
     print(f"{args.JOB_NAME}: {len(result.landed)} file(s) landed, {len(result.unchanged)} unchanged")
 
 

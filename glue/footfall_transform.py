@@ -2,18 +2,17 @@
 
 Glue passes `--JOB_NAME`, `--lake`, `--pipeline`, `--database` as `--key value` pairs (read with
 `getResolvedOptions` when `awsglue` is there, argparse otherwise); keys Glue adds itself are ignored.
-With the Spark engine and an S3 lake, Spark runs on Glue's own session and its executors read and write
-the lake directly (``s3://`` through EMRFS): the driver parses newly landed files (DuckDB, once per file,
-in a temporary folder), plans, runs the checks and publishes the pointer; the catalog is then registered
-from what was just published. Outside Glue the same script uses a local session with the S3A connector.
-The DuckDB engine works on a working copy pulled to the driver.
+Both engines read and write the lake directly: Spark on Glue's own session (``s3://`` through EMRFS; outside
+Glue a local session with the S3A connector), DuckDB through pyarrow's S3 client. The driver parses newly
+landed files (DuckDB, once per file, in a temporary folder), plans, runs the checks and publishes the
+pointer; the catalog is then registered from what was just published. Everything goes through the same
+context as the command line (:func:`footfall.melbourne.job.melbourne`).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 KEYS = ("JOB_NAME", "lake", "pipeline", "database", "engine")
 DEFAULTS = {"JOB_NAME": "footfall-transform", "pipeline": "melbourne", "database": "pedestrian_counting_system",
@@ -33,35 +32,24 @@ def arguments(argv: list[str]) -> dict[str, str]:
     return {**DEFAULTS, **getResolvedOptions(["script", *argv], present)}
 
 
-def spark_options() -> dict[str, Any]:
-    """Glue's own session (its workers are the executors), or outside Glue a local one with S3A."""
-    from footfall.engines.spark_s3 import S3Access, on_glue
-
-    if on_glue():
-        from pyspark.sql import SparkSession
-
-        return {"session": SparkSession.builder.getOrCreate()}
-    return {"master": "local[*]", "app_name": "footfall-transform", "s3": S3Access.resolve()}
-
-
 def main(argv: list[str]) -> None:
     from footfall.aws import client
     from footfall.catalog import describe_lake, register
-    from footfall.engines.spark_s3 import spark_scheme
-    from footfall.melbourne.job import melbourne_lake, run_job
-    from footfall.melbourne.run import pipeline
+    from footfall.lake.objects import ObjectLake
+    from footfall.melbourne.job import melbourne, melbourne_lake
+    from footfall.melbourne.run import run_job
+    from footfall.settings import Settings
 
     args = arguments(argv)
     if args["pipeline"] != "melbourne":
         raise SystemExit(f"unknown pipeline {args['pipeline']!r}")
-    spark = args["engine"] == "spark"
-    options = spark_options() if spark else {}
-    with melbourne_lake(args["lake"], write=True, direct=spark_scheme() if spark else None) as session:
-        result = run_job(session, engine=args["engine"], engine_options=options)
-    if session.remote is None:
+    context = melbourne(Settings.resolve(lake=args["lake"], engine=args["engine"]))
+    with melbourne_lake(context, write=True) as held:
+        result = run_job(context, held)
+    if not isinstance(held.lake, ObjectLake):
         registered = "no catalog for a local lake"
     else:
-        changes = register(client("glue"), args["database"], *describe_lake(session.remote, pipeline()))
+        changes = register(client("glue"), args["database"], *describe_lake(held.lake, context.pipeline))
         registered = ", ".join(f"{sum(c.action == a for c in changes)} {a}" for a in ("created", "updated",
                                                                                       "unchanged"))
         registered = f"catalog {args['database']}: {registered}"

@@ -18,17 +18,15 @@ from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from sqlglot import exp
 
 from footfall.aws import aws_errors
 from footfall.dag import Pipeline
 from footfall.errors import LakeError
-from footfall.extras import require
-from footfall.s3 import S3Lake
+from footfall.lake import layout
+from footfall.lake.objects import ObjectLake
 from footfall.spec import IDENTIFIER, PipelineSpec
-from footfall.versions import OutputPath, output_path, output_paths
 
 PARQUET = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
@@ -121,60 +119,46 @@ def partition_values(path: str) -> tuple[tuple[str, str], ...]:
     return pairs  # type: ignore[return-value]
 
 
-def _filesystem(lake: S3Lake) -> pafs.S3FileSystem:
-    """pyarrow's S3 at the endpoint and region of the lake's client, with the credentials boto3 resolves (the
-    standard chain), so a footer is read in a few ranged requests without downloading the file."""
-    boto3 = require("aws", "boto3", "the Glue catalog")
-    found = boto3.Session().get_credentials()
-    if found is None:
-        raise LakeError("no AWS credentials found (environment, ~/.aws, or an instance role)",
-                        path=lake.location.uri())
-    credentials = found.get_frozen_credentials()
-    scheme, _, host = lake.s3.meta.endpoint_url.partition("://")
-    return pafs.S3FileSystem(access_key=credentials.access_key, secret_key=credentials.secret_key,
-                             session_token=credentials.token, region=lake.s3.meta.region_name, scheme=scheme,
-                             endpoint_override=host)
-
-
-def remote_schema(lake: S3Lake, metas: Iterable[dict[str, Any]]) -> pa.Schema:
-    filesystem = _filesystem(lake)
+def remote_schema(lake: ObjectLake, metas: Iterable[dict[str, Any]]) -> pa.Schema:
+    """The unified schema of Parquet files, each read from its footer in a few ranged requests (the file is
+    never downloaded whole)."""
+    filesystem = lake.store.filesystem()
     schemas = []
     for meta in metas:
+        uri = lake.store.uri(meta["key"])
         try:
-            schemas.append(pq.read_schema(f"{lake.location.bucket}/{lake.location.key(meta['key'])}",
-                                          filesystem=filesystem))
-        except OSError as e:
-            raise LakeError(f"cannot read the Parquet footer: {str(e).splitlines()[0]}",
-                            path=lake.location.uri(meta["key"])) from None
+            with (filesystem.open(uri, "rb") if filesystem is not None else open(uri, "rb")) as handle:
+                schemas.append(pq.read_schema(handle))
+        except (OSError, pa.ArrowInvalid) as e:
+            raise LakeError(f"cannot read the Parquet footer: {str(e).splitlines()[0]}", path=uri) from None
     return pa.unify_schemas(schemas, promote_options="permissive")
 
 
-def _run_of(key: str, output: OutputPath) -> str:
+def _run_of(key: str, output: layout.Table) -> str:
     return key[len(output.rel) + 1:].split("/", 1)[0]
 
 
-def lake_tables(lake: S3Lake, spec: PipelineSpec) -> list[Table]:
-    """The catalog tables an S3 lake holds: every Parquet output, and every Parquet source folder in the
+def lake_tables(lake: ObjectLake, spec: PipelineSpec) -> list[Table]:
+    """The catalog tables an object lake holds: every Parquet output, and every Parquet source folder in the
     lake that no output writes (the parsed raw inputs). Tables with no files yet are left out."""
-    pointer = lake.pointer()
+    pointer = lake.previous
     if pointer is None:
-        raise LakeError("nothing was published to this lake yet: run the pipeline first", path=lake.location.uri())
+        raise LakeError("nothing was published to this lake yet: run the pipeline first", path=str(lake))
     files: dict[str, dict[str, Any]] = pointer["files"]
     tables: list[Table] = []
-    for out in spec.outputs:
-        if out.format != "parquet":
+    for output in layout.published(spec)[:len(spec.outputs)]:
+        if output.format != "parquet":
             continue
-        output = output_path(out)
         mine = {rel: meta for rel, meta in files.items() if output.owns(rel)}
         if not mine:
             continue
         newest = max(_run_of(m["key"], output) for m in mine.values())
         schema = remote_schema(lake, [m for m in mine.values() if _run_of(m["key"], output) == newest])
-        description = spec.steps[out.table].description if out.table in spec.steps else ""
-        name = PurePosixPath(out.relpath).name.removesuffix(".parquet").lower()
+        description = spec.steps[output.step].description if output.step in spec.steps else ""
+        name = output.name
         if not output.directory:
             key = next(iter(mine.values()))["key"]
-            tables.append(Table(name, lake.location.uri(str(PurePosixPath(key).parent)) + "/",
+            tables.append(Table(name, lake.store.uri(str(PurePosixPath(key).parent)) + "/",
                                 _columns(schema), description=description))
             continue
         units: dict[str, str] = {}
@@ -186,14 +170,14 @@ def lake_tables(lake: S3Lake, spec: PipelineSpec) -> list[Table]:
             pairs = partition_values(unit)
             if [k for k, _ in pairs] != [k for k, _ in keys]:
                 raise LakeError(f"partition {unit} does not match {'/'.join(k for k, _ in keys)}",
-                                path=lake.location.uri(output.rel))
-            partitions.append((tuple(v for _, v in pairs), lake.location.uri(folder) + "/"))
+                                path=lake.store.uri(output.rel))
+            partitions.append((tuple(v for _, v in pairs), lake.store.uri(folder) + "/"))
         key_types = tuple((k, "int" if all(re.fullmatch(r"-?\d{1,9}", p[0][i]) for p in partitions) else "string")
                           for i, (k, _) in enumerate(keys))
         columns = tuple(c for c in _columns(schema) if c[0] not in dict(key_types))
-        tables.append(Table(name, lake.location.uri(output.rel) + "/", columns, key_types, tuple(partitions),
+        tables.append(Table(name, lake.store.uri(output.rel) + "/", columns, key_types, tuple(partitions),
                             description))
-    written = {o.rel for o in output_paths(spec)}
+    written = {t.rel for t in layout.published(spec)}
     for source in spec.sources.values():
         folder = source.path.rstrip("/")
         if source.root != "lake" or source.format != "parquet" or any(c in folder for c in "*?[") \
@@ -201,7 +185,7 @@ def lake_tables(lake: S3Lake, spec: PipelineSpec) -> list[Table]:
             continue
         mine = {rel: meta for rel, meta in files.items() if rel.startswith(folder + "/")}
         if mine:
-            tables.append(Table(PurePosixPath(folder).name.lower(), lake.location.uri(folder) + "/",
+            tables.append(Table(PurePosixPath(folder).name.lower(), lake.store.uri(folder) + "/",
                                 _columns(remote_schema(lake, mine.values())), description=source.description))
     names = [t.name for t in tables]
     if len(names) != len(set(names)):
@@ -236,7 +220,7 @@ def lake_views(pipeline: Pipeline, tables: Iterable[Table]) -> list[View]:
     return views
 
 
-def describe_lake(lake: S3Lake, pipeline: Pipeline) -> tuple[list[Table], list[View]]:
+def describe_lake(lake: ObjectLake, pipeline: Pipeline) -> tuple[list[Table], list[View]]:
     tables = lake_tables(lake, pipeline.spec)
     return tables, lake_views(pipeline, tables)
 

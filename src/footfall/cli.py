@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from footfall import __version__
-from footfall.console import Progress, download_bars, err, explain, interrupted, line, note, out, summary_line
+from footfall.console import Progress, err, explain, interrupted, line, note, out, summary_line
 from footfall.errors import FootfallError
 from footfall.melbourne.cli import register
 from footfall.melbourne.schema import PIPELINE_DIR as DEFAULT_PIPELINE
-from footfall.options import EngineOpt, LakeOpt, PipelineOpt, RebuildOpt, S3EndpointOpt
+from footfall.options import EngineOpt, LakeOpt, PipelineOpt, RebuildOpt, S3EndpointOpt, SparkMasterOpt
 from footfall.redact import redact
-from footfall.session import LakeSession, open_lake
+from footfall.settings import Settings
 
 if TYPE_CHECKING:
     from footfall.dag import Pipeline
@@ -62,15 +60,6 @@ def load(path: Path | None) -> Pipeline:
     from footfall.dag import load_pipeline
 
     return load_pipeline(path or DEFAULT_PIPELINE)
-
-
-@contextmanager
-def opened(location: str, pipeline: Pipeline, *, write: bool, endpoint: str | None,
-           reads: tuple[str, ...] = (), direct: str | None = None) -> Iterator[LakeSession]:
-    """A pipeline's lake, held once for a writer, with download bars and notes of what was pulled and pushed."""
-    with download_bars() as bars, open_lake(location, write=write, spec=pipeline.spec, endpoint=endpoint,
-                                            reads=reads, direct=direct, progress=bars, notify=note) as session:
-        yield session
 
 
 @pipeline_app.command("validate")
@@ -116,25 +105,19 @@ def pipeline_lint(
 
 
 @pipeline_app.command("run")
-def pipeline_run(path: PipelineDir, lake: LakeOpt = "lake", engine: EngineOpt = "duckdb",
-                 s3_endpoint: S3EndpointOpt = None,
-                 spark_master: Annotated[str, typer.Option("--spark-master",
-                                                           help="Spark master for --engine spark.")] = "local[*]",
+def pipeline_run(path: PipelineDir, lake: LakeOpt = None, engine: EngineOpt = None,
+                 s3_endpoint: S3EndpointOpt = None, spark_master: SparkMasterOpt = None,
                  rebuild: RebuildOpt = False) -> None:
     """Run a pipeline into a lake: steps, checks, then publish all outputs at once."""
-    from footfall.engines import check_engine, get_engine
-    from footfall.engines.spark_s3 import spark_options, spark_scheme
-    from footfall.runner import run_pipeline
+    from footfall.context import Context
+    from footfall.engines import check_engine
 
-    check_engine(engine)
-    pipeline = load(path)
-    err.print(line((pipeline.name, "bold"), f" -> {lake}"))
-    spark = engine == "spark"
-    with opened(lake, pipeline, write=True, endpoint=s3_endpoint, direct=spark_scheme() if spark else None) as session:
-        options = spark_options(spark_master, s3_endpoint, direct=session.direct) if spark else {}
-        with get_engine(engine, **options) as eng, Progress() as progress:
-            session.recovered(progress)
-            result = run_pipeline(pipeline, session.lake, eng, listener=progress, rebuild=rebuild)
+    settings = Settings.resolve(lake=lake, engine=engine, s3_endpoint=s3_endpoint, spark_master=spark_master)
+    check_engine(settings.engine)
+    context = Context(load(path), settings)
+    err.print(line((context.pipeline.name, "bold"), f" -> {settings.lake}"))
+    with context.lake(write=True) as held, Progress() as progress:
+        result = context.run(held, listener=progress, rebuild=rebuild)
     err.print(line(("done", "green"), f": {summary_line(result)}"))
 
 
@@ -145,7 +128,7 @@ register(app)
 def query_command(
     sql: Annotated[str | None, typer.Argument(help="DuckDB SQL over the lake's tables (none: an interactive "
                                                "shell, statements ended by ;).")] = None,
-    lake: LakeOpt = "lake",
+    lake: LakeOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet (with --out).")] = "table",
     out_path: Annotated[Path | None, typer.Option("--out", help="Write the answer to this file.")] = None,
     tables: Annotated[bool, typer.Option("--tables", help="List the tables with columns and row counts.")] = False,
@@ -163,31 +146,35 @@ def query_command(
 
     if fmt not in query.FORMATS:
         raise FootfallError(f"unknown format {fmt!r} ({', '.join(query.FORMATS)})")
+    from footfall.context import Context
+
     pipeline = load(pipeline_dir)
     statement = parse_read_only(sql, pipeline) if sql is not None and not tables else None
-    with opened(lake, pipeline, write=False, endpoint=s3_endpoint, reads=reads(pipeline, statement)) as session:
+    context = Context(pipeline, Settings.resolve(lake=lake, s3_endpoint=s3_endpoint))
+    with context.read(reads(pipeline, statement)) as local:
         if tables:
-            for info in query.describe(session.local, pipeline):
+            for info in query.describe(local, pipeline):
                 size = f"{info.rows:,} rows" if info.rows is not None else "view"
                 columns = ", ".join(f"{n} {t.lower()}" for n, t in info.columns)
                 out.print(line((info.name, "bold"), f" ({size}): {columns}"))
         elif statement is None:
-            shell(session.local, pipeline, fmt)
+            shell(local, pipeline, fmt)
         else:
-            answer(session.local, pipeline, statement, fmt, out_path)
+            answer(local, pipeline, statement, fmt, out_path)
 
 
 @app.command("doctor")
 def doctor_command(
-    lake: LakeOpt = "lake",
-    portal: Annotated[str | None, typer.Option("--portal", help="Portal base URL to probe.",
-                                               envvar="FOOTFALL_PORTAL_URL")] = None,
+    lake: LakeOpt = None,
+    portal: Annotated[str | None, typer.Option("--portal", help="Portal base URL to probe (default: "
+                                               "$FOOTFALL_PORTAL_URL, else the City of Melbourne's).")] = None,
 ) -> None:
     """Check the environment: Python, engines, the lake, the portal. Exits 1 when something required is missing."""
     from footfall.doctor import examine
-    from footfall.melbourne.portal import COUNTS_DATASET, PORTAL_URL
+    from footfall.melbourne.portal import COUNTS_DATASET, portal_url
 
-    findings = examine(lake, portal or PORTAL_URL, COUNTS_DATASET)
+    settings = Settings.resolve(lake=lake)
+    findings = examine(settings, portal or portal_url(settings), COUNTS_DATASET)
     for f in findings:
         mark = ("ok      ", "green") if f.ok else (("missing ", "red") if f.required else ("optional", "yellow"))
         out.print(line(mark, f" {f.name:<8} {f.detail}"))
@@ -205,26 +192,32 @@ def spark_jars_command(
 ) -> None:
     """Fetch the S3A connector's jars, which Spark needs for an s3:// lake outside AWS Glue: the hash-pinned
     sagemaker-pyspark sdist from PyPI (with pip), of which only hadoop-aws and the AWS SDK bundle are kept."""
-    from footfall.engines.spark_jars import JARS_ENV, fetch, jars_folder
+    from footfall.engines.spark_jars import JARS_ENV, fetch
 
-    target = (folder or jars_folder()).expanduser().resolve()
+    looks = Settings.resolve().jars_folder
+    target = (folder or looks).expanduser().resolve()
     for path in fetch(target, sdist):
         out.print(line(("ok", "green"), f" {path}"))
-    if target != jars_folder().resolve():
-        note(f"Spark looks in {jars_folder()}: set {JARS_ENV}={target} for it to use these")
+    if target != looks.resolve():
+        note(f"Spark looks in {looks}: set {JARS_ENV}={target} for it to use these")
 
 
-def _describe(lake: str, endpoint: str | None, pipeline_dir: Path | None) -> tuple[list[Any], list[Any]]:
+def _describe(lake: str | None, endpoint: str | None, pipeline_dir: Path | None) -> tuple[list[Any], list[Any]]:
     from footfall.catalog import describe_lake
-    from footfall.session import s3_lake
+    from footfall.context import Context
+    from footfall.lake.objects import ObjectLake
 
-    pipeline = load(pipeline_dir)
-    return describe_lake(s3_lake(lake, pipeline.spec, endpoint, "the catalog describes an S3 lake"), pipeline)
+    context = Context(load(pipeline_dir), Settings.resolve(lake=lake, s3_endpoint=endpoint))
+    with context.lake(write=False) as held:
+        if not isinstance(held.lake, ObjectLake):
+            raise FootfallError(f"the catalog describes a lake on an object store: give --lake s3://bucket/prefix "
+                                f"(not {context.settings.lake!r})")
+        return describe_lake(held.lake, context.pipeline)
 
 
 @catalog_app.command("register")
 def catalog_register(
-    lake: LakeOpt = "lake",
+    lake: LakeOpt = None,
     database: DatabaseOpt = "pedestrian_counting_system",
     pipeline_dir: PipelineOpt = None,
     s3_endpoint: S3EndpointOpt = None,
@@ -244,7 +237,7 @@ def catalog_register(
 
 @catalog_app.command("ddl")
 def catalog_ddl(
-    lake: LakeOpt = "lake",
+    lake: LakeOpt = None,
     database: DatabaseOpt = "pedestrian_counting_system",
     pipeline_dir: PipelineOpt = None,
     s3_endpoint: S3EndpointOpt = None,

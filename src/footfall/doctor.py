@@ -15,6 +15,7 @@ import httpx
 from footfall.errors import FootfallError, os_reason
 from footfall.extras import extra_of, install_hint
 from footfall.redact import redact
+from footfall.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,11 @@ def java() -> Finding:
     return Finding("Java", done.returncode == 0, first[0] if first else found, required=False)
 
 
-def spark_jars() -> Finding:
+def spark_jars(settings: Settings) -> Finding:
     """The S3A connector Spark needs for an s3:// lake outside Glue, and where footfall looks for it."""
-    from footfall.engines.spark_jars import JARS_ENV, jars_folder, missing_jars
+    from footfall.engines.spark_jars import JARS_ENV, missing_jars
 
-    folder = jars_folder()
+    folder = settings.jars_folder
     missing = missing_jars(folder)
     if missing:
         return Finding("S3A jars", False, f"missing from {folder}: {', '.join(missing)}; Spark on an s3:// lake "
@@ -61,31 +62,29 @@ def spark_jars() -> Finding:
     return Finding("S3A jars", True, f"in {folder} (Spark on an s3:// lake)", required=False)
 
 
-def s3_lake(location: str) -> Finding:
-    """Reach the bucket with the credentials at hand, and say where the working copy lives."""
-    from footfall.s3 import S3Lake
+def object_lake(settings: Settings) -> Finding:
+    """Reach the object store with the credentials at hand, and read what was last published."""
+    from footfall.lake.open import open_store
+    from footfall.lake.pointer import Pointer
 
     try:
-        remote = S3Lake.open(location, ())
-        published = remote.pointer()
+        store = open_store(settings.lake, settings.s3_endpoint, settings.region)
+        published, _ = Pointer(store).read()
     except FootfallError as e:
         return Finding("Lake", False, str(e))
     state = f"last published by run {published['run_id']}" if published else "nothing published yet"
-    return Finding("Lake", True, f"{location} is reachable, {state}; working copy {remote.work}")
+    return Finding("Lake", True, f"{store.location} is reachable, {state}")
 
 
-def lake_writable(location: str) -> Finding:
-    from footfall.session import is_s3
+def lake_writable(settings: Settings) -> Finding:
+    from footfall.lake.local import LocalLake
+    from footfall.lake.open import scheme
 
-    if is_s3(location):
-        return s3_lake(location)
-    if "://" in location:
-        return Finding("Lake", False, f"{location}: a lake is a local directory or s3://bucket/prefix")
-    from footfall.lake import Lake
-
-    root = Path(location).expanduser().resolve()
+    if scheme(settings.lake) is not None:
+        return object_lake(settings)
+    root = Path(settings.lake).expanduser().resolve()
     try:
-        Lake(root).refuse_a_file()
+        LocalLake(root).refuse_a_file()
     except FootfallError as e:
         return Finding("Lake", False, str(e))
     try:
@@ -119,7 +118,7 @@ def portal(url: str, dataset: str) -> Finding:
     return Finding("Portal", True, f"{shown} answers", required=False)
 
 
-def examine(lake: str, portal_url: str, dataset: str) -> list[Finding]:
+def examine(settings: Settings, portal_url: str, dataset: str) -> list[Finding]:
     """Every check; the portal (the job's, given by the command line) probed for one of its datasets."""
     return [
         python(),
@@ -127,9 +126,9 @@ def examine(lake: str, portal_url: str, dataset: str) -> list[Finding]:
         package("pyarrow", True, "Parquet"),
         package("pyspark", False, "the Spark engine"),
         java(),
-        spark_jars(),
+        spark_jars(settings),
         package("boto3", False, "S3 lakes and the Glue catalog"),
         package("plotly", False, "the HTML report"),
-        lake_writable(lake),
+        lake_writable(settings),
         portal(portal_url, dataset),
     ]

@@ -34,9 +34,10 @@ from sqlglot import exp
 
 from footfall.dag import Pipeline
 from footfall.errors import FootfallError, LakeError, SqlError
-from footfall.lake import Lake
+from footfall.lake.layout import Table
+from footfall.lake.local import LocalLake
 from footfall.output import replacing
-from footfall.readonly import LakeTable, lake_tables, needed, referenced, too_deep_expression
+from footfall.readonly import lake_tables, needed, referenced, too_deep_expression
 from footfall.sql import DIALECT, literal, quote
 
 FORMATS = ("table", "csv", "json", "parquet")
@@ -46,7 +47,7 @@ T = TypeVar("T")
 # -- the sandboxed connection ------------------------------------------------------------------------
 
 
-def table_files(lake: Lake, table: LakeTable) -> list[Path]:
+def table_files(lake: LocalLake, table: Table) -> list[Path]:
     """The files of a table as published now (a directory output through the version its symlink names)."""
     path = lake.path(table.zone, table.relpath)
     if not table.directory:
@@ -69,7 +70,7 @@ def spill_folder() -> Path:
     return Path(_private().name) / uuid.uuid4().hex
 
 
-def connect(lake: Lake, pipeline: Pipeline, tables: Sequence[LakeTable], views: Iterable[str] = ()
+def connect(lake: LocalLake, pipeline: Pipeline, tables: Sequence[Table], views: Iterable[str] = ()
             ) -> duckdb.DuckDBPyConnection:
     """A connection with ``tables`` and the pipeline's ``views`` defined, then locked down: no file outside the
     tables' files (a partitioned table's: its version's folders) and its private spill folder, no Python object
@@ -110,7 +111,7 @@ def connect(lake: Lake, pipeline: Pipeline, tables: Sequence[LakeTable], views: 
     return con
 
 
-def open_for(lake: Lake, pipeline: Pipeline, statement: exp.Expr) -> duckdb.DuckDBPyConnection:
+def open_for(lake: LocalLake, pipeline: Pipeline, statement: exp.Expr) -> duckdb.DuckDBPyConnection:
     """The sandboxed connection for one checked statement: only the tables it names."""
     names = referenced(statement)
     return connect(lake, pipeline, needed(pipeline, names), [n for n in pipeline.views if n in names])
@@ -249,7 +250,7 @@ class TableInfo:
     columns: tuple[tuple[str, str], ...]
 
 
-def describe(lake: Lake, pipeline: Pipeline) -> list[TableInfo]:
+def describe(lake: LocalLake, pipeline: Pipeline) -> list[TableInfo]:
     """Every table the lake holds with its columns and row count (from the Parquet footers), then the views
     whose tables are all present, with their columns."""
     present = [t for t in lake_tables(pipeline).values() if table_files(lake, t)]

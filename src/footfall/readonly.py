@@ -21,7 +21,6 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -31,6 +30,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from footfall.dag import Pipeline
 from footfall.errors import FootfallError, SqlError
+from footfall.lake.layout import Table, by_name, table
 from footfall.sql import DIALECT
 
 READ_ONLY = (exp.Query, exp.Describe, exp.Summarize, exp.Pivot)
@@ -49,37 +49,15 @@ class QueryRefused(FootfallError):
     """The statement would write, leave the lake, or read what is not a lake table."""
 
 
-@dataclass(frozen=True)
-class LakeTable:
-    """A pipeline output as a queryable table."""
-
-    name: str
-    zone: str
-    relpath: str
-    format: str
-    directory: bool
-
-    @property
-    def rel(self) -> str:
-        """The lake path a reader pulls: a file, or a folder prefix ending in ``/``."""
-        return f"{self.zone}/{self.relpath}" + ("/" if self.directory else "")
+def lake_tables(pipeline: Pipeline) -> dict[str, Table]:
+    """Every output of the pipeline by its table name (:func:`footfall.lake.layout.by_name`)."""
+    return by_name(table(o) for o in pipeline.spec.outputs)
 
 
-def lake_tables(pipeline: Pipeline) -> dict[str, LakeTable]:
-    """Every output by its table name; a table written as Parquet and CSV is read from the Parquet."""
-    found: dict[str, LakeTable] = {}
-    for out in sorted(pipeline.spec.outputs, key=lambda o: o.format != "parquet"):
-        leaf = Path(out.relpath).name
-        name = (leaf if out.partition_by else leaf.removesuffix(f".{out.format}")).lower()
-        if name not in found:
-            found[name] = LakeTable(name, out.zone, out.relpath, out.format, bool(out.partition_by))
-    return found
-
-
-def needed(pipeline: Pipeline, names: Iterable[str]) -> list[LakeTable]:
+def needed(pipeline: Pipeline, names: Iterable[str]) -> list[Table]:
     """The lake tables behind ``names``, views expanded to the tables they read."""
     tables = lake_tables(pipeline)
-    result: dict[str, LakeTable] = {}
+    result: dict[str, Table] = {}
     for name in names:
         if name in pipeline.views:
             result.update({d: tables[d] for d in pipeline.views[name].depends_on if d in tables})
@@ -95,7 +73,7 @@ def known_names(pipeline: Pipeline) -> list[str]:
 def reads(pipeline: Pipeline, statement: exp.Expr | None = None) -> tuple[str, ...]:
     """The lake paths a reader needs for ``statement`` (every table's without one: a shell, a listing)."""
     tables = lake_tables(pipeline).values() if statement is None else needed(pipeline, referenced(statement))
-    return tuple(t.rel for t in tables)
+    return tuple(t.prefix for t in tables)
 
 
 # -- the guard ---------------------------------------------------------------------------------------

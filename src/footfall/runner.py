@@ -18,8 +18,7 @@ from footfall.dag import Pipeline
 from footfall.engines import Engine
 from footfall.errors import CheckFailed, SpecError
 from footfall.fingerprint import PREVIOUS, RECORD, RECORD_SOURCE, fingerprint
-from footfall.lake import SPILL, Lake
-from footfall.s3direct import DirectLake
+from footfall.lake.base import Lake
 from footfall.spec import Check, Source
 from footfall.sql import literal
 
@@ -55,15 +54,14 @@ class RunResult:
 Listener = Callable[[Event], None]
 
 
-def source_files(pipeline: Pipeline, lake: Lake | DirectLake, name: str, source: Source) -> list[str]:
-    """The files a source matches, sorted; a directory stands for every file below it. A lake on object
-    storage answers with the URIs its pointer names."""
-    if source.root == "lake" and isinstance(lake, DirectLake):
-        files, where = lake.match(source.path, source.format), str(lake)
+def source_files(pipeline: Pipeline, lake: Lake, name: str, source: Source) -> list[str]:
+    """The files a source matches, sorted; a directory stands for every file below it. The lake answers for
+    its own paths (a lake on an object store with the URIs its pointer names)."""
+    if source.root == "lake":
+        files, where = lake.sources(source.path, source.format), str(lake)
     else:
-        base = lake.root if source.root == "lake" else pipeline.root
-        where = str(base)
-        pattern = base / source.path
+        where = str(pipeline.root)
+        pattern = pipeline.root / source.path
         if pattern.is_dir():
             pattern = pattern / "**" / f"*.{source.format}"
         files = sorted(p for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
@@ -73,7 +71,7 @@ def source_files(pipeline: Pipeline, lake: Lake | DirectLake, name: str, source:
     return files
 
 
-def published_fingerprint(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine) -> str | None:
+def published_fingerprint(pipeline: Pipeline, lake: Lake, engine: Engine) -> str | None:
     """The fingerprint the published outputs were computed from, when the lake has one."""
     files = source_files(pipeline, lake, PREVIOUS, RECORD_SOURCE)
     if not files:
@@ -98,15 +96,14 @@ def check_support(pipeline: Pipeline, engine: Engine) -> None:
                             path=pipeline.root / "pipeline.yml")
 
 
-def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
+def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
                  listener: Listener | None = None, rebuild: bool = False) -> RunResult:
     """Build every step, check, write outputs, publish; or, when the published outputs were computed from
     exactly this run's inputs (:mod:`footfall.fingerprint`) and ``rebuild`` is not set, nothing at all.
 
-    The caller holds the lake for this run (:meth:`Lake.session`, :func:`footfall.session.open_lake`): the
-    runner never locks or recovers it. Nothing reaches the lake's zones unless every blocking check passed
-    and every output was written in full. On a :class:`DirectLake` the engine reads and writes object URIs
-    itself.
+    The caller holds the lake for this run (:func:`footfall.lake.open.open_lake`): the runner never locks or
+    recovers it. Nothing reaches the lake's zones unless every blocking check passed and every output was
+    written in full. On an object lake the engine reads and writes object URIs itself.
     """
     check_support(pipeline, engine)
     result = RunResult()
@@ -140,7 +137,7 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
         outputs = sum(1 for o in pipeline.spec.outputs if o.table == table)
         return steps + outputs + (1 if checks_by_table.get(table) else 0)
 
-    engine.confine([pipeline.root.resolve(), lake.root], spill=lake.root / SPILL)
+    engine.confine([pipeline.root.resolve(), *lake.roots()], spill=lake.spill)
     matched: dict[str, list[str]] = {}
     for name, source in pipeline.spec.sources.items():
         started = time.perf_counter()

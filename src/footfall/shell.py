@@ -13,11 +13,11 @@ from footfall import query
 from footfall.console import err, line, render
 from footfall.dag import Pipeline
 from footfall.errors import FootfallError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.readonly import known_names, parse_read_only, runnable
 
 
-def answer(lake: Lake, pipeline: Pipeline, statement: exp.Expr, fmt: str, out_path: Path | None) -> None:
+def answer(lake: LocalLake, pipeline: Pipeline, statement: exp.Expr, fmt: str, out_path: Path | None) -> None:
     """Run one checked statement with a spinner (after half a second, on a terminal) and print or write it."""
     con = query.open_for(lake, pipeline, statement)
     sql = runnable(statement)
@@ -56,7 +56,7 @@ def answer(lake: Lake, pipeline: Pipeline, statement: exp.Expr, fmt: str, out_pa
         con.close()
 
 
-def shell(lake: Lake, pipeline: Pipeline, fmt: str) -> None:
+def shell(lake: LocalLake, pipeline: Pipeline, fmt: str) -> None:
     """Statements ended by ``;``, one answer each; an error or a refusal is one line and the shell goes on."""
     interactive = sys.stdin.isatty()
 

@@ -11,7 +11,7 @@ import pytest
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine
 from footfall.errors import CheckFailed, SpecError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.runner import RunResult, run_pipeline
 
 SPEC = """\
@@ -33,7 +33,7 @@ outputs:
 TOTALS = "select shop, sum(amount)::bigint as total from sales group by shop"
 
 
-def run(root: Path, lake: Lake, rebuild: bool = False) -> RunResult:
+def run(root: Path, lake: LocalLake, rebuild: bool = False) -> RunResult:
     with DuckDBEngine(threads=1) as engine:
         return run_pipeline(load_pipeline(root), lake, engine, rebuild=rebuild)
 
@@ -45,7 +45,7 @@ def built(result: RunResult) -> list[str]:
 @pytest.fixture
 def shop(make_pipeline, tmp_path: Path) -> tuple[Path, Lake]:
     root = make_pipeline(SPEC, {"totals": TOTALS})
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     (lake.root / "incoming").mkdir()
     (lake.root / "incoming/a.csv").write_text("shop,amount\na,10\nb,5\n")

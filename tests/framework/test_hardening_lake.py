@@ -23,8 +23,9 @@ from synthetic import make_rows, write_archive, write_revision
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine
 from footfall.errors import EngineError, LakeError, SpecError
-from footfall.journal import JOURNAL, STAGING, Staging
-from footfall.lake import Lake
+from footfall.lake.journal import JOURNAL, LocalStaging
+from footfall.lake.layout import STAGING
+from footfall.lake.local import LocalLake
 from footfall.melbourne.job import SCRATCH
 from footfall.spec import PUBLISHED, load_spec
 
@@ -164,7 +165,7 @@ def test_a_sandboxed_run_still_reads_its_files_writes_its_outputs_and_spills(mak
                          {"data/rows.csv": "i,v\n" + rows + "\n"})
     from footfall.runner import run_pipeline
 
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     with DuckDBEngine(threads=1, memory_limit="24MB") as engine, lake.session():
         result = run_pipeline(load_pipeline(root), lake, engine)
         spilled = engine.con.execute("select max(size) from duckdb_temporary_files()").fetchone()
@@ -316,7 +317,7 @@ def test_a_zone_root_output_is_one_line_and_leaves_the_lake_usable(make_pipeline
     assert in_process(capsys, monkeypatch, "pipeline", "run", str(good), "--lake", str(lake))[0] == 0
 
 
-def _published(lake: Lake, run_id: str, files: dict[str, str], dirs: dict[str, str]) -> Staging:
+def _published(lake: LocalLake, run_id: str, files: dict[str, str], dirs: dict[str, str]) -> Staging:
     """Stage ``files`` (zone/rel: text) and partitioned ``dirs`` (zone/rel: text of its one part)."""
     staging = lake.stage(run_id)
     for where, text in files.items():
@@ -334,7 +335,7 @@ DIRS = {"transformed/t": "{v} t\n", "transformed/u": "{v} u\n"}
 # A publish moves, in order: transformed/t, transformed/u, curated/a.csv, curated/b.csv, curated/c.parquet.
 
 
-def _state(lake: Lake) -> dict[str, str | None]:
+def _state(lake: LocalLake) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for rel in [*OUTPUTS, *DIRS]:
         path = lake.root / rel / "m=1" / "part-0.parquet" if rel in DIRS else lake.root / rel
@@ -403,7 +404,7 @@ BROKEN_JOURNALS = [(_break_missing_staged, 3), (_break_missing_staged_dir, 1), (
 
 @pytest.mark.parametrize(("breaker", "moved"), BROKEN_JOURNALS, ids=lambda f: getattr(f, "__name__", str(f)))
 def test_a_journal_that_cannot_be_replayed_is_rolled_back_in_one_line(breaker, moved: int, tmp_path: Path) -> None:
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     _published(lake, "r1", {k: v.format(v="old") for k, v in OUTPUTS.items()},
                {k: v.format(v="old") for k, v in DIRS.items()}).publish()
@@ -436,14 +437,14 @@ def test_a_journal_that_cannot_be_replayed_is_rolled_back_in_one_line(breaker, m
 
 
 def test_a_publish_that_fails_in_process_is_rolled_back_at_once(tmp_path: Path) -> None:
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     _published(lake, "r1", {"curated/a.csv": "old a\n"}, {"transformed/t": "old t\n"}).publish()
     staging = _published(lake, "r2", {"curated/a.csv": "new a\n", "curated/b.csv": "new b\n"},
                          {"transformed/t": "new t\n"})
     (lake.root / "curated/b.csv").mkdir()
     (lake.root / "curated/b.csv/x").write_text("x")
-    from footfall.journal import RolledBack
+    from footfall.lake.journal import RolledBack
 
     with pytest.raises(RolledBack, match=r"could not publish run r2 \(Is a directory.*\); the previous outputs "
                                          r"were put back"):
@@ -458,7 +459,7 @@ def test_a_run_on_a_lake_with_a_broken_journal_says_so_and_publishes(make_pipeli
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_pipeline("name: p\nsteps:\n  t: {}\noutputs:\n  - {table: t, zone: curated, format: csv}\n",
                          {"t": "select 2 as a"})
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     (lake.root / "curated/t.csv").write_text("a\n1\n")
     staging = _published(lake, "20260101T000000000000Z-1", {"curated/t.csv": "a\n9\n"}, {})
@@ -502,7 +503,7 @@ KILLER = textwrap.dedent("""
 
         landing.copy_unchanged = half_copy
     if point == "after":
-        from footfall.journal import Staging
+        from footfall.lake.journal import LocalStaging
 
         real_one = Staging._publish_one
 
@@ -539,9 +540,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # a revision of December 2021 that makes location 1 the busiest, so the top 10 of those days change
     write_revision([dict(r, count=r["count"] * 30) if r["loc"] == 1 else r for r in rows], folder / "live.csv")
     baseline, reference = folder / "baseline", folder / "reference"
-    run(Lake.at(baseline), [str(folder / "archive.csv")])
+    run(LocalLake.at(baseline), [str(folder / "archive.csv")])
     shutil.copytree(baseline, reference, symlinks=True)
-    run(Lake.at(reference), [str(folder / "live.csv")])
+    run(LocalLake.at(reference), [str(folder / "live.csv")])
     for name in ("top10_by_day.csv", "top10_by_day.parquet", "top10_by_month.parquet", "daily_counts.parquet"):
         assert (baseline / "curated" / name).read_bytes() != (reference / "curated" / name).read_bytes(), name
     return {"archive": folder / "archive.csv", "live": folder / "live.csv", "baseline": baseline,
@@ -620,7 +621,7 @@ def test_readers_never_answer_from_a_half_published_run(inputs: dict[str, Path],
 def test_a_read_overlapping_a_whole_publish_is_read_again(tmp_path: Path) -> None:
     """A publish that starts and ends while a reader is between two files: the reader's first pass mixed
     two runs, so it reads again, and returns one run's answers."""
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     _published(lake, "r1", {"curated/a.csv": "1", "curated/b.csv": "1"}, {}).publish()
     passes: list[tuple[str, str]] = []
@@ -649,7 +650,7 @@ def test_a_reader_during_a_live_publish_waits_for_it_and_answers_from_the_new_ru
     pause = textwrap.dedent(f"""
         import os, sys, time
         from pathlib import Path
-        from footfall.journal import Staging
+        from footfall.lake.journal import LocalStaging
         real_one = Staging._publish_one
 
         def publish_one(self, entry):
@@ -683,7 +684,7 @@ def test_a_reader_during_a_live_publish_waits_for_it_and_answers_from_the_new_ru
 
 
 def test_the_sweep_touches_only_footfalls_temporary_files(tmp_path: Path) -> None:
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     keep = ["landing/counts/0123456789abcdef0123.csv", "landing/counts/0123456789abcdef0123.manifest.json",
             "transformed/raw_counts/0123456789abcdef0123.parquet", "curated/a.part.csv", "landing/mine/x.csv.part",

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from footfall.errors import LakeError
-from footfall.journal import JOURNAL
-from footfall.lake import Lake
+from footfall.lake.journal import JOURNAL
+from footfall.lake.local import LocalLake
 
 
 def test_paths_from_config_cannot_escape_the_lake(tmp_path: Path) -> None:
-    lake = Lake.at(tmp_path)
+    lake = LocalLake.at(tmp_path)
     for bad in ("../x", "/etc/passwd", "a/../../b", "s3://bucket/x"):
         with pytest.raises(LakeError):
             lake.path("curated", bad)
@@ -24,7 +24,7 @@ def test_paths_from_config_cannot_escape_the_lake(tmp_path: Path) -> None:
 
 
 def _hold_lock(root: str, ready, release) -> None:
-    with Lake.at(root).lock():
+    with LocalLake.at(root).lock():
         ready.set()
         release.wait(30)
 
@@ -36,21 +36,21 @@ def test_a_second_writer_is_refused_with_a_clear_message(tmp_path: Path) -> None
     holder.start()
     try:
         assert ready.wait(10)
-        with pytest.raises(LakeError, match=rf"in use by footfall pid {holder.pid}"), Lake.at(tmp_path).lock():
+        with pytest.raises(LakeError, match=rf"in use by footfall pid {holder.pid}"), LocalLake.at(tmp_path).lock():
             pass
     finally:
         release.set()
         holder.join(10)
-    with Lake.at(tmp_path).lock():
+    with LocalLake.at(tmp_path).lock():
         pass
 
 
 ASK_FOR_THE_LOCK = """
 import sys
 from footfall.errors import LakeError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 try:
-    with Lake.at(sys.argv[1]).lock():
+    with LocalLake.at(sys.argv[1]).lock():
         print("acquired")
 except LakeError as e:
     print(e)
@@ -69,9 +69,9 @@ def another_process_asks_for_the_lock(root: Path) -> list[str]:
 def test_a_second_hold_is_refused_even_in_the_holding_process_and_the_first_hold_survives_it(tmp_path: Path) -> None:
     """A run locks once and hands the held lake down; a second hold anywhere is another writer."""
     refused = f"{tmp_path}: the lake is in use by footfall pid {os.getpid()}; try again when it ends"
-    lake = Lake.at(tmp_path)
+    lake = LocalLake.at(tmp_path)
     with lake.lock():
-        with pytest.raises(LakeError) as second, Lake.at(tmp_path).lock():
+        with pytest.raises(LakeError) as second, LocalLake.at(tmp_path).lock():
             pass
         assert str(second.value) == refused
         assert another_process_asks_for_the_lock(tmp_path) == [refused], "the refused hold released the lake"
@@ -79,7 +79,7 @@ def test_a_second_hold_is_refused_even_in_the_holding_process_and_the_first_hold
 
 
 def _hold_lock_forever(root: str) -> None:
-    with Lake.at(root).lock():
+    with LocalLake.at(root).lock():
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -88,12 +88,12 @@ def test_a_crashed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     proc.start()
     proc.join(10)
     assert proc.exitcode == -signal.SIGKILL
-    with Lake.at(tmp_path).lock():
+    with LocalLake.at(tmp_path).lock():
         pass
 
 
 def test_unjournaled_staging_is_dropped_and_journaled_staging_rolls_forward(tmp_path: Path) -> None:
-    lake = Lake.at(tmp_path)
+    lake = LocalLake.at(tmp_path)
     lake.ensure()
     (lake.root / "curated/a.csv").write_text("old\n")
     abandoned = lake.stage("run-1")
@@ -116,7 +116,7 @@ def test_unjournaled_staging_is_dropped_and_journaled_staging_rolls_forward(tmp_
 
 
 def test_publishing_a_directory_twice_keeps_one_version(tmp_path: Path) -> None:
-    lake = Lake.at(tmp_path)
+    lake = LocalLake.at(tmp_path)
     lake.ensure()
     for run_id, value in (("r1", "one"), ("r2", "two")):
         staging = lake.stage(run_id)
@@ -128,7 +128,7 @@ def test_publishing_a_directory_twice_keeps_one_version(tmp_path: Path) -> None:
 
 
 def test_a_merge_publish_replaces_only_the_partitions_it_holds(tmp_path: Path) -> None:
-    lake = Lake.at(tmp_path)
+    lake = LocalLake.at(tmp_path)
     lake.ensure()
     first = lake.stage("r1")
     for part, value in (("m=1", "one"), ("m=2", "two")):

@@ -23,7 +23,7 @@ from cli import footfall
 from footfall import query, readonly
 from footfall.dag import Pipeline
 from footfall.errors import SqlError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.generate import generate
 from footfall.melbourne.run import pipeline, run
 
@@ -80,7 +80,7 @@ def melbourne() -> Pipeline:
 
 @pytest.fixture(scope="module")
 def lake(inputs: Path) -> Path:
-    run(Lake.at(inputs / "lake"), [str(inputs / "counts.csv")], [str(inputs / "sensors.csv")])
+    run(LocalLake.at(inputs / "lake"), [str(inputs / "counts.csv")], [str(inputs / "sensors.csv")])
     return inputs / "lake"
 
 
@@ -146,7 +146,7 @@ def test_the_connection_itself_refuses_files_outside_the_tables_and_config_chang
                                                                                   melbourne: Pipeline) -> None:
     """Defence in depth: even SQL that got past the parser cannot read elsewhere or unlock the connection."""
     tables = readonly.needed(melbourne, ["locations"])
-    con = query.connect(Lake.at(lake), melbourne, tables)
+    con = query.connect(LocalLake.at(lake), melbourne, tables)
     try:
         assert con.execute("SELECT COUNT(*) FROM locations").fetchone()[0] == 10
         for sql in ("SELECT * FROM read_text('/etc/hostname')",
@@ -240,7 +240,7 @@ def test_the_shell_answers_each_statement_and_goes_on_after_a_refusal(lake: Path
 
 
 def test_a_missing_table_is_a_clear_error(tmp_path: Path) -> None:
-    Lake.at(tmp_path / "empty").ensure()
+    LocalLake.at(tmp_path / "empty").ensure()
     done = footfall("query", "select * from locations", "--lake", str(tmp_path / "empty"))
     assert done.returncode == 1 and "no locations in this lake yet" in done.stderr
 

@@ -20,7 +20,7 @@ from cli import footfall
 from footfall import query, readonly
 from footfall.dag import Pipeline
 from footfall.errors import FootfallError, SqlError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.run import pipeline
 
 SENTINEL = "SENTINEL_7f3a"
@@ -76,7 +76,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A lake with one table, ``locations``, and a sentinel file in every place a query must not read."""
     root = tmp_path_factory.mktemp("sandbox")
     lake = root / "lake"
-    Lake.at(lake).ensure()
+    LocalLake.at(lake).ensure()
     con = duckdb.connect()
     con.execute(f"COPY (SELECT 1::BIGINT AS location_id, 'Bourke Street' AS location) TO "
                 f"'{lake / 'transformed' / 'locations.parquet'}' (FORMAT parquet)")
@@ -133,7 +133,7 @@ def test_the_command_reads_no_planted_file(place: str, planted: dict[str, Path])
 def test_the_connection_allows_only_the_tables_files_and_a_private_spill_folder(
         planted: dict[str, Path], melbourne: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(planted["work"])
-    con = query.connect(Lake.at(planted["lake"]), melbourne, readonly.needed(melbourne, ["locations"]))
+    con = query.connect(LocalLake.at(planted["lake"]), melbourne, readonly.needed(melbourne, ["locations"]))
     try:
         folders, paths = con.execute("SELECT current_setting('allowed_directories'), "
                                      "current_setting('allowed_paths')").fetchone()
@@ -153,7 +153,7 @@ def test_the_connection_itself_cannot_read_any_file_but_the_queried_tables(
         place: str, planted: dict[str, Path], melbourne: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     """Defence in depth: SQL that got past the guard still cannot read the file, by path or relative path."""
     monkeypatch.chdir(planted["work"])
-    con = query.connect(Lake.at(planted["lake"]), melbourne, readonly.needed(melbourne, ["locations"]))
+    con = query.connect(LocalLake.at(planted["lake"]), melbourne, readonly.needed(melbourne, ["locations"]))
     reader = "read_csv" if planted[place].suffix == ".csv" else "read_parquet"
     try:
         for path in (planted[place], Path(os.path.relpath(planted[place]))):

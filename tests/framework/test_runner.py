@@ -8,7 +8,7 @@ import pytest
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine
 from footfall.errors import CheckFailed, SpecError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.runner import run_pipeline
 
 SPEC = """\
@@ -26,14 +26,14 @@ SALES = "id,shop,day,amount\n1,a,2024-01-01,10\n2,b,2024-01-02,20\n3,a,2024-02-0
 MONTHLY = "select shop, strftime(day, '%Y-%m') as month, sum(amount)::int as total from sales group by all"
 
 
-def run(root: Path, lake: Lake):
+def run(root: Path, lake: LocalLake):
     with DuckDBEngine(threads=1) as engine:
         return run_pipeline(load_pipeline(root), lake, engine)
 
 
 def test_outputs_are_published_csv_and_partitioned_parquet(make_pipeline, tmp_path: Path) -> None:
     root = make_pipeline(SPEC % {"min": 0}, {"monthly": MONTHLY}, {"data/sales.csv": SALES})
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     result = run(root, lake)
     assert sorted(result.published) == ["curated/monthly.csv", "transformed/monthly"]
     assert (lake.root / "curated/monthly.csv").read_text() == (
@@ -47,7 +47,7 @@ def test_outputs_are_published_csv_and_partitioned_parquet(make_pipeline, tmp_pa
 
 
 def test_failed_check_publishes_nothing_and_keeps_previous_outputs(make_pipeline, tmp_path: Path) -> None:
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     good = make_pipeline(SPEC % {"min": 0}, {"monthly": MONTHLY}, {"data/sales.csv": SALES}, name="good")
     run(good, lake)
     before = (lake.root / "curated/monthly.csv").read_bytes()
@@ -64,7 +64,7 @@ def test_failed_check_publishes_nothing_and_keeps_previous_outputs(make_pipeline
 
 def test_rerun_gives_byte_identical_csv(make_pipeline, tmp_path: Path) -> None:
     root = make_pipeline(SPEC % {"min": 0}, {"monthly": MONTHLY}, {"data/sales.csv": SALES})
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     run(root, lake)
     first = (lake.root / "curated/monthly.csv").read_bytes()
     run(root, lake)
@@ -75,7 +75,7 @@ def test_rerun_gives_byte_identical_csv(make_pipeline, tmp_path: Path) -> None:
 def test_missing_required_source_is_a_clear_error(make_pipeline, tmp_path: Path) -> None:
     root = make_pipeline(SPEC % {"min": 0}, {"monthly": MONTHLY})
     with pytest.raises(SpecError, match=r"source 'sales': no files match data/sales\.csv"):
-        run(root, Lake.at(tmp_path / "lake"))
+        run(root, LocalLake.at(tmp_path / "lake"))
 
 
 def test_optional_source_without_files_is_empty_with_its_schema(make_pipeline, tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ sources:
 outputs:
   - {table: extra, zone: curated, format: csv}
 """)
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     result = run(root, lake)
     assert result.outputs == {"curated/extra.csv": 0}
     assert (lake.root / "curated/extra.csv").read_text() == "k,v\n"
@@ -98,7 +98,7 @@ def test_the_runner_refuses_what_the_engine_cannot_do(make_pipeline, tmp_path: P
 
     root = make_pipeline(SPEC % {"min": 0}, {"monthly": MONTHLY}, {"data/sales.csv": SALES})
     with NoCsv(threads=1) as engine, pytest.raises(SpecError, match=r"cannot write CSV \(monthly\)"):
-        run_pipeline(load_pipeline(root), Lake.at(tmp_path / "lake"), engine)
+        run_pipeline(load_pipeline(root), LocalLake.at(tmp_path / "lake"), engine)
     assert not (tmp_path / "lake" / "curated").exists()
 
 
@@ -108,6 +108,6 @@ def test_views_become_tables_on_an_engine_without_views(make_pipeline, tmp_path:
 
     root = make_pipeline("name: v\nsteps:\n  a: {materialize: view}\n", {"a": "select 1 as x"})
     with NoViews(threads=1) as engine:
-        result = run_pipeline(load_pipeline(root), Lake.at(tmp_path / "lake"), engine)
+        result = run_pipeline(load_pipeline(root), LocalLake.at(tmp_path / "lake"), engine)
     (step,) = [e for e in result.events if e.kind == "step"]
     assert (step.detail, step.rows) == ("table", 1)

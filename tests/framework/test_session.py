@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from cli import in_process
 
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "footfall"
 GLUE = Path(__file__).resolve().parents[2] / "glue"
@@ -27,7 +27,7 @@ def locks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     lock = Lake.lock
 
     @contextlib.contextmanager
-    def counted(self: Lake) -> Iterator[None]:
+    def counted(self: LocalLake) -> Iterator[None]:
         taken.append(self.root)
         with lock(self):
             yield
@@ -72,7 +72,7 @@ def test_a_second_hold_inside_a_session_is_refused(tmp_path: Path) -> None:
     """Nothing below a session may lock again: the lock is not re-entrant, so a hidden second hold fails."""
     from footfall.errors import LakeError
 
-    lake = Lake.at(tmp_path)
+    lake = LocalLake.at(tmp_path)
     with lake.session(), pytest.raises(LakeError, match="in use by footfall pid"), lake.lock():
         pass
 

@@ -10,7 +10,7 @@ import pytest
 
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.runner import run_pipeline
 
 pytestmark = pytest.mark.spark
@@ -56,9 +56,9 @@ def test_the_same_pipeline_gives_the_same_answers_on_spark(spark: object, make_p
     root = make_pipeline(SPEC, {"monthly": MONTHLY}, {"data/sales.csv": SALES})
     pipeline = load_pipeline(root)
     with DuckDBEngine(threads=1) as duck:
-        run_pipeline(pipeline, Lake.at(tmp_path / "duck"), duck)
+        run_pipeline(pipeline, LocalLake.at(tmp_path / "duck"), duck)
     with SparkEngine(session=spark) as engine:
-        result = run_pipeline(pipeline, Lake.at(tmp_path / "spark"), engine)
+        result = run_pipeline(pipeline, LocalLake.at(tmp_path / "spark"), engine)
     assert all(c.passed for c in result.checks)
     for name in ("monthly.csv", "extra.csv"):
         assert (tmp_path / "spark/curated" / name).read_bytes() == (tmp_path / "duck/curated" / name).read_bytes()
@@ -78,7 +78,7 @@ def test_a_spark_sql_error_is_one_line_naming_the_step(spark: object, make_pipel
 
     root = make_pipeline(SPEC, {"monthly": "select no_such_column from sales"}, {"data/sales.csv": SALES})
     with SparkEngine(session=spark) as engine, pytest.raises(EngineError, match=r"^monthly: ") as info:
-        run_pipeline(load_pipeline(root), Lake.at(tmp_path / "lake"), engine)
+        run_pipeline(load_pipeline(root), LocalLake.at(tmp_path / "lake"), engine)
     assert "\n" not in str(info.value)
 
 
@@ -86,7 +86,7 @@ def melbourne_on(engine: str, lake: Path, counts: list[str], sensors: list[str],
     from footfall.melbourne.run import run
 
     options = {"session": spark} if engine == "spark" else {}
-    run(Lake.at(lake), counts, sensors, engine=engine, engine_options=options)
+    run(LocalLake.at(lake), counts, sensors, engine=engine, engine_options=options)
     return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
 
 

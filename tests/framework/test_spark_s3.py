@@ -20,7 +20,7 @@ import pytest
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine
 from footfall.errors import CheckFailed, LakeError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.runner import run_pipeline
 
 pytestmark = pytest.mark.spark
@@ -122,7 +122,7 @@ def test_spark_writes_the_s3_lake_itself_with_the_answers_duckdb_gives(spark_s3,
                                                                       tmp_path: Path) -> None:
     root = make_pipeline(SPEC.replace("MIN", "0"), {"monthly": MONTHLY})
     pipeline = load_pipeline(root)
-    local = Lake.at(tmp_path / "duck")
+    local = LocalLake.at(tmp_path / "duck")
     for rel, text in (("landing/sales/1.csv", SALES), ("landing/sales/2.csv", MORE)):
         (local.root / rel).parent.mkdir(parents=True, exist_ok=True)
         (local.root / rel).write_text(text)
@@ -224,7 +224,7 @@ def test_footfall_run_on_a_standalone_cluster_publishes_to_s3_what_duckdb_gives(
     generate(history, fmt="archive", seed=5, sensors=4, start=date(2019, 6, 1), end=date(2020, 5, 31))
     counts = [str(history), str(real / "socrata_counts_soda_2019-11_5000.json")]
     sensors = [str(real / "ods_sensor_locations_export_2026-06.csv")]
-    run(Lake.at(tmp_path / "duck"), counts, sensors)
+    run(LocalLake.at(tmp_path / "duck"), counts, sensors)
 
     secret = f"secret-{uuid.uuid4().hex}"
     conf_dir, events, scratch = tmp_path / "conf", tmp_path / "events", tmp_path / "tmp"

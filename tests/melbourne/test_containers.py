@@ -19,7 +19,7 @@ from containers import CONTAINERS, write, write_xlsx
 
 from footfall.engines.duckdb import connect
 from footfall.errors import InputError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.detect import detect
 from footfall.melbourne.landing import land_file, stage_file
 
@@ -77,7 +77,7 @@ def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
 def parsed(tmp_path: Path, path: Path, kind: str = "counts") -> tuple[str, str, list[tuple]]:
     """Land and parse one file with the real code, on a connection set up as a run's (its default memory limit
     included): its format, container and canonical rows, sorted."""
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     landed, _ = land_file(lake, path, kind)
     with connect() as con:
@@ -401,7 +401,7 @@ LOW_MEMORY = "256MB"
 def staged(tmp_path: Path, path: Path, kind: str = "counts", memory_limit: str | None = None) -> int:
     """Land and parse one file on a connection set up as a run's (its memory limit included); the rows parsed
     without a reason."""
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     landed, _ = land_file(lake, path, kind)
     con = connect(memory_limit=memory_limit)

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.generate import planted_faults
 from footfall.melbourne.run import run
 from footfall.sql import literal
@@ -146,7 +146,7 @@ def holey(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generate(folder / "early.csv", seed=5, sensors=6, start=EARLY[0], end=EARLY[1])
     generate(folder / "late-whole.csv", seed=5, sensors=12, start=LATE[0], end=LATE[1], faults=True)
     without_day(folder / "late-whole.csv", folder / "late.csv", STOP)
-    run(Lake.at(folder / "lake"), [str(folder / "early.csv"), str(folder / "late.csv")])
+    run(LocalLake.at(folder / "lake"), [str(folder / "early.csv"), str(folder / "late.csv")])
     return folder / "lake"
 
 
@@ -217,7 +217,7 @@ def test_a_lake_of_two_disjoint_real_periods_flags_only_faults_inside_them(real:
     """The real 2019-11 SODA sample and the real 2023-2025 export: the years between are one data gap, no sensor
     has an outage across it, and every finding and data gap equals an independent computation."""
     lake = tmp_path / "lake"
-    run(Lake.at(lake), [str(real / "socrata_counts_soda_2019-11_5000.json"),
+    run(LocalLake.at(lake), [str(real / "socrata_counts_soda_2019-11_5000.json"),
                         str(real / "ods_counts_export_labels_2025-10_5000.csv")],
         [str(real / "ods_sensor_locations_export_2026-06.csv")])
     hours = hourly(lake)
@@ -265,7 +265,7 @@ def test_the_last_90_days_are_the_days_the_lake_holds(tmp_path: Path) -> None:
     generate(tmp_path / "december.csv", fmt="ods-csv", seed=5, sensors=12, start=date(2021, 12, 1),
              end=date(2021, 12, 31))
     lake = tmp_path / "lake"
-    run(Lake.at(lake), [str(tmp_path / "faulty.csv"), str(tmp_path / "december.csv")])
+    run(LocalLake.at(lake), [str(tmp_path / "faulty.csv"), str(tmp_path / "december.csv")])
     assert [(g.start, g.end) for g in as_gaps(read(lake, "data_gaps"))] == [
         (datetime(2019, 10, 1), datetime(2021, 11, 30, 23))]
     health = {int(r["location_id"]): r for r in read(lake, "sensor_health")}
@@ -289,7 +289,7 @@ def test_the_recent_counts_of_the_holey_lake_equal_an_independent_computation(ho
 def test_the_report_draws_the_hole_once_as_a_band_and_only_the_sensor_outage_as_a_bar(holey: Path) -> None:
     from footfall.melbourne.report import Answers, health_chart, history_chart
 
-    answers = Answers(Lake.at(holey))
+    answers = Answers(LocalLake.at(holey))
     health = health_chart(answers).figure
     outage_rows = {y for t in health["data"] if t["name"] == "outage" for y in t["y"] if y}
     fault = next(f for f in planted_faults(*LATE) if f.kind == "outage")

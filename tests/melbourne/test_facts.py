@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from footfall.engines.duckdb import DuckDBEngine
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne import portal
 from footfall.melbourne.detect import Container, Detected
 from footfall.melbourne.formats import FileKind
@@ -52,19 +52,19 @@ def test_the_pipeline_reads_the_lockdown_seed_the_python_side_reads() -> None:
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+def lake(tmp_path_factory: pytest.TempPathFactory) -> LocalLake:
     """A month of two sensors' counts, one line of them too short to read."""
     folder = tmp_path_factory.mktemp("facts")
     counts = folder / "counts.csv"
     generate(counts, sensors=2, start=date(2020, 3, 1), end=date(2020, 3, 31))
     with counts.open("a") as handle:
         handle.write("1,2,3\n")
-    lake = Lake.at(folder / "lake")
+    lake = LocalLake.at(folder / "lake")
     run(lake, [str(counts)])
     return lake
 
 
-def test_the_report_shades_the_lockdowns_the_answers_use(lake: Lake) -> None:
+def test_the_report_shades_the_lockdowns_the_answers_use(lake: LocalLake) -> None:
     shapes = history_chart(Answers(lake)).figure["layout"]["shapes"]
     assert [(s["x0"], s["x1"]) for s in shapes] == [(d.start.isoformat(), d.end.isoformat()) for d in lockdowns()]
 
@@ -78,7 +78,7 @@ def test_generated_counts_fall_during_a_lockdown_and_not_outside(tmp_path: Path)
     assert inside < before * 0.5
 
 
-def test_every_parsed_counts_file_has_exactly_the_declared_raw_counts_columns(lake: Lake) -> None:
+def test_every_parsed_counts_file_has_exactly_the_declared_raw_counts_columns(lake: LocalLake) -> None:
     files = sorted((lake.root / "transformed" / "raw_counts").glob("*.parquet"))
     assert len(files) == 2 and any(f.name.endswith("-rejects.parquet") for f in files)
     declared = [(c, sql_type(t)) for c, t in pipeline().spec.sources["raw_counts"].columns.items()]

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from footfall.errors import InputError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.detect import detect
 from footfall.melbourne.landing import land_file, stage_file
 
@@ -21,7 +21,7 @@ REAL_SAMPLES = [
 
 
 def stage(tmp_path: Path, path: Path, kind: str) -> list[dict]:
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     landed, _ = land_file(lake, path, kind)
     with duckdb.connect() as con:

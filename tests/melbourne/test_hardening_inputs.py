@@ -20,7 +20,7 @@ import pytest
 from cli import footfall
 
 from footfall.errors import InputError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.detect import MAX_HEADER_BYTES, SNIFF_BYTES, detect
 from footfall.melbourne.landing import land_file, landed_files, stage_file
 
@@ -37,7 +37,7 @@ def one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str
 
 def parsed(tmp_path: Path, name: str, content: str, kind: str = "counts") -> list[dict]:
     """Land and parse one file with the real landing code; its canonical rows."""
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     path = tmp_path / name
     path.write_text(content)
@@ -366,13 +366,13 @@ def test_a_fifo_socket_or_device_is_refused_up_front_instead_of_hanging(tmp_path
     line = one_line_error(footfall("run", *args, "--lake", str(lake), timeout=60))
     assert line.endswith(f": is {kind}, not a regular file: give a file (footfall never reads pipes or devices)")
     assert not (lake / "landing").exists() or not any((lake / "landing").rglob("*.*"))
-    with Lake.at(lake).lock():
+    with LocalLake.at(lake).lock():
         pass  # the lock is free again
 
 
 def test_landing_opens_a_path_that_became_a_fifo_without_blocking(tmp_path: Path) -> None:
     """Between the listing and the read a file may be replaced: the read itself refuses a FIFO."""
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     with pytest.raises(InputError, match="is a FIFO"):
         land_file(lake, _fifo(tmp_path), "counts")
@@ -387,9 +387,9 @@ CHANGE_SCRIPT = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
     from footfall.errors import InputError
-    from footfall.lake import Lake
+    from footfall.lake.local import LocalLake
     from footfall.melbourne.landing import land_file
-    source, lake, when, how = Path(sys.argv[1]), Lake.at(sys.argv[2]), sys.argv[3], sys.argv[4]
+    source, lake, when, how = Path(sys.argv[1]), LocalLake.at(sys.argv[2]), sys.argv[3], sys.argv[4]
     header, row = source.read_text().splitlines(keepends=True)[:2]
     versions = [source.read_bytes()]
     opened = {"source": 0}
@@ -602,7 +602,7 @@ def test_ctrl_c_while_parsing_exits_130_and_keeps_the_landed_file(million: Path,
     line = one_line_error(done, code=130)
     assert line == f"error: {million}: interrupted while parsing; the file stays landed and the next run parses it"
     assert _parse_state(lake) == (landed, [], [])
-    assert landed_files(Lake.at(lake), "counts")
+    assert landed_files(LocalLake.at(lake), "counts")
     again = footfall("run", "--counts", str(million), "--lake", str(lake))
     assert again.returncode == 0 and "1 parsed" in again.stderr, again.stderr
 

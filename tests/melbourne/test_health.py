@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cli import footfall
 
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.generate import generate, planted_faults
 from footfall.melbourne.run import run
 
@@ -33,7 +33,7 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Path:
     summary = generate(folder / "counts.csv", seed=5, sensors=12, start=START, end=END,
                        locations=folder / "sensors.csv", faults=True)
     assert len(summary.faults) == 4
-    run(Lake.at(folder / "lake"), [str(folder / "counts.csv")], [str(folder / "sensors.csv")])
+    run(LocalLake.at(folder / "lake"), [str(folder / "counts.csv")], [str(folder / "sensors.csv")])
     return folder / "lake"
 
 
@@ -118,7 +118,7 @@ def test_footfall_top_marks_the_flagged_rows(faulty: Path) -> None:
 def test_clean_generated_data_raises_no_alarm_even_across_the_lockdowns(tmp_path: Path) -> None:
     generate(tmp_path / "counts.csv", seed=3, sensors=20, start=date(2019, 1, 1), end=date(2020, 12, 31),
              locations=tmp_path / "sensors.csv")
-    run(Lake.at(tmp_path / "lake"), [str(tmp_path / "counts.csv")], [str(tmp_path / "sensors.csv")])
+    run(LocalLake.at(tmp_path / "lake"), [str(tmp_path / "counts.csv")], [str(tmp_path / "sensors.csv")])
     for table in ("outages", "flatlines", "level_shifts", "top10_by_day_flags", "top10_by_month_flags"):
         assert read(tmp_path / "lake", table) == [], table
     health = read(tmp_path / "lake", "sensor_health")
@@ -128,7 +128,7 @@ def test_clean_generated_data_raises_no_alarm_even_across_the_lockdowns(tmp_path
 @pytest.mark.slow
 def test_real_samples_give_a_health_row_per_location(real: Path, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    run(Lake.at(lake), [str(real / "socrata_counts_soda_2019-11_5000.json"),
+    run(LocalLake.at(lake), [str(real / "socrata_counts_soda_2019-11_5000.json"),
                         str(real / "ods_counts_export_labels_2025-10_5000.csv")],
         [str(real / "ods_sensor_locations_export_2026-06.csv")])
     coverage = {r["location_id"] for r in read(lake, "coverage")}

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.generate import generate, planted_faults
 from footfall.melbourne.run import run
 
@@ -48,7 +48,7 @@ def grown(tmp_path_factory: pytest.TempPathFactory) -> dict:
     whole = folder / "counts.csv"
     generate(whole, seed=5, sensors=8, start=START, end=END, faults=True)
     one_shot = folder / "one-shot"
-    run(Lake.at(one_shot), [str(whole)])
+    run(LocalLake.at(one_shot), [str(whole)])
     return {"folder": folder, "months": split_by_month(whole, folder), "one_shot": one_shot}
 
 
@@ -67,7 +67,7 @@ def test_adding_months_one_at_a_time_gives_the_one_shot_answers(grown: dict, lat
         months.append(months.pop(late))
     lake = tmp_path / "lake"
     for month in months:
-        run(Lake.at(lake), [str(month)])
+        run(LocalLake.at(lake), [str(month)])
     expected = curated(grown["one_shot"])
     for answer in ("outages.csv", "flatlines.csv", "level_shifts.csv"):
         assert expected[answer].count(b"\n") >= 2, f"{answer} has findings to compare"
@@ -87,12 +87,12 @@ def rewrite(path: Path, where: str) -> int:
 def test_a_new_month_keeps_the_published_health_rows_it_cannot_change(grown: dict, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     for month in grown["months"][:-1]:
-        run(Lake.at(lake), [str(month)])
+        run(LocalLake.at(lake), [str(month)])
     # Rows the last month cannot change are taken from the last run as published: drop the early ones
     # there, and the next run does not bring them back; the rows near the new month are recomputed.
     assert rewrite(lake / "transformed/sensor_runs.parquet", "start_ts >= TIMESTAMP '2019-04-01'") > 0
     assert rewrite(lake / "transformed/weekly_ratios.parquet", "week_no >= 2572") > 0  # from 2019-04-15
-    run(Lake.at(lake), [str(grown["months"][-1])])
+    run(LocalLake.at(lake), [str(grown["months"][-1])])
 
     con = duckdb.connect()
 
@@ -115,10 +115,10 @@ def test_a_new_month_keeps_the_published_health_rows_it_cannot_change(grown: dic
 def test_a_lake_without_the_last_runs_health_rows_recomputes_them_whole(grown: dict, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     for month in grown["months"][:-1]:
-        run(Lake.at(lake), [str(month)])
+        run(LocalLake.at(lake), [str(month)])
     # as a lake published before these tables existed
     (lake / "transformed/sensor_runs.parquet").unlink()
     (lake / "transformed/weekly_ratios.parquet").unlink()
-    run(Lake.at(lake), [str(grown["months"][-1])])
+    run(LocalLake.at(lake), [str(grown["months"][-1])])
     expected = curated(grown["one_shot"])
     assert [name for name, body in curated(lake).items() if body != expected[name]] == []

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.generate import generate
 from footfall.melbourne.run import run
 
@@ -70,7 +70,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     history = folder / "history.csv"
     _concat([months[m] for m in ("2019-01", "2019-02", "2019-03")], history)
     one_shot = folder / "one-shot"
-    run(Lake.at(one_shot), [str(history), str(months["2019-04"])])
+    run(LocalLake.at(one_shot), [str(history), str(months["2019-04"])])
     return {"history": history, "april": months["2019-04"], "one_shot": one_shot, "folder": folder}
 
 
@@ -84,8 +84,8 @@ def _concat(parts: list[Path], target: Path) -> None:
 @pytest.mark.slow
 def test_history_then_one_month_gives_the_answers_of_one_run_over_both(generated: dict, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    run(Lake.at(lake), [str(generated["history"])])
-    run(Lake.at(lake), [str(generated["april"])])
+    run(LocalLake.at(lake), [str(generated["history"])])
+    run(LocalLake.at(lake), [str(generated["april"])])
     assert differing(lake, generated["one_shot"]) == []
 
 
@@ -93,14 +93,14 @@ def test_history_then_one_month_gives_the_answers_of_one_run_over_both(generated
 def test_a_run_carries_the_untouched_months_over_and_rebuilds_only_the_new_one(generated: dict,
                                                                                 tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    run(Lake.at(lake), [str(generated["history"])])
+    run(LocalLake.at(lake), [str(generated["history"])])
     january = next((lake / "transformed/daily_totals/year=2019").glob("month=1/*.parquet"))
     con = duckdb.connect()  # a mark that only a carried-over month keeps
     con.execute(f"CREATE TABLE marked AS SELECT * REPLACE (pedestrians + 1000000 AS pedestrians) "
                 f"FROM read_parquet('{january}')")
     january.unlink()
     con.execute(f"COPY marked TO '{january}' (FORMAT parquet)")
-    run(Lake.at(lake), [str(generated["april"])])
+    run(LocalLake.at(lake), [str(generated["april"])])
 
     one_shot = generated["one_shot"]
     marked = daily_totals(lake, "month = 1")
@@ -115,12 +115,12 @@ def test_a_run_carries_the_untouched_months_over_and_rebuilds_only_the_new_one(g
 def test_a_lake_published_before_the_daily_totals_existed_rebuilds_them_whole(generated: dict,
                                                                                tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    run(Lake.at(lake), [str(generated["history"])])
+    run(LocalLake.at(lake), [str(generated["history"])])
     for table in ("daily_totals", "hour_of_day_totals"):  # as a lake published before these tables existed
         published = lake / "transformed" / table
         assert published.is_symlink()
         published.unlink()
-    run(Lake.at(lake), [str(generated["april"])])
+    run(LocalLake.at(lake), [str(generated["april"])])
     assert differing(lake, generated["one_shot"]) == []
     assert daily_totals(lake, "month = 1") == daily_totals(generated["one_shot"], "month = 1") != []
 
@@ -141,11 +141,11 @@ def test_a_month_published_again_replaces_the_earlier_publication_as_in_one_run(
         writer.writeheader()
         writer.writerows({**r, "Hourly_Counts": str(int(r["Hourly_Counts"]) + 1)} for r in march)
     one_shot = tmp_path / "one-shot"
-    run(Lake.at(one_shot), [str(generated["history"]), str(republished)])
+    run(LocalLake.at(one_shot), [str(generated["history"]), str(republished)])
     lake = tmp_path / "lake"
-    run(Lake.at(lake), [str(generated["history"])])
+    run(LocalLake.at(lake), [str(generated["history"])])
     before = daily_totals(lake, "month = 3")
-    run(Lake.at(lake), [str(republished)])
+    run(LocalLake.at(lake), [str(republished)])
     assert daily_totals(lake, "month = 3") != before
     assert differing(lake, one_shot) == []
 
@@ -156,10 +156,10 @@ def test_on_the_real_export_each_new_month_gives_the_answers_of_one_run(real: Pa
     months = split_csv(source, tmp_path, lambda row: row["Sensing_Date"][:7])
     assert len(months) >= 3
     one_shot = tmp_path / "one-shot"
-    run(Lake.at(one_shot), [str(source)])
+    run(LocalLake.at(one_shot), [str(source)])
     lake = tmp_path / "lake"
     for path in months.values():
-        run(Lake.at(lake), [str(path)])
+        run(LocalLake.at(lake), [str(path)])
     assert differing(lake, one_shot) == []
     assert daily_totals(lake, "true") == daily_totals(one_shot, "true") != []
 

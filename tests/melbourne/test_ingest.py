@@ -18,7 +18,7 @@ import pytest
 from cli import answers, footfall
 from portal import ARCHIVE_ID, COUNTS, FAST, Portal, portal_data
 
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.ingest import ingest_melbourne, ingest_socrata
 from footfall.sources import opendatasoft, socrata
 from footfall.sources.http import FetchError, client, download, get_json
@@ -127,7 +127,7 @@ def test_each_download_is_hashed_once_and_its_manifest_holds_the_stored_bytes_ha
     hashed = [0]
     monkeypatch.setattr(hashlib, "sha256", lambda: CountingHash(hashed))
     monkeypatch.setattr(hashlib, "new", lambda name: CountingHash(hashed) if name == "sha256" else REAL_NEW(name))
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     result = ingest_melbourne(lake, portal.url, archive=False, policy=FAST)
     monkeypatch.undo()
     assert len(result.landed) == 2
@@ -144,7 +144,7 @@ def test_each_download_is_hashed_once_and_its_manifest_holds_the_stored_bytes_ha
 def test_broken_bodies_fail_clearly_and_leave_no_partial_files(portal: Portal, tmp_path: Path, fault: str,
                                                                message: str) -> None:
     portal.fail(portal.archive_path(), fault, times=10)
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     with pytest.raises(FetchError, match=message):
         ingest_melbourne(lake, portal.url, policy=FAST)
     leftovers = [p for p in (tmp_path / "lake" / "landing").rglob("*") if p.is_file() and "sensors" not in p.parts]
@@ -209,7 +209,7 @@ def test_the_app_token_is_sent_but_never_logged_stored_or_shown(portal: Portal, 
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     portal.data.socrata_token = SENTINEL
     caplog.set_level(logging.DEBUG)
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     result = ingest_socrata(lake, portal.url, "b2ak-trbp", "h57g-5234", workers=2, page_size=10, app_token=SENTINEL,
                             policy=FAST)
     assert len(result.landed) == 2

@@ -12,7 +12,7 @@ import pytest
 from cli import footfall
 
 from footfall.errors import InputError, LakeError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.landing import land_file, stage_file
 
 COUNTS = (b"ID,Date_Time,Year,Month,Mdate,Day,Time,Sensor_ID,Sensor_Name,Hourly_Counts\n"
@@ -50,7 +50,7 @@ def test_a_file_named_in_bytes_that_are_not_utf8_lands_and_every_later_run_reads
 
 def test_a_file_named_in_utf8_keeps_its_name_and_no_hex(tmp_path: Path) -> None:
     path = _named(tmp_path / "in", "café ☕.csv".encode(), COUNTS)
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     landed, _ = land_file(lake, path, "counts")
     assert (landed.origin, landed.origin_hex) == (str(path), "")
@@ -58,7 +58,7 @@ def test_a_file_named_in_utf8_keeps_its_name_and_no_hex(tmp_path: Path) -> None:
 
 def test_a_url_with_bytes_that_are_not_utf8_leaves_a_manifest_json_readers_accept(tmp_path: Path) -> None:
     path = _named(tmp_path / "in", b"counts.csv", COUNTS)
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     url = os.fsdecode(b"https://portal.example/exports/counts-\xff.csv")
     land_file(lake, path, "counts", origin=url, fetch={"url": url, "pages": [url]})
@@ -74,7 +74,7 @@ def test_a_lake_path_that_is_not_utf8_is_one_line_naming_it_escaped(tmp_path: Pa
     path = os.fsdecode(os.fsencode(tmp_path) + b"/" + name)
     escaped = os.fsencode(path).decode("utf-8", "backslashreplace")
     with pytest.raises(LakeError) as refused:
-        Lake.at(path)
+        LocalLake.at(path)
     assert str(refused.value) == (f"{escaped}: the lake's path is not UTF-8 text, and the engines open only UTF-8 "
                                   "paths: rename the folder or choose another")
 
@@ -116,7 +116,7 @@ UNDECODABLE = {
 def test_a_line_with_bytes_that_are_not_utf8_is_quarantined_with_its_bytes_escaped(
         tmp_path: Path, kind: str, content: bytes, lines: list[str], read: int) -> None:
     path = _named(tmp_path / "in", b"data.csv", content)
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     landed, _ = land_file(lake, path, kind)
     with duckdb.connect() as con:
@@ -156,7 +156,7 @@ def test_a_sensor_row_with_a_bad_id_keeps_its_fields_text_for_the_quarantine(tmp
                                                                                reason: str) -> None:
     path = _named(tmp_path / "in", b"sensors.csv", SENSORS_HEADER + value + b",Flinders St,Fli_T,2009-03-24,A,"
                   b"-37.81,144.96\n" + GOOD_SENSOR)
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     landed, _ = land_file(lake, path, "sensors")
     with duckdb.connect() as con:
@@ -177,7 +177,7 @@ def test_a_json_file_with_bytes_that_are_not_utf8_is_refused_whole_in_one_line(t
     records = [b'{"location_id": 35, "sensor_description": "Alfred Place", "sensor_name": "A"}',
                b'{"location_id": 34, "sensor_description": "Flinders \xffSt", "sensor_name": "F"}']
     content = b"[" + b",\n".join(records) + b"]" if name.endswith(b".json") else b"\n".join(records) + b"\n"
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     landed, _ = land_file(lake, _named(tmp_path / "in", name, content), "sensors")
     with duckdb.connect() as con, pytest.raises(InputError, match=r"cannot read as Opendatasoft sensor locations .*"

@@ -20,7 +20,7 @@ from synthetic import (
     write_revision,
 )
 
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.run import run
 
 # ---- the independent computation -------------------------------------------------------------
@@ -57,7 +57,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     rows = make_rows()
     write_archive(rows, folder / "archive.csv")
     revised = write_revision(rows, folder / "live.csv")
-    lake = Lake.at(folder / "lake")
+    lake = LocalLake.at(folder / "lake")
     result = run(lake, [str(folder / "archive.csv"), str(folder / "live.csv")])
     hourly = reference_hourly(rows, revised)
     daily: dict[tuple[int, date], int] = defaultdict(int)
@@ -66,7 +66,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"folder": folder, "lake": lake, "result": result, "rows": rows, "hourly": hourly, "daily": daily}
 
 
-def read_csv(lake: Lake, name: str) -> list[dict]:
+def read_csv(lake: LocalLake, name: str) -> list[dict]:
     with (lake.root / "curated" / f"{name}.csv").open() as handle:
         return list(csv.DictReader(handle))
 
@@ -182,7 +182,7 @@ def test_weekday_reading_averages_daily_totals_per_weekday(scenario: dict) -> No
 
 @pytest.mark.slow
 def test_a_second_run_gives_byte_identical_csvs(scenario: dict) -> None:
-    lake: Lake = scenario["lake"]
+    lake: LocalLake = scenario["lake"]
     before = {p.name: p.read_bytes() for p in (lake.root / "curated").glob("*.csv")}
     again = run(lake, [str(scenario["folder"] / "archive.csv")])
     assert again.landed == [] and len(again.unchanged) == 1 and again.staged == []
@@ -196,7 +196,7 @@ def test_real_soda_sample_top10_matches_plain_python(real: Path, tmp_path: Path)
     daily: dict[tuple[int, str], int] = defaultdict(int)
     for rec in records:
         daily[(int(rec["sensor_id"]), rec["date_time"][:10])] += int(rec["hourly_counts"])
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     run(lake, [str(real / "socrata_counts_soda_2019-11_5000.json")],
         [str(real / "ods_sensor_locations_export_2026-06.csv")])
     got = read_csv(lake, "top10_by_day")
@@ -211,7 +211,7 @@ def test_real_soda_sample_top10_matches_plain_python(real: Path, tmp_path: Path)
 
 @pytest.mark.slow
 def test_adding_a_publication_rebuilds_only_the_months_it_touches(scenario: dict, tmp_path: Path) -> None:
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     run(lake, [str(scenario["folder"] / "archive.csv")])
     untouched = lake.root / "transformed/hourly_counts/year=2020/month=6"
     before = {p.name: p.stat().st_ino for p in untouched.iterdir()}

@@ -18,7 +18,7 @@ import pytest
 from cli import answers, footfall
 from synthetic import make_rows, write_archive, write_revision
 
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 
 KILL_POINTS = 20
 SEED = 20261124
@@ -113,7 +113,7 @@ def test_two_runs_give_byte_identical_csvs_and_the_same_parquet_rows(inputs: dic
 
 
 def _hold(root: str, ready) -> None:
-    with Lake.at(root).lock():
+    with LocalLake.at(root).lock():
         ready.set()
         time.sleep(600)
 
@@ -237,7 +237,7 @@ def test_a_run_dying_midway_through_publishing_is_finished_by_the_next(inputs: d
                                                                        crash_after: int) -> None:
     """The journal is written and `crash_after` outputs are in place when the process dies; the next run
     must first finish that publish, then compute from it."""
-    from footfall.journal import Staging
+    from footfall.lake.journal import LocalStaging
     from footfall.melbourne.run import run
 
     lake = tmp_path / "lake"
@@ -252,12 +252,12 @@ def test_a_run_dying_midway_through_publishing_is_finished_by_the_next(inputs: d
         real(self, entry)
 
     monkeypatch.setattr(Staging, "_publish_one", dying)
-    with pytest.raises(KeyboardInterrupt), Lake.at(lake).session():
-        run(Lake.at(lake), [str(inputs["live"])])
+    with pytest.raises(KeyboardInterrupt), LocalLake.at(lake).session():
+        run(LocalLake.at(lake), [str(inputs["live"])])
     assert any((lake / "_staging").glob("*/PUBLISH")), "the journal survives the crash"
     monkeypatch.setattr(Staging, "_publish_one", real)
-    with Lake.at(lake).session() as notices:
-        run(Lake.at(lake), [str(inputs["live"])])
+    with LocalLake.at(lake).session() as notices:
+        run(LocalLake.at(lake), [str(inputs["live"])])
     assert [n.message for n in notices] == ["finished publishing the outputs of an interrupted run"]
     assert answers(lake) == answers(inputs["reference"])
     assert hourly_rows(lake) == hourly_rows(inputs["reference"])

@@ -12,7 +12,7 @@ import pytest
 from cli import footfall
 from synthetic import make_rows, write_archive
 
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.report import write
 from footfall.melbourne.run import run
 
@@ -31,7 +31,7 @@ def report(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     write_archive(make_rows(), folder / "archive.csv")
     shared = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
     sensors = [str(shared / "ods_sensor_locations_export_2026-06.csv")] if shared.is_dir() else []
-    lake = Lake.at(folder / "lake")
+    lake = LocalLake.at(folder / "lake")
     run(lake, [str(folder / "archive.csv")], sensors)
     return write(lake, folder / "report.html")
 
@@ -119,7 +119,7 @@ def test_the_sensor_health_section_renders_the_planted_faults_in_chromium(tmp_pa
     folder = tmp_path_factory.mktemp("faulty-report")
     generate(folder / "counts.csv", seed=5, sensors=12, start=date(2019, 1, 1), end=date(2019, 12, 31),
              locations=folder / "sensors.csv", faults=True)
-    lake = Lake.at(folder / "lake")
+    lake = LocalLake.at(folder / "lake")
     run(lake, [str(folder / "counts.csv")], [str(folder / "sensors.csv")])
     report = write(lake, folder / "report.html")
     traces = {t["name"]: t for t in report_data(report)["charts"]["sensor-health"]["data"]}
@@ -139,7 +139,7 @@ def test_a_month_without_data_is_a_gap_in_the_history_line(tmp_path: Path) -> No
 
     generate(tmp_path / "old.csv", seed=1, sensors=3, start=date(2012, 1, 1), end=date(2015, 2, 28))
     generate(tmp_path / "new.csv", seed=2, sensors=3, start=date(2020, 12, 1), end=date(2020, 12, 31), fmt="ods-csv")
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     run(lake, [str(tmp_path / "old.csv"), str(tmp_path / "new.csv")])
     history = report_data(write(lake, tmp_path / "report.html"))["charts"]["history"]["data"]
     assert history
@@ -179,7 +179,7 @@ def test_the_monthly_chart_draws_every_month_the_lake_holds_in_chromium(tmp_path
 
     generate(tmp_path / "old.csv", seed=1, sensors=3, start=date(2014, 6, 10), end=date(2015, 2, 14))
     generate(tmp_path / "new.csv", seed=2, sensors=3, start=date(2020, 12, 1), end=date(2020, 12, 31), fmt="ods-csv")
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     run(lake, [str(tmp_path / "old.csv"), str(tmp_path / "new.csv")])
     report = write(lake, tmp_path / "report.html")
     probed = tmp_path / "probed.html"

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.run import run
 
 HEADER = ["ID", "Date_Time", "Year", "Month", "Mdate", "Day", "Time", "Sensor_ID", "Sensor_Name", "Hourly_Counts"]
@@ -35,10 +35,10 @@ def write(path: Path, rows: list[list[str]]) -> Path:
 OPENS = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
-    from footfall.lake import Lake
+    from footfall.lake.local import LocalLake
     from footfall.melbourne.landing import land_file
 
-    source, lake = Path(sys.argv[1]), Lake.at(sys.argv[2])
+    source, lake = Path(sys.argv[1]), LocalLake.at(sys.argv[2])
     lake.ensure()
     opened = []
 
@@ -69,7 +69,7 @@ def test_landing_a_new_file_opens_it_once_to_hash_and_copy_besides_the_format_sn
 @pytest.mark.slow
 def test_the_landed_copy_does_not_follow_later_edits_of_the_users_file(tmp_path: Path) -> None:
     source = write(tmp_path / "counts.csv", [archive_row(1, 1, 1, 9, 10)])
-    lake = Lake.at(str(tmp_path / "lake"))
+    lake = LocalLake.at(str(tmp_path / "lake"))
     landed = run(lake, [str(source)]).landed[0]
     stored = tmp_path / "lake" / "landing" / "counts" / landed.name
     kept = stored.read_bytes()
@@ -92,7 +92,7 @@ def test_only_hours_given_more_than_once_are_resolved_and_the_rest_pass_through(
     repeated_hour = [archive_row(1001, 9, 4, 2, 7), archive_row(1002, 9, 4, 2, 8)]  # daylight saving ends
     first = write(tmp_path / "first.csv", [*unique, duplicate, duplicate, *repeated_hour])
     newer = write(tmp_path / "newer.csv", [archive_row(2000, 1, 1, 1, 5000), archive_row(2001, 9, 5, 5, 1)])
-    lake = Lake.at(str(tmp_path / "lake"))
+    lake = LocalLake.at(str(tmp_path / "lake"))
 
     once = run(lake, [str(first)])
     assert step_rows(once, "repeated_hours") == 2, "the duplicated hour and the repeated hour, nothing else"

@@ -114,12 +114,12 @@ def test_the_athena_examples_run_on_the_published_tables(tmp_path: Path) -> None
     import sqlglot
     from synthetic import make_rows, write_archive
 
-    from footfall.lake import Lake
+    from footfall.lake.local import LocalLake
     from footfall.melbourne.run import pipeline, run
     from footfall.sql import literal, quote
 
     write_archive(make_rows(), tmp_path / "archive.csv")
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     run(lake, [str(tmp_path / "archive.csv")])
     the_pipeline = pipeline()
     con = duckdb.connect()

@@ -15,7 +15,7 @@ import pytest
 from cli import footfall
 
 from footfall.errors import OutputError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.output import check_target, lake_holding, underlying
 
 PUBLISHED_CSV = b"date,rank,location_id,location,pedestrians\n2019-12-31,1,1,Bourke Street,100\n"
@@ -40,7 +40,7 @@ def snapshot(root: Path) -> dict[str, str]:
 def lake(tmp_path: Path) -> Path:
     """A lake as a run leaves it, by its marks: zones, ``.published``, a curated CSV, transformed files."""
     root = tmp_path / "lake"
-    Lake.at(root).ensure()
+    LocalLake.at(root).ensure()
     (root / ".published").write_text('{"run_id": "20191231T000000-abc"}\n')
     (root / "curated" / "daily_counts.csv").write_bytes(PUBLISHED_CSV)
     (root / "curated" / "top10_by_month.parquet").write_bytes(b"PAR1 not really PAR1")

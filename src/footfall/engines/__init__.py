@@ -3,26 +3,38 @@ runner asks instead of guessing, and the SQL stays engine-neutral."""
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from footfall.errors import FootfallError
 from footfall.extras import require
 from footfall.spec import Materialize, Output, Source
 
+if TYPE_CHECKING:
+    from footfall.lake.store import ObjectStore
+    from footfall.settings import Settings
+
 
 class Engine(ABC):
     name: ClassVar[str]
     dialect: ClassVar[str]
+    REACHES_OBJECT_STORES: ClassVar[bool] = False  # reads and writes object URIs itself (else: local lakes only)
     SUPPORTS_VIEWS: ClassVar[bool] = True
     SUPPORTS_CSV_OUTPUT: ClassVar[bool] = True
     SUPPORTS_PARTITIONED_OUTPUT: ClassVar[bool] = True
     SUPPORTED_SOURCE_FORMATS: ClassVar[frozenset[str]] = frozenset({"csv", "json", "parquet"})
 
+    @classmethod
     @abstractmethod
-    def confine(self, roots: Sequence[Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
+    def open(cls, settings: Settings, *, store: ObjectStore | None = None, spill: Path | None = None) -> Engine:
+        """The engine as ``settings`` configure it; ``store``: the object store whose URIs it will read and
+        write (only for an engine that :attr:`REACHES_OBJECT_STORES`); ``spill``: a folder for temporary data."""
+
+    @abstractmethod
+    def confine(self, roots: Sequence[str | Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
         """From now on touch no file outside ``roots`` (the pipeline, the lake) and ``files`` (sources given
         by path), whatever the SQL says; ``spill`` is where the engine may put temporary data."""
 
@@ -58,7 +70,11 @@ class Engine(ABC):
         self.close()
 
 
-ENGINES = ("duckdb", "spark")
+# name -> (module, class, the extra it needs): an engine is one module and one entry here.
+ENGINES: dict[str, tuple[str, str, str | None]] = {
+    "duckdb": ("footfall.engines.duckdb", "DuckDBEngine", None),
+    "spark": ("footfall.engines.spark", "SparkEngine", "spark"),
+}
 
 
 def check_engine(name: str) -> None:
@@ -66,17 +82,14 @@ def check_engine(name: str) -> None:
     fetching or opening anything, so a missing pyspark is said at once."""
     if name not in ENGINES:
         raise FootfallError(f"unknown engine {name!r} (engines: {', '.join(ENGINES)})")
-    if name == "spark":
-        require("spark", "pyspark.sql", "the spark engine")
+    module, _, extra = ENGINES[name]
+    if extra:
+        require(extra, module, f"the {name} engine")
 
 
-def get_engine(name: str, **options: Any) -> Engine:
-    """Instantiate an engine by name, importing optional ones only when asked for."""
+def engine_class(name: str) -> type[Engine]:
+    """An engine's class by name, importing optional ones only when asked for."""
     check_engine(name)
-    if name == "spark":
-        from footfall.engines.spark import SparkEngine
-
-        return SparkEngine(**options)
-    from footfall.engines.duckdb import DuckDBEngine
-
-    return DuckDBEngine(**options)
+    module, cls, _ = ENGINES[name]
+    found: type[Engine] = getattr(importlib.import_module(module), cls)
+    return found

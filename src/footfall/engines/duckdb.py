@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
 
@@ -16,26 +16,22 @@ from footfall.errors import EngineError, Interrupted, ResourceError, os_reason
 from footfall.spec import Materialize, Output, Source
 from footfall.sql import literal, quote
 
+if TYPE_CHECKING:
+    from footfall.lake.store import ObjectStore
+    from footfall.settings import Settings
+
 READERS = {"csv": "read_csv", "json": "read_json", "parquet": "read_parquet"}
 MEMORY_CAP = 768 * 2**20
 _OUT_OF_ROOM = {"no space left on device": errno.ENOSPC, "file too large": errno.EFBIG,
                 "disk quota exceeded": errno.EDQUOT}
 _WRITING = re.compile(r'Could not write file \\?"(.+?)\\?"')
-# What DuckDB's memory_limit takes: a number and a unit (bytes, KB .. TB, KiB .. TiB), or a percentage.
-MEMORY_PATTERN = r"(?i)\d+(?:\.\d+)?\s*(?:b|bytes?|[kmgt](?:i?b)?|(?:kilo|mega|giga|tera)bytes?|%)"
 
 
 def default_memory_limit() -> str:
     """Half the machine's memory, at most 768 MiB: past that DuckDB spills to the lake's ``_spill/`` instead of
     growing. More buys little: 100 M rows took 233 s with 768 MiB (peak 1.1 GB) and 226 s with 2.8 GiB (peak
-    3.4 GB); 6 M rows about 5 % more time for a third less memory (BENCHMARKS.md). FOOTFALL_MEMORY_LIMIT
-    overrides."""
-    configured = os.environ.get("FOOTFALL_MEMORY_LIMIT")
-    if configured:
-        if not re.fullmatch(MEMORY_PATTERN, configured.strip()):
-            raise EngineError(f"FOOTFALL_MEMORY_LIMIT must be an amount of memory such as 4GB or 512MB, "
-                              f"not {configured!r}")
-        return configured.strip()
+    3.4 GB); 6 M rows about 5 % more time for a third less memory (BENCHMARKS.md). The settings'
+    ``memory_limit`` (FOOTFALL_MEMORY_LIMIT) overrides."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return f"{min(MEMORY_CAP, total // 2) // 2**20}MB"
 
@@ -68,9 +64,13 @@ def sandbox(con: duckdb.DuckDBPyConnection, directories: Sequence[str | Path] = 
 
 
 def _spellings(paths: Sequence[str | Path]) -> list[str]:
-    """Each path as given (made absolute) and with symbolic links resolved: DuckDB compares the text."""
+    """Each path as given (made absolute) and with symbolic links resolved: DuckDB compares the text. An
+    object URI is taken as it is."""
     found: list[str] = []
     for path in paths:
+        if "://" in str(path):
+            found.append(str(path))
+            continue
         for spelling in (os.path.abspath(path), os.path.realpath(path)):
             if spelling not in found:
                 found.append(spelling)
@@ -93,13 +93,22 @@ def single_select(con: duckdb.DuckDBPyConnection, sql: str, subject: str) -> str
 class DuckDBEngine(Engine):
     name: ClassVar[str] = "duckdb"
     dialect: ClassVar[str] = "duckdb"
+    REACHES_OBJECT_STORES: ClassVar[bool] = True  # through the store's fsspec filesystem, registered on the connection
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None,
-                 temp_dir: str | Path | None = None) -> None:
+                 temp_dir: str | Path | None = None, store: ObjectStore | None = None) -> None:
         self.con = connect(threads, memory_limit, temp_dir)
         self.temp_dir = temp_dir
+        filesystem = store.filesystem() if store is not None else None
+        if filesystem is not None:
+            self.con.register_filesystem(filesystem)
 
-    def confine(self, roots: Sequence[Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
+    @classmethod
+    def open(cls, settings: Settings, *, store: ObjectStore | None = None,
+             spill: Path | None = None) -> DuckDBEngine:
+        return cls(memory_limit=settings.memory_limit, temp_dir=spill, store=store)
+
+    def confine(self, roots: Sequence[str | Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
         if spill is not None and not self.temp_dir:
             self.con.execute(f"SET temp_directory = {literal(str(spill))}")
         sandbox(self.con, roots, files)
@@ -142,7 +151,8 @@ class DuckDBEngine(Engine):
         if output.format == "csv":
             options = "FORMAT csv, HEADER true"
         elif output.partition_by:
-            Path(dest).mkdir(parents=True, exist_ok=True)
+            if "://" not in dest:
+                Path(dest).mkdir(parents=True, exist_ok=True)
             cols = ", ".join(quote(c) for c in output.partition_by)
             options = (f"FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({cols}), OVERWRITE_OR_IGNORE true, "
                        "FILENAME_PATTERN 'part-{i}'")
@@ -152,7 +162,7 @@ class DuckDBEngine(Engine):
         if rows == 0 and output.overwrite == "partitions":
             return 0
         if rows == 0 and output.partition_by:
-            dest = str(Path(dest) / "part-empty.parquet")
+            dest = f"{dest.rstrip('/')}/part-empty.parquet"
             options = "FORMAT parquet, COMPRESSION zstd"
         self._execute(f"COPY ({select}) TO {literal(dest)} ({options})", table)
         return rows

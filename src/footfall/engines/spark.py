@@ -15,16 +15,20 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
 from footfall import sql as sqlmod
 from footfall.engines import Engine
-from footfall.engines.spark_s3 import S3Access
+from footfall.engines.spark_s3 import S3Access, on_glue
 from footfall.errors import EngineError, SqlError
 from footfall.spec import Materialize, Output, Source
 from footfall.sql import quote
+
+if TYPE_CHECKING:
+    from footfall.lake.store import ObjectStore
+    from footfall.settings import Settings
 
 # DuckDB reader options with a Spark equivalent; DuckDB-only ones are dropped.
 OPTION_NAMES = {"delim": "sep", "delimiter": "sep", "sep": "sep", "header": "header", "quote": "quote",
@@ -46,6 +50,16 @@ SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 class SparkEngine(Engine):
     name: ClassVar[str] = "spark"
     dialect: ClassVar[str] = "spark"
+    REACHES_OBJECT_STORES: ClassVar[bool] = True  # through Hadoop's filesystems: S3A, or EMRFS on Glue
+
+    @classmethod
+    def open(cls, settings: Settings, *, store: ObjectStore | None = None,
+             spill: Path | None = None) -> SparkEngine:
+        """On an S3 lake outside Glue, with the S3A connector set up as the settings resolve it."""
+        s3 = None
+        if store is not None and store.uri("").startswith("s3://") and not on_glue():
+            s3 = S3Access(settings.s3_endpoint, settings.region, settings.jars_folder)
+        return cls(settings.spark_master, s3=s3)
 
     def __init__(self, master: str = "local[*]", session: Any = None, app_name: str = "footfall",
                  conf: dict[str, str] | None = None, s3: S3Access | None = None) -> None:
@@ -78,12 +92,23 @@ class SparkEngine(Engine):
         self.kept: list[Any] = []
         self.single: dict[tuple[str, tuple[str, ...]], Any] = {}
         self.roots: list[Path] | None = None
+        self.s3a = s3 is not None  # Hadoop's S3A connector names S3 objects s3a://
 
-    def confine(self, roots: Sequence[Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
-        """Spark has no sandbox: every SQL it is given is checked first (one SELECT, no path outside ``roots``)."""
-        self.roots = [Path(r) for r in roots]
+    def hadoop(self, uri: str) -> str:
+        """An object URI as Spark's filesystem for it names it.
+
+        >>> SparkEngine.hadoop(type("E", (), {"s3a": True})(), "s3://b/k")  # type: ignore[arg-type]
+        's3a://b/k'
+        """
+        return "s3a://" + uri[len("s3://"):] if self.s3a and uri.startswith("s3://") else uri
+
+    def confine(self, roots: Sequence[str | Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
+        """Spark has no sandbox: every SQL it is given is checked first (one SELECT, no path outside the local
+        ``roots``; no object URI at all)."""
+        self.roots = [Path(r) for r in roots if "://" not in str(r)]
 
     def register_source(self, name: str, files: Sequence[str], source: Source) -> None:
+        files = [self.hadoop(f) for f in files]
         if files:
             options = {OPTION_NAMES[k.lower()]: str(v).lower() if isinstance(v, bool) else str(v)
                        for k, v in source.options.items() if k.lower() in OPTION_NAMES}
@@ -164,6 +189,7 @@ class SparkEngine(Engine):
         from pyspark.sql import Observation
         from pyspark.sql import functions as F
 
+        dest = self.hadoop(dest)
         frame = self.spark.table(quote(table, self.dialect))
         observed = Observation()
         if output.partition_by:
@@ -177,6 +203,7 @@ class SparkEngine(Engine):
         counted = self._one_file(table, frame, output).observe(observed, F.count(F.lit(1)).alias("rows"))
         if "://" in dest:
             return self._write_object(counted, observed, dest, output)
+        Path(dest).parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=Path(dest).parent) as tmp:
             target = str(Path(tmp) / "out")
             self._save(counted, output, target)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -33,20 +32,7 @@ SDIST_SHA256 = "05ca2d5081d7138ce29a8fb0a9cba077f28c825288ed07aed46a82e63c0bf1fb
 SDIST_JARS = "sagemaker_pyspark-1.4.5/deps/jars"  # where the two jars sit inside the sdist
 
 
-def default_folder() -> Path:
-    """The user-level folder: ``$XDG_DATA_HOME/footfall/spark-jars``, else ``~/.local/share/footfall/spark-jars``."""
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data).expanduser() / "footfall" / "spark-jars"
-
-
-def jars_folder() -> Path:
-    """Where the S3A jars are looked for: ``$FOOTFALL_SPARK_JARS``, else :func:`default_folder`."""
-    configured = os.environ.get(JARS_ENV)
-    return Path(configured).expanduser() if configured else default_folder()
-
-
-def missing_jars(folder: Path | None = None) -> list[str]:
-    folder = folder or jars_folder()
+def missing_jars(folder: Path) -> list[str]:
     return [name for name in JARS if not (folder / name).is_file()]
 
 

@@ -10,18 +10,17 @@ are set on the running context's Hadoop configuration, which Spark ships to exec
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from footfall.engines.spark_jars import JARS, JARS_ENV, jars_folder, missing_jars
+from footfall.engines.spark_jars import JARS, JARS_ENV, missing_jars
 from footfall.errors import FootfallError
 from footfall.extras import require
 
 
-def s3a_jars() -> list[str]:
+def s3a_jars(folder: Path) -> list[str]:
     """The jar paths for ``spark.jars``, or one line that says how to get them."""
-    folder = jars_folder()
     missing = missing_jars(folder)
     if missing:
         raise FootfallError(f"Spark on an s3:// lake needs the S3A jars, missing from {folder}: "
@@ -39,20 +38,15 @@ def on_glue() -> bool:
 
 @dataclass(frozen=True)
 class S3Access:
-    """What the S3A connector needs, resolved the way footfall's own boto3 clients resolve it."""
+    """What the S3A connector needs, as the settings resolve it for footfall's own S3 clients."""
 
     endpoint: str | None
     region: str | None
-
-    @classmethod
-    def resolve(cls, endpoint: str | None = None) -> S3Access:
-        endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        return cls(endpoint or None, region or None)
+    jars: Path  # the folder holding the S3A jars
 
     def static_conf(self) -> dict[str, str]:
         """SparkConf entries that hold no secret: the jars and the committer."""
-        return {"spark.jars": ",".join(s3a_jars()),
+        return {"spark.jars": ",".join(s3a_jars(self.jars)),
                 # Each run writes to a private versioned prefix that readers never see until the pointer
                 # names it, so tasks may commit straight into it (no second rename pass on S3).
                 "spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version": "2",
@@ -96,16 +90,3 @@ def _credentials() -> dict[str, str]:
     else:
         settings["fs.s3a.aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
     return settings
-
-
-def spark_options(master: str, endpoint: str | None, *, direct: bool) -> dict[str, Any]:
-    """The Spark engine's options: when it reaches S3 itself outside Glue, the S3A connector's settings too."""
-    s3 = S3Access.resolve(endpoint) if direct and not on_glue() else None
-    if s3:
-        s3.static_conf()
-    return {"master": master, "s3": s3} if s3 else {"master": master}
-
-
-def spark_scheme() -> str:
-    """How Spark names S3 objects: EMRFS's ``s3://`` on Glue, Hadoop's ``s3a://`` elsewhere."""
-    return "s3" if on_glue() else "s3a"

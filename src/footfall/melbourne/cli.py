@@ -14,19 +14,21 @@ import typer
 from footfall.console import Progress, download_bars, err, line, note, render, summary_line
 from footfall.errors import FootfallError
 from footfall.extras import MissingExtra, require
-from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET
-from footfall.options import EngineOpt, LakeOpt, RebuildOpt, S3EndpointOpt
-from footfall.session import LakeSession
+from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET, portal_url
+from footfall.options import EngineOpt, LakeOpt, RebuildOpt, S3EndpointOpt, SparkMasterOpt
+from footfall.settings import Settings
 
 if TYPE_CHECKING:
+    from footfall.context import Context
+    from footfall.lake.open import Held
     from footfall.melbourne.job import Fetch
 
 CountsOpt = Annotated[list[str], typer.Option("--counts", help="Counts file, glob, directory or http(s) URL "
                                                "(repeatable). Without any, the portal is fetched.")]
 SensorsOpt = Annotated[list[str], typer.Option("--sensors", help="Sensor-locations file, glob, directory or URL.")]
 SourceOpt = Annotated[str, typer.Option("--source", help="melbourne (the Opendatasoft portal) or socrata.")]
-PortalOpt = Annotated[str | None, typer.Option("--portal", envvar="FOOTFALL_PORTAL_URL",
-                                               help=f"Portal base URL (default {PORTAL_URL}).")]
+PortalOpt = Annotated[str | None, typer.Option("--portal", help=f"Portal base URL (default: $FOOTFALL_PORTAL_URL, "
+                                               f"else {PORTAL_URL}).")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="First day to fetch, YYYY-MM-DD.")]
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Last day to fetch, YYYY-MM-DD.")]
 RefreshOpt = Annotated[bool, typer.Option("--full-refresh", help="Fetch everything again, ignoring what landed.")]
@@ -40,29 +42,36 @@ ExportFormatOpt = Annotated[str, typer.Option("--format", help="The portal's exp
 
 
 @contextlib.contextmanager
-def opened(location: str, *, write: bool, endpoint: str | None, reads: tuple[str, ...] = (), direct: str | None = None,
-           portal: bool = False) -> Iterator[LakeSession]:
-    """The Melbourne lake, held once for a writer, with download bars and notes of what was pulled and pushed."""
+def opened(context: Context, *, write: bool, portal: bool = False) -> Iterator[Held]:
+    """The Melbourne lake, held once for a writer."""
     from footfall.melbourne.job import melbourne_lake
 
-    with download_bars() as bars, melbourne_lake(location, write=write, endpoint=endpoint, reads=reads, direct=direct,
-                                                 portal=portal, progress=bars, notify=note) as session:
-        yield session
+    with melbourne_lake(context, write=write, portal=portal) as held:
+        yield held
 
 
-def fetched(session: LakeSession, counts: list[str], sensors: list[str],
+def fetched(context: Context, held: Held, counts: list[str], sensors: list[str],
             how: Fetch) -> tuple[list[str], list[str], int]:
     """Fetch what is remote into the held lake, with a bar per download."""
     from footfall.melbourne.job import fetch
 
     with download_bars() as bars:
-        return fetch(session, counts, sensors, how, progress=bars, notify=note)
+        return fetch(context, held, counts, sensors, how, progress=bars, notify=note)
+
+
+def fetching(settings: Settings, source: str, portal: str | None, since: str | None, until: str | None,
+             full_refresh: bool, socrata_url: str | None, dataset: str, sensors_dataset: str | None, bulk_csv: bool,
+             workers: int, export_format: str) -> Fetch:
+    from footfall.melbourne.job import Fetch
+
+    return Fetch(source, portal or portal_url(settings), since, until, full_refresh, socrata_url, dataset,
+                 sensors_dataset, bulk_csv, workers, export_format)
 
 
 def ingest_command(
     counts: CountsOpt = [],  # noqa: B006
     sensors: SensorsOpt = [],  # noqa: B006
-    lake: LakeOpt = "lake",
+    lake: LakeOpt = None,
     source: SourceOpt = "melbourne",
     portal: PortalOpt = None,
     since: SinceOpt = None,
@@ -77,13 +86,14 @@ def ingest_command(
     s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Fetch into the landing zone only: the portal (incrementally), a Socrata dataset, URLs or files."""
-    from footfall.melbourne.job import Fetch, land_only
+    from footfall.melbourne.job import land_only, melbourne
 
-    how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers,
-                export_format)
-    with opened(lake, write=True, endpoint=s3_endpoint) as session:
-        local_counts, local_sensors, downloads = fetched(session, counts, sensors, how)
-        result = land_only(session, local_counts, local_sensors)
+    context = melbourne(Settings.resolve(lake=lake, s3_endpoint=s3_endpoint))
+    how = fetching(context.settings, source, portal, since, until, full_refresh, socrata_url, dataset,
+                   sensors_dataset, bulk_csv, workers, export_format)
+    with opened(context, write=True) as held:
+        local_counts, local_sensors, downloads = fetched(context, held, counts, sensors, how)
+        result = land_only(held, local_counts, local_sensors)
     err.print(line(("done", "green"), f": {downloads} download(s) landed, {len(result.landed)} local file(s) landed, "
                    f"{len(result.unchanged)} unchanged"))
 
@@ -91,9 +101,9 @@ def ingest_command(
 def run_command(
     counts: CountsOpt = [],  # noqa: B006
     sensors: SensorsOpt = [],  # noqa: B006
-    lake: LakeOpt = "lake",
-    engine: EngineOpt = "duckdb",
-    spark_master: Annotated[str, typer.Option("--spark-master", help="Spark master for --engine spark.")] = "local[*]",
+    lake: LakeOpt = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit with 4 when any row was quarantined.")] = False,
     rebuild: RebuildOpt = False,
     source: SourceOpt = "melbourne",
@@ -115,21 +125,19 @@ def run_command(
     Exit codes: 0 answers published; 1 an error (nothing published); 3 a data check failed (nothing
     published); 4 with --strict, answers published but some rows were quarantined."""
     from footfall.engines import check_engine
-    from footfall.engines.spark_s3 import spark_options, spark_scheme
-    from footfall.melbourne.job import Fetch, run_job
+    from footfall.melbourne.job import melbourne
+    from footfall.melbourne.run import run_job
 
-    check_engine(engine)
-    err.print(line(("melbourne", "bold"), f" -> {lake}"))
-    how = Fetch(source, portal, since, until, full_refresh, socrata_url, dataset, sensors_dataset, bulk_csv, workers,
-                export_format)
-    spark = engine == "spark"
-    with opened(lake, write=True, endpoint=s3_endpoint, direct=spark_scheme() if spark else None,
-                portal=not counts and not sensors) as session:
-        local_counts, local_sensors, downloads = fetched(session, counts, sensors, how)
+    context = melbourne(Settings.resolve(lake=lake, engine=engine, spark_master=spark_master,
+                                         s3_endpoint=s3_endpoint))
+    check_engine(context.settings.engine)
+    err.print(line(("melbourne", "bold"), f" -> {context.settings.lake}"))
+    how = fetching(context.settings, source, portal, since, until, full_refresh, socrata_url, dataset,
+                   sensors_dataset, bulk_csv, workers, export_format)
+    with opened(context, write=True, portal=not counts and not sensors) as held:
+        local_counts, local_sensors, downloads = fetched(context, held, counts, sensors, how)
         with Progress() as progress:
-            result = run_job(session, local_counts, local_sensors, engine=engine, listener=progress, rebuild=rebuild,
-                             engine_options=spark_options(spark_master, s3_endpoint, direct=session.direct)
-                             if spark else None)
+            result = run_job(context, held, local_counts, local_sensors, listener=progress, rebuild=rebuild)
     err.print(line(("done", "green"), f": {downloads + len(result.landed)} file(s) landed, {len(result.unchanged)} "
                    f"unchanged, {len(result.staged)} parsed; {summary_line(result.run)}; {result.quarantined:,} row(s) "
                    "quarantined" + (" (see curated/quarantine_summary.csv)" if result.quarantined else "")
@@ -153,29 +161,33 @@ def top_command(
     by: Annotated[str, typer.Option("--by", help="day or month.")] = "day",
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: the latest day).")] = None,
     month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (default: the latest month).")] = None,
-    lake: LakeOpt = "lake",
+    lake: LakeOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Print the top 10 locations for a day or a month."""
-    from footfall.melbourne.answers import READS, top10
+    from footfall.melbourne.answers import reads, top10
+    from footfall.melbourne.job import melbourne
 
-    with opened(lake, write=False, endpoint=s3_endpoint, reads=READS) as session:
-        columns, rows, period = top10(session.local, by, day if by == "day" else month)
+    context = melbourne(Settings.resolve(lake=lake, s3_endpoint=s3_endpoint))
+    with context.read(reads(context.pipeline.spec, by)) as local:
+        columns, rows, period = top10(local, context.pipeline.spec, by, day if by == "day" else month)
     render(columns, rows, fmt, title=f"Top 10 locations by pedestrians, {period}")
 
 
 def report_command(
-    lake: LakeOpt = "lake",
+    lake: LakeOpt = None,
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the HTML file.")] = Path("report.html"),
     s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Write one self-contained HTML report of the answers (opens offline)."""
-    from footfall.melbourne.report import READS, write
+    from footfall.melbourne.job import melbourne
+    from footfall.melbourne.report import reads, write
 
-    require("report", "plotly.offline", "the HTML report")  # before the lake is opened (an S3 one is pulled)
-    with opened(lake, write=False, endpoint=s3_endpoint, reads=READS) as session:
-        path = write(session.local, out_path)
+    require("report", "plotly.offline", "the HTML report")  # before anything is downloaded
+    context = melbourne(Settings.resolve(lake=lake, s3_endpoint=s3_endpoint))
+    with context.read(reads(context.pipeline.spec)) as local:
+        path = write(local, out_path)
     err.print(line(("wrote", "green"), f" {path} ({path.stat().st_size / 1e6:.1f} MB)"))
 
 
@@ -212,8 +224,9 @@ def demo_command(
     """Generate three realistic years of data and run everything on it, offline: the answers and the report
     (the report needs the report extra; without it, the answers alone)."""
     from footfall.melbourne.generate import generate
-    from footfall.melbourne.job import run_job
+    from footfall.melbourne.job import melbourne
     from footfall.melbourne.report import write
+    from footfall.melbourne.run import run_job
 
     folder.mkdir(parents=True, exist_ok=True)
     counts, sensors = folder / "counts-2019-2021.csv", folder / "sensor-locations.csv"
@@ -222,16 +235,17 @@ def demo_command(
                            end=date(2021, 12, 31), locations=sensors)
         err.print(line(("generated", "green"), f" {summary.rows:,} rows for {summary.sensors} sensors, "
                        f"{summary.start} .. {summary.end}"))
-    with opened(str(folder / "lake"), write=True, endpoint=None) as session, Progress() as progress:
-        result = run_job(session, [str(counts)], [str(sensors)], listener=progress)
+    context = melbourne(Settings.resolve(lake=str(folder / "lake")).but(engine="duckdb"))
+    with opened(context, write=True) as held, Progress() as progress:
+        result = run_job(context, held, [str(counts)], [str(sensors)], listener=progress)
     err.print(line(("done", "green"), f": {summary_line(result.run)}"))
     try:
-        report = write(session.local, folder / "report.html")
+        report = write(held.work, folder / "report.html")
     except MissingExtra as e:
         err.print(line(("report skipped", "yellow"), f": {e}"))
     else:
         err.print(line(("report", "green"), f" {report}"))
-    top_command(by="month", day=None, month=None, lake=str(session.local.root), fmt="table")
+    top_command(by="month", day=None, month=None, lake=str(held.work.root), fmt="table")
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,7 @@ from xml.etree import ElementTree as ET
 import duckdb
 
 from footfall.errors import FootfallError, InputError
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.formats import FileKind
 from footfall.melbourne.landing import Landed, land_file, landed_files, raw_path
 from footfall.melbourne.portal import ARCHIVE_ATTACHMENT, COUNTS_DATASET, SENSORS_DATASET
@@ -48,7 +48,7 @@ class IngestResult:
             self.unchanged.append(what)
 
 
-def incoming(lake: Lake) -> Path:
+def incoming(lake: LocalLake) -> Path:
     """A clean folder for downloads in progress, on the lake's disk."""
     folder = lake.path(*INCOMING.split("/"))
     shutil.rmtree(folder, ignore_errors=True)
@@ -56,7 +56,7 @@ def incoming(lake: Lake) -> Path:
     return folder
 
 
-def _land(lake: Lake, result: IngestResult, fetched: Fetched, path: Path, kind: FileKind, source: str,
+def _land(lake: LocalLake, result: IngestResult, fetched: Fetched, path: Path, kind: FileKind, source: str,
           extra: dict[str, Any] | None = None) -> None:
     if _no_rows(path):
         result.unchanged.append(f"{source}: no rows in {fetched.url}")
@@ -88,7 +88,7 @@ def _no_rows(path: Path) -> bool:
         return len(handle.read(1 << 16).splitlines()) <= 1 and path.suffix == ".csv"
 
 
-def last_live_date(lake: Lake) -> date | None:
+def last_live_date(lake: LocalLake) -> date | None:
     """The last date of Opendatasoft counts already parsed into the lake."""
     files = [raw_path(lake, f) for f in landed_files(lake, "counts") if f.format.startswith("ods_")]
     files = [p for p in files if p.exists()]
@@ -100,7 +100,7 @@ def last_live_date(lake: Lake) -> date | None:
     return found[0][0] if found and found[0][0] else None
 
 
-def archive_validators(lake: Lake) -> dict[str, str]:
+def archive_validators(lake: LocalLake) -> dict[str, str]:
     """ETag / Last-Modified of the archive as last fetched, for a conditional GET."""
     fetched = [f.fetch for f in landed_files(lake, "counts") if f.fetch.get("source") == "archive"]
     if not fetched:
@@ -109,7 +109,7 @@ def archive_validators(lake: Lake) -> dict[str, str]:
     return {k: last[k] for k in ("etag", "last_modified") if last.get(k)}
 
 
-def ingest_melbourne(lake: Lake, portal: str, *, since: date | None = None, until: date | None = None,
+def ingest_melbourne(lake: LocalLake, portal: str, *, since: date | None = None, until: date | None = None,
                      full_refresh: bool = False, archive: bool = True, overlap_days: int = OVERLAP_DAYS,
                      progress: ProgressFactory | None = None, policy: Policy = DEFAULT_POLICY,
                      export_format: str = "csv") -> IngestResult:
@@ -151,7 +151,7 @@ def ingest_melbourne(lake: Lake, portal: str, *, since: date | None = None, unti
     return result
 
 
-def ingest_socrata(lake: Lake, base_url: str, dataset: str, sensors_dataset: str | None = None, *,
+def ingest_socrata(lake: LocalLake, base_url: str, dataset: str, sensors_dataset: str | None = None, *,
                    bulk_csv: bool = False, workers: int = 4, page_size: int = 50_000, app_token: str | None = None,
                    progress: ProgressFactory | None = None, policy: Policy = DEFAULT_POLICY) -> IngestResult:
     """A Socrata dataset of counts (and optionally of sensor locations): bulk CSV or paged SODA JSON."""
@@ -177,7 +177,7 @@ def ingest_socrata(lake: Lake, base_url: str, dataset: str, sensors_dataset: str
     return result
 
 
-def ingest_urls(lake: Lake, urls: list[str], kind: FileKind, *, progress: ProgressFactory | None = None,
+def ingest_urls(lake: LocalLake, urls: list[str], kind: FileKind, *, progress: ProgressFactory | None = None,
                 policy: Policy = DEFAULT_POLICY) -> IngestResult:
     """Any http(s) URL of a published file; its format is recognised from the content once downloaded."""
     lake.ensure()

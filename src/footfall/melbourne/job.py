@@ -1,42 +1,44 @@
-"""The Melbourne job as the command line and the Glue jobs run it: open the lake once, fetch what is
-remote, land, parse, run the pipeline, publish. The framework's session (:mod:`footfall.session`) decides
-local or S3; this module decides what to fetch and where it lands."""
+"""The Melbourne job as the command line, the Glue jobs, the benchmark and the tests run it: one
+:class:`~footfall.context.Context` over the Melbourne pipeline; open the lake once, fetch what is remote,
+land, parse, run the pipeline, publish. The framework decides how a lake is opened; this module decides
+what to fetch and where it lands."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
+from footfall.context import Context
 from footfall.errors import FootfallError
-from footfall.lake import Lake
+from footfall.lake.open import Held
 from footfall.melbourne import ingest
 from footfall.melbourne.formats import FileKind
 from footfall.melbourne.ingest import INCOMING, IngestResult
 from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET
-from footfall.melbourne.run import JobResult, expand, land, pipeline, prepare_scratch, run, run_on_s3
-from footfall.runner import Listener
-from footfall.s3direct import DirectLake
-from footfall.session import Bars, LakeSession, Notify, open_lake
+from footfall.melbourne.run import JobResult, expand, land, pipeline, prepare
+from footfall.settings import Settings
+from footfall.sources.http import Progress
 
 SCRATCH = (INCOMING,)
+Bars = Callable[[str], Progress]  # a progress bar per download: label -> update
+Notify = Callable[[str, str], None]  # (message, style): what the job did, for a person to read
+
+
+def melbourne(settings: Settings | None = None) -> Context:
+    """The Melbourne pipeline's context: the settings the environment gives, or ``settings``."""
+    return Context(pipeline(), settings or Settings.resolve())
 
 
 @contextlib.contextmanager
-def melbourne_lake(location: str, *, write: bool, endpoint: str | None = None, reads: Sequence[str] = (),
-                   direct: str | None = None, portal: bool = False, progress: Bars | None = None,
-                   notify: Notify | None = None) -> Iterator[LakeSession]:
-    """The Melbourne lake at ``location``: held once for a writer (see :func:`footfall.session.open_lake`). A
-    direct session's scratch starts with the landed files' manifests, and for an incremental fetch from the
-    ``portal`` the parsed live files it resumes from."""
-    with open_lake(location, write=write, spec=pipeline().spec, endpoint=endpoint, reads=reads, scratch=SCRATCH,
-                   direct=direct, progress=progress, notify=notify) as session:
-        if isinstance(session.lake, DirectLake):
-            prepare_scratch(session.lake, session.local, portal=portal)
-        yield session
+def melbourne_lake(context: Context, *, write: bool, portal: bool = False) -> Iterator[Held]:
+    """The Melbourne lake, held once for a writer; an object lake's work folder starts with the landed files'
+    manifests, and for an incremental fetch from the ``portal`` the parsed live files it resumes from."""
+    with context.lake(write=write, scratch=SCRATCH) as held:
+        if write:
+            prepare(held, portal=portal)
+        yield held
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,11 @@ def day(text: str, flag: str) -> date:
         raise FootfallError(f"{flag} must look like YYYY-MM-DD, not {text!r}") from None
 
 
-def fetch(session: LakeSession, counts: list[str], sensors: list[str], how: Fetch, *, progress: Bars | None = None,
-          notify: Notify | None = None) -> tuple[list[str], list[str], int]:
-    """Download what is remote into the held lake's landing zone (a direct session's scratch); return the
-    local paths still to land and how many downloads landed."""
-    lake = session.local
+def fetch(context: Context, held: Held, counts: list[str], sensors: list[str], how: Fetch, *,
+          progress: Bars | None = None, notify: Notify | None = None) -> tuple[list[str], list[str], int]:
+    """Download what is remote into the held lake's landing zone (its work folder); return the local paths
+    still to land and how many downloads landed."""
+    lake = held.work
     results: list[IngestResult] = []
     kinds: tuple[tuple[FileKind, Sequence[str]], ...] = (("counts", counts), ("sensors", sensors))
     for kind, items in kinds:
@@ -80,7 +82,7 @@ def fetch(session: LakeSession, counts: list[str], sensors: list[str], how: Fetc
                 raise FootfallError("--source socrata needs --socrata-url https://DOMAIN")
             results.append(ingest.ingest_socrata(
                 lake, how.socrata_url, how.dataset, how.sensors_dataset, bulk_csv=how.bulk_csv,
-                workers=how.workers, app_token=os.environ.get("SOCRATA_APP_TOKEN"), progress=progress))
+                workers=how.workers, app_token=context.settings.socrata_app_token, progress=progress))
         elif how.source == "melbourne":
             results.append(ingest.ingest_melbourne(
                 lake, how.portal or PORTAL_URL, since=day(how.since, "--since") if how.since else None,
@@ -100,22 +102,10 @@ def fetch(session: LakeSession, counts: list[str], sensors: list[str], how: Fetc
     return local[0], local[1], sum(len(r.landed) for r in results)
 
 
-def run_job(session: LakeSession, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, engine: str = "duckdb",
-            engine_options: dict[str, Any] | None = None, listener: Listener | None = None,
-            rebuild: bool = False) -> JobResult:
-    """Land, parse what is new and rebuild the answers on the held lake (nothing, when nothing is new and
-    ``rebuild`` is not set); on a direct session the engine runs against S3 itself."""
-    session.recovered(listener)
-    if isinstance(session.lake, DirectLake):
-        return run_on_s3(session.lake, session.local, counts, sensors, listener=listener,
-                         engine_options=engine_options, rebuild=rebuild)
-    assert isinstance(session.lake, Lake)
-    return run(session.lake, counts, sensors, engine=engine, engine_options=engine_options, listener=listener,
-               rebuild=rebuild)
-
-
-def land_only(session: LakeSession, counts: Sequence[str], sensors: Sequence[str]) -> JobResult:
-    """Land local files into the held lake, nothing parsed or run."""
+def land_only(held: Held, counts: Sequence[str], sensors: Sequence[str]) -> JobResult:
+    """Land local files into the held lake, nothing parsed or run; an object lake takes them at once."""
     result = JobResult()
-    land(session.local, expand(counts), expand(sensors), result)
+    land(held.work, expand(counts), expand(sensors), result)
+    held.lake.take(held.work)
+    held.lake.publish_inputs()
     return result

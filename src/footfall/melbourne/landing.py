@@ -31,7 +31,8 @@ from footfall.errors import (
     name_bytes,
     os_failure,
 )
-from footfall.lake import Lake
+from footfall.lake.layout import write_json
+from footfall.lake.local import LocalLake
 from footfall.melbourne.containers import POSITION, PROBLEM, container_relation, release
 from footfall.melbourne.detect import Container, Detected, detect, normalise
 from footfall.melbourne.formats import (
@@ -48,7 +49,6 @@ from footfall.melbourne.inputs import copy_unchanged, open_regular, snapshot
 from footfall.melbourne.schema import parsed_count_columns
 from footfall.redact import redact, redact_strings
 from footfall.sql import literal, quote
-from footfall.versions import write_json
 
 KINDS: tuple[FileKind, ...] = get_args(FileKind)
 CONTAINER_SUFFIX = {container: f".{container}" for container in get_args(Container)}
@@ -95,11 +95,11 @@ def _manifest(landed: Landed) -> dict[str, Any]:
             "file_key": landed.file_key, "generation": generation}
 
 
-def manifest_path(lake: Lake, kind: FileKind, file_id: str) -> Path:
+def manifest_path(lake: LocalLake, kind: FileKind, file_id: str) -> Path:
     return lake.path("landing", kind, f"{file_id}.manifest.json")
 
 
-def land_file(lake: Lake, source: Path, kind: FileKind, origin: str | None = None,
+def land_file(lake: LocalLake, source: Path, kind: FileKind, origin: str | None = None,
               fetch: dict[str, Any] | None = None, move: bool = False,
               hashed: tuple[str, int] | None = None) -> tuple[Landed, bool]:
     """Put a file into the landing zone unless the same bytes are there; return it and whether it is new.
@@ -171,7 +171,7 @@ def _text(value: Any) -> Any:
     return [_text(v) for v in value] if isinstance(value, list | tuple) else value
 
 
-def _known(lake: Lake, kind: FileKind, digest: str) -> Landed | None:
+def _known(lake: LocalLake, kind: FileKind, digest: str) -> Landed | None:
     manifest = manifest_path(lake, kind, digest[:20])
     return read_manifest(manifest) if manifest.exists() else None
 
@@ -190,14 +190,14 @@ def read_manifest(path: Path) -> Landed:
     return landed
 
 
-def landed_files(lake: Lake, kind: FileKind) -> list[Landed]:
+def landed_files(lake: LocalLake, kind: FileKind) -> list[Landed]:
     """Every complete landed file of a kind, oldest first."""
     folder = lake.path("landing", kind)
     found = [read_manifest(p) for p in folder.glob("*.manifest.json")] if folder.is_dir() else []
     return sorted(found, key=lambda f: (f.landed_at, f.file_id))
 
 
-def redact_manifests(lake: Lake) -> None:
+def redact_manifests(lake: LocalLake) -> None:
     """Rewrite, with its secrets masked, any manifest (of a landed or a set-aside file) an earlier version
     stored with a credential in its ``origin``, ``fetch`` or ``rejection`` (the pipeline reads manifests as a
     table, so they would reach its outputs)."""
@@ -214,11 +214,11 @@ def redact_manifests(lake: Lake) -> None:
                 write_json(path, masked)
 
 
-def raw_path(lake: Lake, landed: Landed) -> Path:
+def raw_path(lake: LocalLake, landed: Landed) -> Path:
     return lake.path("transformed", f"raw_{landed.kind}", f"{landed.file_id}.parquet")
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, lake: Lake, landed: Landed) -> Landed:
+def stage_file(con: duckdb.DuckDBPyConnection, lake: LocalLake, landed: Landed) -> Landed:
     """Parse one landed file into ``transformed/raw_<kind>/``; rows that cannot be read are kept
     with a reason (structurally broken CSV lines included), so the file's every row is accounted for."""
     target = raw_path(lake, landed)

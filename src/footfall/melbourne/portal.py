@@ -3,6 +3,8 @@ written once. The generic sources (``footfall.sources``) take them as parameters
 
 from __future__ import annotations
 
+from footfall.settings import Settings
+
 PORTAL_URL = "https://data.melbourne.vic.gov.au"
 COUNTS_DATASET = "pedestrian-counting-system-monthly-counts-per-hour"
 SENSORS_DATASET = "pedestrian-counting-system-sensor-locations"
@@ -11,3 +13,8 @@ ARCHIVE_ATTACHMENT = "pedestrian_counting_system_monthly_counts_per_hour_may_200
 # the retired Socrata API's counts and sensor-locations datasets
 SOCRATA_COUNTS_DATASET = "b2ak-trbp"
 SOCRATA_SENSORS_DATASET = "h57g-5234"
+
+
+def portal_url(settings: Settings) -> str:
+    """The portal to fetch from: ``FOOTFALL_PORTAL_URL`` (as the settings read it), else the city's own."""
+    return settings.extra.get("PORTAL_URL") or PORTAL_URL

@@ -15,16 +15,19 @@ from typing import Any
 
 import duckdb
 
+from footfall.dag import load_pipeline
 from footfall.errors import FootfallError
 from footfall.extras import require
-from footfall.lake import Lake
+from footfall.lake.layout import answer, published
+from footfall.lake.local import LocalLake
 from footfall.melbourne.answers import unreadable
 from footfall.melbourne.lockdowns import lockdowns
+from footfall.melbourne.schema import PIPELINE_DIR
 from footfall.output import check_target, replacing
+from footfall.spec import PipelineSpec
 from footfall.sql import literal
 
 BUSIEST = 8
-READS = ("curated/", "transformed/locations.parquet")  # what the report reads (all a reader of an S3 lake fetches)
 HEATMAP_LOCATIONS = 25
 
 
@@ -38,15 +41,30 @@ class Chart:
     figure: dict[str, Any] | None  # None: rendered by the page's own script from inlined data
 
 
-class Answers:
-    """Read access to a lake's answers."""
+def reads(spec: PipelineSpec) -> list[str]:
+    """The lake paths the report reads: the curated answers (Parquet) and the locations."""
+    return [*(t.rel for t in published(spec) if t.zone == "curated" and t.format == "parquet"),
+            answer(spec, "locations", "transformed").rel]
 
-    def __init__(self, lake: Lake) -> None:
+
+class Answers:
+    """Read access to a lake's answers, found through the pipeline's outputs (the Melbourne pipeline's unless
+    ``spec`` is given)."""
+
+    def __init__(self, lake: LocalLake, spec: PipelineSpec | None = None) -> None:
         self.lake = lake
+        self.spec = spec or load_pipeline(PIPELINE_DIR).spec
         self.con = duckdb.connect()
 
+    def file(self, table: str, zone: str = "curated") -> Path:
+        found = answer(self.spec, table, zone)
+        return self.lake.path(found.zone, found.relpath)
+
+    def has(self, table: str) -> bool:
+        return self.file(table).exists()
+
     def rows(self, sql: str, table: str, zone: str = "curated") -> list[tuple[Any, ...]]:
-        path = self.lake.path(zone, f"{table}.parquet")
+        path = self.file(table, zone)
         if not path.exists():
             raise FootfallError(f"no {table} in this lake yet: run `footfall run` first", path=self.lake.root)
         try:
@@ -70,7 +88,7 @@ def headline(a: Answers) -> dict[str, Any]:
     best_month = a.rows("SELECT month, location, pedestrians FROM {t} ORDER BY pedestrians DESC, month, "
                         "location_id LIMIT 1", "monthly_counts")
     gaps = (a.rows("SELECT COUNT(*), COALESCE(SUM(hours), 0) FROM {t}", "data_gaps")[0]
-            if a.lake.path("curated", "data_gaps.parquet").exists() else None)
+            if a.has("data_gaps") else None)
     return {"first": str(first), "last": str(last), "locations": int(locations or 0), "hours": int(hours or 0),
             "quarantined": int(quarantined), "data_gaps": [int(v) for v in gaps] if gaps else None,
             "best_day": [str(v) for v in best_day[0]] if best_day else None,
@@ -147,7 +165,7 @@ GAP_BAND_HOURS = 24
 
 def gap_bands(a: Answers) -> list[dict[str, Any]]:
     """The data gaps of a day or more as grey bands (a shorter one is thinner than a pixel at this scale)."""
-    if not a.lake.path("curated", "data_gaps.parquet").exists():
+    if not a.has("data_gaps"):
         return []
     return [{"type": "rect", "xref": "x", "yref": "paper", "x0": str(start), "x1": str(end), "y0": 0, "y1": 1,
              "fillcolor": "#7f7f7f", "opacity": 0.25, "line": {"width": 0}, "name": "data gap"}
@@ -178,7 +196,7 @@ def health_chart(a: Answers) -> Chart:
     for kind, table, columns in (("outage", "outages", "start_ts, end_ts"),
                                  ("flatline", "flatlines", "start_ts, end_ts"),
                                  ("level shift", "level_shifts", "week_start, week_end + 1")):
-        if a.lake.path("curated", f"{table}.parquet").exists():
+        if a.has(table):
             events += [(kind, *r) for r in a.rows(f"SELECT location || ' (' || location_id || ')', {columns} "
                                                  "FROM {t} ORDER BY location_id, 2", table)]
     caption = ("Outages (24 hours or more missing, beyond the location's usual gaps), flatlines (24 hours or more "
@@ -209,7 +227,7 @@ def health_chart(a: Answers) -> Chart:
 
 def health_rows(a: Answers) -> list[list[Any]]:
     """The locations whose health row reports any finding, worst first."""
-    if not a.lake.path("curated", "sensor_health.parquet").exists():
+    if not a.has("sensor_health"):
         return []
     return [list(r) for r in a.rows(
         "SELECT location_id, location, status, coverage_pct, outages, outage_hours, flatlines, flatline_hours, "
@@ -249,7 +267,7 @@ def heatmap_chart(a: Answers) -> Chart:
 
 
 def map_chart(a: Answers) -> Chart:
-    daily = a.lake.path("curated", "daily_counts.parquet")
+    daily = a.file("daily_counts")
     rows = a.rows(f"""SELECT l.location, l.latitude, l.longitude, AVG(d.pedestrians)
                       FROM {{t}} l JOIN read_parquet({literal(str(daily))}) d USING (location_id)
                       WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL
@@ -292,10 +310,10 @@ def charts(a: Answers) -> list[Chart]:
     ]
 
 
-def build(lake: Lake) -> str:
+def build(lake: LocalLake, spec: PipelineSpec | None = None) -> str:
     """The whole report as one HTML string."""
     plotly = require("report", "plotly.offline", "the HTML report")
-    a = Answers(lake)
+    a = Answers(lake, spec)
     head = headline(a)
     charts_list = charts(a)
     payload = {"charts": {c.id: c.figure for c in charts_list if c.figure}, "top": selector_data(a)}
@@ -335,11 +353,11 @@ def _section(c: Chart, health: list[list[Any]] | None = None) -> str:
             f'<p class="how">{html.escape(c.caption)}</p></section>')
 
 
-def write(lake: Lake, out: Path) -> Path:
+def write(lake: LocalLake, out: Path, spec: PipelineSpec | None = None) -> Path:
     """Write the report, built from one published run, beside its final name and move it into place when
     complete; a target that is not a regular file, or a missing folder, is refused before the (slow) build."""
     check_target(out, (lake.root,))
-    text = lake.read(lambda: build(lake))
+    text = lake.read(lambda: build(lake, spec))
     with replacing(out, (lake.root,)) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return out

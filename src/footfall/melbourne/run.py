@@ -18,11 +18,14 @@ from typing import Any
 
 import duckdb
 
+from footfall.context import Context
 from footfall.dag import Pipeline, load_pipeline
-from footfall.engines import get_engine
+from footfall.engines import Engine
 from footfall.engines.duckdb import connect, sandbox
 from footfall.errors import InputError
-from footfall.lake import SPILL, Lake
+from footfall.lake.layout import Table, answer, write_json
+from footfall.lake.local import LocalLake
+from footfall.lake.open import Held
 from footfall.melbourne.formats import FileKind
 from footfall.melbourne.inputs import not_regular, refusal
 from footfall.melbourne.landing import (
@@ -37,12 +40,12 @@ from footfall.melbourne.landing import (
 )
 from footfall.melbourne.schema import PIPELINE_DIR
 from footfall.redact import redact
-from footfall.runner import Event, RunResult, run_pipeline
-from footfall.s3direct import DirectLake, pattern_regex
+from footfall.runner import Event, Listener, RunResult
+from footfall.settings import Settings
 from footfall.sql import literal
-from footfall.versions import write_json
 
 REJECTED = "_rejected"
+KINDS: tuple[FileKind, ...] = ("counts", "sensors")
 
 
 def pipeline() -> Pipeline:
@@ -106,7 +109,7 @@ def _files(paths: Iterable[Path]) -> list[Path]:
     return sorted(files)
 
 
-def land(lake: Lake, counts: Sequence[Path], sensors: Sequence[Path], result: JobResult) -> None:
+def land(lake: LocalLake, counts: Sequence[Path], sensors: Sequence[Path], result: JobResult) -> None:
     kinds: tuple[tuple[FileKind, Sequence[Path]], ...] = (("counts", counts), ("sensors", sensors))
     for kind, paths in kinds:
         for path in paths:
@@ -114,19 +117,19 @@ def land(lake: Lake, counts: Sequence[Path], sensors: Sequence[Path], result: Jo
             (result.landed if new else result.unchanged).append(landed)
 
 
-def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | None = None,
-          parsed: Callable[[Landed], bool] | None = None) -> None:
+def parse_new(lake: LocalLake, result: JobResult, listener: Listener | None = None,
+              parsed: Callable[[Landed], bool] | None = None, memory_limit: str | None = None) -> None:
     """Parse every landed file that has no raw table yet (``parsed`` says which have one, when the lake
     holds only their manifests). A file whose content the reader rejects as a whole is moved aside to
     ``landing/<kind>/_rejected/`` so it cannot block later runs; running out of memory or disk, or an
     interrupt, fails the run and leaves the file in place for the next one."""
     _retry_unexplained_rejections(lake)
     redact_manifests(lake)
-    con = connect(temp_dir=lake.root / SPILL)
+    con = connect(memory_limit=memory_limit, temp_dir=lake.spill)
     con.execute("SET TimeZone = 'Australia/Melbourne'")
     sandbox(con, [lake.root])
     try:
-        for kind in ("counts", "sensors"):
+        for kind in KINDS:
             for landed in landed_files(lake, kind):
                 if parsed(landed) if parsed else raw_path(lake, landed).exists():
                     continue
@@ -147,7 +150,7 @@ def stage(lake: Lake, result: JobResult, listener: Callable[[Event], None] | Non
         con.close()
 
 
-def _reject(lake: Lake, landed: Landed, reason: str) -> None:
+def _reject(lake: LocalLake, landed: Landed, reason: str) -> None:
     """Set a file whose content cannot be read aside, its manifest saying why."""
     folder = lake.path("landing", landed.kind, REJECTED)
     folder.mkdir(parents=True, exist_ok=True)
@@ -160,7 +163,7 @@ def _reject(lake: Lake, landed: Landed, reason: str) -> None:
     manifest.unlink()
 
 
-def _retry_unexplained_rejections(lake: Lake) -> None:
+def _retry_unexplained_rejections(lake: LocalLake) -> None:
     """Files set aside without a recorded reason (by versions that also set files aside for running out
     of memory or disk) go back to the landing zone to be parsed again; a content error sets them aside
     again, this time with the reason."""
@@ -181,80 +184,63 @@ def _retry_unexplained_rejections(lake: Lake) -> None:
             os.replace(manifest, manifest_path(lake, kind, landed.file_id))
 
 
-def run(lake: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, engine: str = "duckdb",
-        engine_options: dict[str, Any] | None = None, listener: Callable[[Event], None] | None = None,
-        rebuild: bool = False) -> JobResult:
-    """Land ``counts`` and ``sensors`` (paths, globs, directories), then rebuild the answers (nothing, when
-    nothing is new and ``rebuild`` is not set: :mod:`footfall.fingerprint`), on a lake the caller holds
-    (:meth:`Lake.session`, or :func:`footfall.melbourne.job.melbourne_lake`)."""
+def run_job(context: Context, held: Held, counts: Sequence[str] = (), sensors: Sequence[str] = (), *,
+            engine: Engine | None = None, listener: Listener | None = None, rebuild: bool = False) -> JobResult:
+    """Land ``counts`` and ``sensors`` (paths, globs, directories) in the held lake's work folder, parse what
+    is new, let the lake take the new inputs, then rebuild the answers (nothing, when nothing is new and
+    ``rebuild`` is not set: :mod:`footfall.fingerprint`) and summarise them from what was published. The one
+    path for every lake and engine: on a local lake the work folder is the lake; on an object lake it is a
+    temporary one that :func:`footfall.melbourne.job.melbourne_lake` starts with the landed files'
+    manifests."""
     counts_paths, sensor_paths = expand(counts), expand(sensors)
-    the_pipeline = pipeline()
+    work, lake = held.work, held.lake
     result = JobResult()
-    land(lake, counts_paths, sensor_paths, result)
-    stage(lake, result, listener)
-    if not landed_files(lake, "counts"):
-        raise InputError("the lake holds no counts yet: give files with --counts", path=lake.root)
-    options = dict(engine_options or {})
-    if engine == "duckdb":
-        options.setdefault("temp_dir", str(lake.root / SPILL))
-    with get_engine(engine, **options) as eng:
-        result.run = run_pipeline(the_pipeline, lake, eng, listener=listener, rebuild=rebuild)
-    summary = quarantine_summary(lake)
-    result.quarantined = sum(r.rows_quarantined for r in summary)
-    result.unresolved = [r for r in summary if r.reason.startswith("wide column ")]
-    result.hours_folded, result.hours_summed = repeated_hours(lake)
-    result.coordinates_set_aside = coordinates_set_aside(lake)
-    return result
-
-
-def prepare_scratch(remote: DirectLake, scratch: Lake, portal: bool = False) -> None:
-    """Bring the landed files' manifests into the scratch lake (so the same bytes never land twice), and for
-    an incremental portal fetch the parsed live files it resumes from."""
-    published = remote.files()
-    manifests = [rel for kind in ("counts", "sensors") for rel in published
-                 if pattern_regex(f"landing/{kind}/*.manifest.json").fullmatch(rel)]
-    remote.fetch(scratch, manifests)
-    if portal:
-        live = [raw_path(scratch, f) for f in landed_files(scratch, "counts") if f.format.startswith("ods_")]
-        remote.fetch(scratch, [rel for p in live if (rel := p.relative_to(scratch.root).as_posix()) in published])
-
-
-def run_on_s3(remote: DirectLake, scratch: Lake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *,
-              engine_options: dict[str, Any] | None = None,
-              listener: Callable[[Event], None] | None = None, rebuild: bool = False) -> JobResult:
-    """The job on an S3 lake that Spark reads and writes itself. Landing and parsing new files stay single-node
-    (DuckDB, once per file) in ``scratch``, a temporary lake holding only manifests (see
-    :func:`prepare_scratch`) and the files to parse; their results are uploaded, then every step runs on the
-    executors against S3."""
-    counts_paths, sensor_paths = expand(counts), expand(sensors)
-    the_pipeline = pipeline()
-    result = JobResult()
-    published = remote.files()
-    land(scratch, counts_paths, sensor_paths, result)
+    land(work, counts_paths, sensor_paths, result)
 
     def parsed(landed: Landed) -> bool:
-        return raw_path(scratch, landed).relative_to(scratch.root).as_posix() in published
+        rel = raw_path(work, landed).relative_to(work.root).as_posix()
+        return (work.root / rel).exists() or lake.has(rel)
 
-    remote.fetch(scratch, [rel for kind in ("counts", "sensors") for landed in landed_files(scratch, kind)
-                           if not parsed(landed) and (rel := f"landing/{kind}/{landed.name}") in published
-                           and not (scratch.root / rel).exists()])
-    stage(scratch, result, listener, parsed)
-    if not landed_files(scratch, "counts"):
-        raise InputError("the lake holds no counts yet: give files with --counts", path=str(remote))
-    remote.upload_inputs(scratch)
-    with get_engine("spark", **(engine_options or {})) as eng:
-        result.run = run_pipeline(the_pipeline, remote, eng, listener=listener, rebuild=rebuild)
-        total = eng.query("SELECT COALESCE(SUM(rows_quarantined), 0) FROM quarantine_summary")[1]
-        result.quarantined = int(total[0][0])
-        hours = eng.query("SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) "
-                          "FROM resolution_summary")[1]
-        result.hours_folded, result.hours_summed = int(hours[0][0]), int(hours[0][1])
-        notes = eng.query(f"SELECT {SET_ASIDE} FROM locations")[1]
-        result.coordinates_set_aside = int(notes[0][0])
-        wide = eng.query("SELECT source, reason, rows_quarantined, files FROM quarantine_summary "
-                         "WHERE reason LIKE 'wide column %' ORDER BY source, reason")[1]
-        result.unresolved = [QuarantineLine(str(s), str(r), int(n), int(f)) for s, r, n, f in wide]
+    lake.lend(work, [rel for kind in KINDS for landed in landed_files(work, kind)
+                     if not parsed(landed) and lake.has(rel := f"landing/{kind}/{landed.name}")
+                     and not (work.root / rel).exists()])
+    parse_new(work, result, listener, parsed, memory_limit=context.settings.memory_limit)
+    if not landed_files(work, "counts"):
+        raise InputError("the lake holds no counts yet: give files with --counts", path=str(lake))
+    lake.take(work)
+    result.run = context.run(held, engine=engine, listener=listener, rebuild=rebuild)
+    spec = context.pipeline.spec
+    summaries = {name: answer(spec, name, zone) for name, zone in SUMMARIES}
+    with lake.snapshot([t.rel for t in summaries.values()]) as published:
+        lines = quarantine_summary(published, summaries["quarantine_summary"])
+        result.hours_folded, result.hours_summed = repeated_hours(published, summaries["resolution_summary"])
+        result.coordinates_set_aside = coordinates_set_aside(published, summaries["locations"])
+    result.quarantined = sum(r.rows_quarantined for r in lines)
+    result.unresolved = [r for r in lines if r.reason.startswith("wide column ")]
     return result
+
+
+def run(lake: LocalLake, counts: Sequence[str] = (), sensors: Sequence[str] = (), *, engine: str | Engine = "duckdb",
+        settings: Settings | None = None, listener: Listener | None = None, rebuild: bool = False) -> JobResult:
+    """:func:`run_job` on a local lake the caller holds, with the settings the environment gives (or
+    ``settings``) and ``engine`` by name or as one already open (a notebook's, a test's Spark session)."""
+    settings = settings or Settings.resolve()
+    if isinstance(engine, str):
+        settings = settings.but(engine=engine)
+    context = Context(pipeline(), settings)
+    return run_job(context, Held(lake, lake), counts, sensors, engine=None if isinstance(engine, str) else engine,
+                   listener=listener, rebuild=rebuild)
+
+
+def prepare(held: Held, portal: bool = False) -> None:
+    """Bring the landed files' manifests into the held lake's work folder (so the same bytes never land twice),
+    and for an incremental portal fetch the parsed live files it resumes from. Nothing to do on a local lake,
+    which is its own work folder."""
+    lake, work = held.lake, held.work
+    lake.lend(work, [rel for kind in KINDS for rel in lake.paths(f"landing/{kind}/*.manifest.json")])
+    if portal:
+        live = [raw_path(work, f) for f in landed_files(work, "counts") if f.format.startswith("ods_")]
+        lake.lend(work, [rel for p in live if lake.has(rel := p.relative_to(work.root).as_posix())])
 
 
 @dataclass(frozen=True)
@@ -265,32 +251,29 @@ class QuarantineLine:
     files: int
 
 
-def quarantine_summary(lake: Lake) -> list[QuarantineLine]:
-    path = lake.path("curated", "quarantine_summary.parquet")
+SUMMARIES = (("quarantine_summary", "curated"), ("resolution_summary", "curated"), ("locations", "transformed"))
+
+
+def _rows(lake: LocalLake, table: Table, sql: str) -> list[tuple[Any, ...]] | None:
+    path = lake.path(table.zone, table.relpath)
     if not path.exists():
-        return []
-    rows = duckdb.execute(f"SELECT source, reason, rows_quarantined, files FROM read_parquet({literal(str(path))}) "
-                          "ORDER BY source, reason").fetchall()
-    return [QuarantineLine(str(s), str(r), int(n), int(f)) for s, r, n, f in rows]
+        return None
+    return duckdb.execute(sql.replace("{table}", f"read_parquet({literal(str(path))})")).fetchall()
 
 
-def repeated_hours(lake: Lake) -> tuple[int, int]:
+def quarantine_summary(lake: LocalLake, table: Table) -> list[QuarantineLine]:
+    rows = _rows(lake, table, "SELECT source, reason, rows_quarantined, files FROM {table} ORDER BY source, reason")
+    return [QuarantineLine(str(s), str(r), int(n), int(f)) for s, r, n, f in rows or []]
+
+
+def repeated_hours(lake: LocalLake, table: Table) -> tuple[int, int]:
     """Hours given more than once across the lake's publications: folded (identical rows), summed (partial
     records)."""
-    path = lake.path("curated", "resolution_summary.parquet")
-    if not path.exists():
-        return 0, 0
-    found = duckdb.execute(f"SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) "
-                           f"FROM read_parquet({literal(str(path))})").fetchall()
-    return int(found[0][0]), int(found[0][1])
+    rows = _rows(lake, table, "SELECT COALESCE(SUM(hours_folded), 0), COALESCE(SUM(hours_summed), 0) FROM {table}")
+    return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
 
 
-SET_ASIDE = "COUNT(coordinates_note)"
-
-
-def coordinates_set_aside(lake: Lake) -> int:
+def coordinates_set_aside(lake: LocalLake, table: Table) -> int:
     """Locations kept without a position because the coordinates published for them are not one."""
-    path = lake.path("transformed", "locations.parquet")
-    if not path.exists():
-        return 0
-    return int(duckdb.execute(f"SELECT {SET_ASIDE} FROM read_parquet({literal(str(path))})").fetchall()[0][0])
+    rows = _rows(lake, table, "SELECT COUNT(coordinates_note) FROM {table}")
+    return int(rows[0][0]) if rows else 0

@@ -1,5 +1,5 @@
 """The publish journal: how a run's staged outputs replace the published ones all at once, and how the
-next run finishes or rolls back a publish that a killed run left journaled (see :mod:`footfall.lake`)."""
+next run finishes or rolls back a publish that a killed run left journaled (see :mod:`footfall.lake.local`)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from footfall.errors import LakeError, os_reason
+from footfall.lake.layout import STAGING, lake_path, write_json
 from footfall.spec import PUBLISHED, ZONES, output_path
-from footfall.versions import write_json
 
-if TYPE_CHECKING:
-    from footfall.lake import Lake
-
-STAGING = "_staging"
 VERSIONS = "_versions"
 JOURNAL = "PUBLISH"
 PREVIOUS = "_previous"
@@ -38,10 +34,10 @@ class RolledBack(LakeError):
 
 
 @dataclass(frozen=True)
-class Staging:
-    """One run's private copy of everything it will publish."""
+class LocalStaging:
+    """One run's private copy of everything it will publish into the local lake at ``root``."""
 
-    lake: Lake
+    root: Path
     folder: Path
 
     @property
@@ -49,8 +45,8 @@ class Staging:
         return self.folder.name
 
     def path(self, zone: str, relpath: str) -> Path:
-        final = self.lake.path(zone, relpath)
-        staged = self.folder / final.relative_to(self.lake.root)
+        final = lake_path(self.root, zone, relpath)
+        staged = self.folder / final.relative_to(self.root)
         staged.parent.mkdir(parents=True, exist_ok=True)
         return staged
 
@@ -101,7 +97,7 @@ class Staging:
             restored = ("the previous outputs were put back" if not left else
                         f"the previous outputs were put back except {', '.join(left)}")
             raise RolledBack(f"could not publish run {self.folder.name} ({reason}); {restored}",
-                             path=self.lake.root) from None
+                             path=self.root) from None
         self._finish(entries)
         return [f"{e['zone']}/{e['rel']}" for e in entries]
 
@@ -118,7 +114,7 @@ class Staging:
         for zone, rel in self.staged():
             _check_entry(zone, rel)
             staged = self.folder / zone / rel
-            final = self.lake.path(zone, rel)
+            final = lake_path(self.root, zone, rel)
             backup = self.folder / PREVIOUS / zone / rel
             previous = None
             if final.is_symlink():
@@ -154,7 +150,7 @@ class Staging:
     def _publish_one(self, entry: dict[str, Any]) -> None:
         zone, rel = entry["zone"], entry["rel"]
         staged = self.folder / zone / rel
-        final = self.lake.path(zone, rel)
+        final = lake_path(self.root, zone, rel)
         if entry["kind"] == "file":
             if staged.is_file() and not staged.is_symlink():
                 final.parent.mkdir(parents=True, exist_ok=True)
@@ -162,7 +158,7 @@ class Staging:
             elif not _moved(entry, final):
                 raise LakeError(f"the staged {zone}/{rel} is missing")
             return
-        versions = self.lake.path(zone, VERSIONS, rel)
+        versions = lake_path(self.root, zone, VERSIONS, rel)
         version = versions / self.folder.name
         if staged.is_dir() and not staged.is_symlink():
             if (staged / MERGE).exists():
@@ -184,14 +180,14 @@ class Staging:
 
     def _finish(self, entries: list[dict[str, Any]]) -> None:
         """The publish is complete: say so to readers, then drop the journal and the versions it replaced."""
-        marker = self.lake.root / PUBLISHED
+        marker = self.root / PUBLISHED
         tmp = marker.with_name(marker.name + ".tmp")
         tmp.write_text(self.folder.name)
         os.replace(tmp, marker)
         (self.folder / JOURNAL).unlink()
         for entry in entries:
             if entry["kind"] == "dir":
-                versions = self.lake.path(entry["zone"], VERSIONS, entry["rel"])
+                versions = lake_path(self.root, entry["zone"], VERSIONS, entry["rel"])
                 for old in versions.iterdir() if versions.is_dir() else []:
                     if old.name != self.folder.name:
                         shutil.rmtree(old, ignore_errors=True)
@@ -220,9 +216,9 @@ class Staging:
         """Put one output back as it was before this publish. A kept previous file or link is put back
         whether or not the publish got to this output (if it did not, that changes nothing); a folder that
         was never an output of this run is never touched."""
-        final = self.lake.path(entry["zone"], entry["rel"])
+        final = lake_path(self.root, entry["zone"], entry["rel"])
         backup = self.folder / PREVIOUS / entry["zone"] / entry["rel"]
-        version = self.lake.path(entry["zone"], VERSIONS, entry["rel"], self.folder.name)
+        version = lake_path(self.root, entry["zone"], VERSIONS, entry["rel"], self.folder.name)
         previous = entry.get("previous")
         kept = backup.is_symlink() or backup.exists()
         if entry["kind"] == "file":
@@ -315,16 +311,16 @@ def _carry_over(current: Path, staged: Path) -> None:
     (staged / MERGE).unlink()
 
 
-def finish_publishes(lake: Lake) -> list[Notice]:
-    """Finish or roll back every journaled publish; drop staging that has no journal."""
+def finish_publishes(root: Path) -> list[Notice]:
+    """Finish or roll back every journaled publish in the lake at ``root``; drop staging that has no journal."""
     notices: list[Notice] = []
-    base = lake.root / STAGING
+    base = root / STAGING
     for folder in sorted(base.iterdir()) if base.is_dir() else []:
         if not folder.is_dir() or folder.is_symlink():
             folder.unlink(missing_ok=True)
         elif (folder / JOURNAL).exists():
             try:
-                Staging(lake, folder).publish()
+                LocalStaging(root, folder).publish()
             except RolledBack as e:
                 notices.append(Notice(folder.name, e.message))
             else:

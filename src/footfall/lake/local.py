@@ -1,4 +1,4 @@
-"""The lake: zones on disk, a lock, and write-audit-publish.
+"""A lake in a local folder: zones on disk, a lock, consistent reads, and write-audit-publish.
 
 Every run writes under ``_staging/<run_id>/`` first. Publishing keeps a link to each output it will
 replace, writes a journal (``PUBLISH``), then makes atomic moves: a file output replaces its old self
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,24 +23,23 @@ from pathlib import Path
 from typing import TypeVar
 
 from footfall.errors import LakeError, escaped, file_in_the_way, os_failure
-from footfall.journal import JOURNAL, STAGING, Notice, Staging, finish_publishes
-from footfall.spec import PUBLISHED, TEMPORARY_SUFFIXES, ZONES, relative_path
-from footfall.versions import new_run_id
+from footfall.lake.journal import JOURNAL, LocalStaging, Notice, finish_publishes
+from footfall.lake.layout import SPILL, STAGING, lake_path, new_run_id
+from footfall.spec import PUBLISHED, TEMPORARY_SUFFIXES, ZONES
 
-SPILL = "_spill"
-# Landing and parsing write <file_id>.<ext>.part and <file_id>.manifest.json.tmp, file ids being 20 hex digits.
-LANDING_TEMPORARY = re.compile(r"^[0-9a-f]{20}(\.(csv|json|jsonl|parquet)\.part|\.manifest\.json\.tmp)$")
 READ_WAIT = 30.0
 READ_ATTEMPTS = 5
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Lake:
+class LocalLake:
+    """A lake in a folder; what its engines read are paths."""
+
     root: Path
 
     @classmethod
-    def at(cls, location: str | Path) -> Lake:
+    def at(cls, location: str | Path) -> LocalLake:
         text = str(location)
         if "://" in text:
             raise LakeError(f"unsupported lake location {text!r} (a local directory is expected)")
@@ -57,14 +56,63 @@ class Lake:
 
     def path(self, zone: str, *parts: str) -> Path:
         """A path inside a zone; config-given parts can never leave the lake."""
-        if zone not in (*ZONES, STAGING):
-            raise LakeError(f"unknown zone {zone!r} (zones: {', '.join(ZONES)})")
-        for part in parts:
-            try:
-                relative_path(part)
-            except ValueError as e:
-                raise LakeError(str(e)) from None
-        return self.root.joinpath(zone, *parts)
+        return lake_path(self.root, zone, *parts)
+
+    def roots(self) -> list[str]:
+        """What an engine running on this lake may touch."""
+        return [str(self.root)]
+
+    @property
+    def spill(self) -> Path:
+        return self.root / SPILL
+
+    def sources(self, pattern: str, fmt: str) -> list[str]:
+        """The files a source's lake path names, sorted; a folder stands for every ``*.<fmt>`` below it."""
+        path = self.root / pattern
+        if path.is_dir():
+            path = path / "**" / f"*.{fmt}"
+        return sorted(p for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+
+    def files(self) -> dict[str, Path]:
+        """Every file of the zones by lake path: what an object lake would hold (no staging, versions, hidden,
+        ``_``-prefixed or temporary entries)."""
+        found: dict[str, Path] = {}
+        for zone in ZONES:
+            for here, dirs, names in os.walk(self.root / zone, followlinks=True):
+                dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+                for name in names:
+                    if not name.startswith((".", "_")) and not name.endswith(TEMPORARY_SUFFIXES):
+                        path = Path(here, name)
+                        found[path.relative_to(self.root).as_posix()] = path
+        return found
+
+    def has(self, rel: str) -> bool:
+        return (self.root / rel).exists()
+
+    def paths(self, pattern: str) -> list[str]:
+        """The lake paths of the files a lake glob names, sorted."""
+        return sorted(Path(p).relative_to(self.root).as_posix() for p in glob.glob(str(self.root / pattern))
+                      if Path(p).is_file())
+
+    def lend(self, work: LocalLake, rels: Sequence[str]) -> None:
+        """Put published files into a job's local lake: nothing to do when the job works in this lake."""
+        if work.root != self.root:
+            for rel in rels:
+                target = work.root / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(self.root / rel, target)
+
+    def publish_inputs(self) -> None:
+        """Inputs land in place here: nothing to publish."""
+
+    def take(self, work: LocalLake) -> list[str]:
+        """Adopt the inputs a job landed and parsed in ``work``: they are already in place here."""
+        return []
+
+    @contextlib.contextmanager
+    def snapshot(self, prefixes: Sequence[str] = ()) -> Iterator[LocalLake]:
+        """The lake itself: its files are already here (an object lake downloads the ones asked for)."""
+        yield self
 
     def ensure(self) -> None:
         self.refuse_a_file()
@@ -114,40 +162,35 @@ class Lake:
         with self.lock():
             yield self.recover(scratch)
 
-    def stage(self, run_id: str | None = None) -> Staging:
+    def stage(self, run_id: str | None = None) -> LocalStaging:
         """A run's private staging folder; publishes left by a killed run were settled by :meth:`recover`."""
         run_id = run_id or new_run_id()
         folder = self.root / STAGING / run_id
         folder.mkdir(parents=True)
-        return Staging(self, folder)
+        return LocalStaging(self.root, folder)
 
     def recover(self, scratch: Sequence[str] = ()) -> list[Notice]:
         """Under the lock, before any work: finish publishes that were journaled (or roll back one that
         cannot be finished), drop staging that never got that far, and sweep what killed runs left behind
         (``scratch``: lake-relative folders a job keeps only temporaries in)."""
-        notices = finish_publishes(self)
+        notices = finish_publishes(self.root)
         self.sweep(scratch)
         return notices
 
     def sweep(self, scratch: Sequence[str] = ()) -> list[Path]:
         """Remove the temporary files footfall writes, which only a killed process leaves behind: engine spill
-        files, whatever is in the job's ``scratch`` folders (downloads in progress), landing copies and
-        manifests cut short (``<id>.csv.part``, ``<id>.manifest.json.tmp``), parsed files cut short, and
-        hidden ``.name.part``/``.tmp``/``.link`` entries beside outputs. Only under the lock and before any
-        work, when nothing can be writing them."""
+        files, whatever is in the job's ``scratch`` folders (downloads in progress), and, anywhere in the zones,
+        entries named as temporaries (``.part``, ``.tmp``, ``.link``: files cut short, links being swapped).
+        Only under the lock and before any work, when nothing can be writing them."""
         found: list[Path] = []
         for rel in (SPILL, *scratch):
             folder = self.root / rel
             if folder.is_dir() and not folder.is_symlink():
                 found += folder.iterdir()
         found += [*self.root.glob(".doctor-*"), *self.root.glob(".*.tmp")]
-        for folder in [*(self.root / "landing").glob("*"), *(self.root / "transformed").glob("raw_*")]:
-            if folder.is_dir() and not folder.is_symlink():
-                found += [p for p in folder.iterdir() if LANDING_TEMPORARY.match(p.name)]
         for zone in ZONES:
             for here, dirs, files in os.walk(self.root / zone):
-                found += [Path(here, n) for n in (*dirs, *files)
-                          if n.startswith(".") and n.endswith(TEMPORARY_SUFFIXES)]
+                found += [Path(here, n) for n in (*dirs, *files) if n.endswith(TEMPORARY_SUFFIXES)]
         for path in found:
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)

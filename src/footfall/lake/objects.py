@@ -1,0 +1,242 @@
+"""A lake on an object store, which the engines read and write themselves: no working copy.
+
+A run reads the pointer once and resolves each source through it to object URIs. The engine writes every
+output under a version prefix of its own (``<zone>/<output>/<run_id>/...``), invisible to readers.
+Publishing lists what was written, builds the next pointer from the one this run read, and switches it by
+compare-and-swap (:mod:`footfall.lake.pointer`): a failed run publishes nothing, and of two writers only one
+publishes. New inputs (landed files, their parsed tables) are uploaded at their lake path before the run,
+from a local scratch lake where a job lands and parses them; they join the lake when the pointer names them.
+Readers download just the objects of the tables they read, all named by one pointer, into a temporary
+folder (:meth:`ObjectLake.snapshot`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from footfall.errors import LakeError
+from footfall.lake.layout import SPILL, Table, new_run_id, table_of
+from footfall.lake.local import LocalLake
+from footfall.lake.plan import next_pointer, retired
+from footfall.lake.pointer import Pointer
+from footfall.lake.store import ObjectStore, md5_file
+from footfall.spec import PUBLISHED, relative_path
+
+TRANSFERS = 8  # S3 latency, not bandwidth, bounds many small files
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A lake glob as a regex over lake paths: ``*`` stays within a folder, ``**`` crosses them.
+
+    >>> bool(pattern_regex("landing/counts/*.manifest.json").fullmatch("landing/counts/a.manifest.json"))
+    True
+    >>> bool(pattern_regex("landing/counts/*.manifest.json").fullmatch("landing/counts/_rejected/a.manifest.json"))
+    False
+    >>> bool(pattern_regex("transformed/x/**/*.parquet").fullmatch("transformed/x/year=1/month=2/p.parquet"))
+    True
+    """
+    wildcards = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    out = []
+    for part in re.split(r"(\*\*/|\*\*|\*|\?|\[[^\]]*\])", pattern):
+        if part in wildcards:
+            out.append(wildcards[part])
+        elif part.startswith("[") and part.endswith("]") and len(part) > 2:
+            out.append("[" + part[1:-1].replace("\\", "\\\\").replace("!", "^", 1) + "]")
+        else:
+            out.append(re.escape(part))
+    return re.compile("".join(out))
+
+
+@dataclass
+class ObjectLake:
+    """An object lake as one run sees it: the pointer read once, URIs out, a compare-and-swap in."""
+
+    store: ObjectStore
+    tables: tuple[Table, ...]
+    scratch: Path  # a local folder for the engine's spill
+    previous: dict[str, Any] | None = None
+    etag: str | None = None
+    added: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, store: ObjectStore, tables: Sequence[Table], scratch: Path) -> ObjectLake:
+        previous, etag = Pointer(store).read()
+        return cls(store, tuple(tables), scratch, previous, etag)
+
+    def __str__(self) -> str:
+        return self.store.location
+
+    @property
+    def pointer(self) -> Pointer:
+        return Pointer(self.store)
+
+    def files(self) -> dict[str, dict[str, Any]]:
+        """Every file the next pointer starts from: the published ones and this run's new inputs."""
+        return {**(self.previous or {}).get("files", {}), **self.added}
+
+    # -- what the runner asks of a lake -------------------------------------------------------------
+
+    def roots(self) -> list[str]:
+        return [self.store.uri("").rstrip("/") + "/", str(self.scratch)]
+
+    @property
+    def spill(self) -> Path:
+        return self.scratch / SPILL
+
+    def sources(self, pattern: str, fmt: str) -> list[str]:
+        """URIs of the files a source's path names (a folder stands for every ``*.<fmt>`` below it)."""
+        files = self.files()
+        folder = pattern.rstrip("/")
+        if not any(c in folder for c in "*?[") and any(rel.startswith(folder + "/") for rel in files):
+            regex = pattern_regex(f"{folder}/**/*.{fmt}")
+        else:
+            regex = pattern_regex(folder)
+        return [self.store.uri(files[rel]["key"]) for rel in sorted(files) if regex.fullmatch(rel)]
+
+    def stage(self, run_id: str | None = None) -> ObjectStaging:
+        return ObjectStaging(self, run_id or new_run_id())
+
+    @contextlib.contextmanager
+    def snapshot(self, prefixes: Sequence[str] = ()) -> Iterator[LocalLake]:
+        """The published files under ``prefixes`` (every published table's without), downloaded into a
+        temporary local lake that is removed afterwards: a reader fetches what it reads and nothing else."""
+        files = (self.previous or {}).get("files", {})
+        wanted = prefixes or tuple(t.prefix for t in self.tables)
+        rels = [rel for rel in sorted(files) if rel.startswith(tuple(wanted))]
+        folder = Path(tempfile.mkdtemp(prefix="footfall-read-"))
+        try:
+            local = LocalLake.at(folder)
+            self.fetch(local, rels)
+            (folder / PUBLISHED).write_text((self.previous or {}).get("run_id", ""))
+            yield local
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    # -- inputs ---------------------------------------------------------------------------------------
+
+    def has(self, rel: str) -> bool:
+        return rel in self.files()
+
+    def paths(self, pattern: str) -> list[str]:
+        """The lake paths of the files a lake glob names, sorted."""
+        regex = pattern_regex(pattern)
+        return [rel for rel in sorted(self.files()) if regex.fullmatch(rel)]
+
+    def lend(self, work: LocalLake, rels: Sequence[str]) -> None:
+        """Download published files a job needs into its local lake (manifests, files still to parse)."""
+        self.fetch(work, rels)
+
+    def publish_inputs(self) -> None:
+        """Make the inputs this run took part of the lake, outputs unchanged (a fetch with no run)."""
+        if self.added:
+            self.stage().publish()
+
+    def take(self, work: LocalLake) -> list[str]:
+        return self.upload_inputs(work)
+
+    def fetch(self, local: LocalLake, rels: Sequence[str]) -> None:
+        """Download named lake files into a local lake, a few at a time."""
+        files = self.files()
+        for rel in rels:
+            relative_path(rel)
+        with ThreadPoolExecutor(max_workers=TRANSFERS) as pool:
+            for done in [pool.submit(self.store.download, files[rel]["key"], local.root / rel) for rel in rels]:
+                done.result()
+
+    def upload_inputs(self, local: LocalLake) -> list[str]:
+        """Upload the local lake's new or changed inputs at their lake paths, data before manifests; they join
+        the pointer when this run publishes."""
+        files = self.files()
+        changed = []
+        for rel, path in local.files().items():
+            if table_of(self.tables, rel):
+                continue
+            md5 = md5_file(path)
+            if rel in files and (files[rel]["size"], files[rel]["md5"]) == (path.stat().st_size, md5):
+                continue
+            changed.append((rel, path, md5))
+        for manifests in (False, True):
+            batch = sorted(c for c in changed if c[0].endswith(".manifest.json") == manifests)
+            with ThreadPoolExecutor(max_workers=TRANSFERS) as pool:
+                for done in [pool.submit(self.store.upload, path, rel) for rel, path, _ in batch]:
+                    done.result()
+            for rel, path, md5 in batch:
+                self.added[rel] = {"size": path.stat().st_size, "md5": md5, "key": rel}
+        return [rel for rel, _, _ in changed]
+
+
+@dataclass
+class ObjectStaging:
+    """One run's outputs, written by the engine under ``<output>/<run_id>/`` and published by the pointer."""
+
+    lake: ObjectLake
+    run_id: str
+    written: dict[str, bool] = field(default_factory=dict)  # table rel -> merge partitions
+    published: bool = False
+
+    def _table(self, zone: str, relpath: str) -> Table:
+        try:
+            relative_path(relpath)
+        except ValueError as e:
+            raise LakeError(str(e)) from None
+        rel = f"{zone}/{relpath}"
+        found = next((t for t in self.lake.tables if t.rel == rel), None)
+        if found is None:
+            raise LakeError(f"{rel} is not an output of this pipeline", path=str(self.lake))
+        return found
+
+    def path(self, zone: str, relpath: str) -> str:
+        """The URI the engine writes: a file's versioned key, or a partitioned output's version folder."""
+        table = self._table(zone, relpath)
+        self.written.setdefault(table.rel, False)
+        if table.directory:
+            return self.lake.store.uri(f"{table.rel}/{self.run_id}")
+        return self.lake.store.uri(table.versioned_key(table.rel, self.run_id))
+
+    def mark_directory(self, zone: str, relpath: str, merge: bool = False) -> None:
+        self.written[self._table(zone, relpath).rel] = merge
+
+    def publish(self) -> list[str]:
+        """Build the next pointer from the one this run read and what it wrote; switch it (compare-and-swap);
+        then delete what neither pointer names."""
+        lake = self.lake
+        files = lake.files()
+        for table in lake.tables:
+            if table.rel not in self.written:
+                continue
+            written = {}
+            for item in lake.store.list(f"{table.rel}/{self.run_id}/"):
+                inner = item.key[len(table.rel) + len(self.run_id) + 2:]
+                if any(part.startswith(("_", ".")) for part in inner.split("/")):
+                    continue
+                rel = f"{table.rel}/{inner}" if table.directory else table.rel
+                written[rel] = {"size": item.size, "md5": item.etag, "key": item.key}
+            replaced = {table.unit(rel) for rel in written} if self.written[table.rel] else None
+            for rel in [r for r in files if table.owns(r)]:
+                if replaced is None or table.unit(rel) in replaced:
+                    del files[rel]
+            files.update(written)
+        pointer = next_pointer(self.run_id, datetime.now(UTC).isoformat(timespec="seconds"), files,
+                               retired(lake.tables, (lake.previous or {}).get("files", {}), files))
+        lake.pointer.switch(pointer, lake.etag)
+        self.published = True
+        lake.pointer.collect(lake.tables, pointer, lake.previous)
+        lake.previous, lake.etag = lake.pointer.read()
+        lake.added = {}
+        return sorted(self.written)
+
+    def discard(self) -> None:
+        """Delete what this run wrote, unless the pointer already names it."""
+        if self.published:
+            return
+        self.lake.store.delete([item.key for rel in self.written
+                                for item in self.lake.store.list(f"{rel}/{self.run_id}/")])
