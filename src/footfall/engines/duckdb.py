@@ -161,6 +161,8 @@ class DuckDBEngine(Engine):
         rows = self.count(table)
         if rows == 0 and output.overwrite == "partitions":
             return 0
+        if "://" not in dest:
+            Path(dest).parent.mkdir(parents=True, exist_ok=True)
         if rows == 0 and output.partition_by:
             dest = f"{dest.rstrip('/')}/part-empty.parquet"
             options = "FORMAT parquet, COMPRESSION zstd"

@@ -65,7 +65,9 @@ class ObjectLake:
     scratch: Path  # a local folder for the engine's spill
     previous: dict[str, Any] | None = None
     etag: str | None = None
-    added: dict[str, dict[str, Any]] = field(default_factory=dict)
+    added: dict[str, dict[str, Any]] = field(default_factory=dict)  # inputs taken from a work folder
+    lent: set[str] = field(default_factory=set)  # inputs lent to a work folder
+    dropped: set[str] = field(default_factory=set)  # inputs lent and gone from it (a file set aside)
 
     @classmethod
     def open(cls, store: ObjectStore, tables: Sequence[Table], scratch: Path) -> ObjectLake:
@@ -80,8 +82,10 @@ class ObjectLake:
         return Pointer(self.store)
 
     def files(self) -> dict[str, dict[str, Any]]:
-        """Every file the next pointer starts from: the published ones and this run's new inputs."""
-        return {**(self.previous or {}).get("files", {}), **self.added}
+        """Every file the next pointer starts from: the published ones and this run's new inputs, less the
+        inputs a work folder dropped."""
+        files = {**(self.previous or {}).get("files", {}), **self.added}
+        return {rel: meta for rel, meta in files.items() if rel not in self.dropped}
 
     # -- what the runner asks of a lake -------------------------------------------------------------
 
@@ -132,15 +136,19 @@ class ObjectLake:
         return [rel for rel in sorted(self.files()) if regex.fullmatch(rel)]
 
     def lend(self, work: LocalLake, rels: Sequence[str]) -> None:
-        """Download published files a job needs into its local lake (manifests, files still to parse)."""
+        """Download published files a job needs into its local lake (manifests, files still to parse); what
+        the job then removes from there (a file set aside) leaves the lake with its next publish."""
         self.fetch(work, rels)
+        self.lent.update(rels)
 
     def publish_inputs(self) -> None:
         """Make the inputs this run took part of the lake, outputs unchanged (a fetch with no run)."""
-        if self.added:
+        if self.added or self.dropped:
             self.stage().publish()
 
     def take(self, work: LocalLake) -> list[str]:
+        """Upload the work folder's new inputs; drop the lent ones it no longer holds."""
+        self.dropped |= {rel for rel in self.lent if not (work.root / rel).exists()}
         return self.upload_inputs(work)
 
     def fetch(self, local: LocalLake, rels: Sequence[str]) -> None:
@@ -231,7 +239,7 @@ class ObjectStaging:
         self.published = True
         lake.pointer.collect(lake.tables, pointer, lake.previous)
         lake.previous, lake.etag = lake.pointer.read()
-        lake.added = {}
+        lake.added, lake.dropped = {}, set()
         return sorted(self.written)
 
     def discard(self) -> None:

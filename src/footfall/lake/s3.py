@@ -91,7 +91,8 @@ class S3Store:
         return f"s3://{self.where.bucket}/{self.where.key(key)}"
 
     def filesystem(self) -> Any | None:
-        return _filesystem(self.endpoint, self.region)
+        """At the endpoint and region the boto3 client resolved (flags, AWS_ENDPOINT_URL, the config files)."""
+        return _filesystem(self.endpoint or self.s3.meta.endpoint_url, self.region or self.s3.meta.region_name)
 
 
 @functools.cache
