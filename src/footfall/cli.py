@@ -210,7 +210,7 @@ def _describe(lake: str | None, endpoint: str | None, pipeline_dir: Path | None)
     context = Context(load(pipeline_dir), Settings.resolve(lake=lake, s3_endpoint=endpoint))
     with context.lake(write=False) as held:
         if not isinstance(held.lake, ObjectLake):
-            raise FootfallError(f"the catalog describes a lake on an object store: give --lake s3://bucket/prefix "
+            raise FootfallError(f"the catalog describes an S3 lake: give --lake s3://bucket/prefix "
                                 f"(not {context.settings.lake!r})")
         return describe_lake(held.lake, context.pipeline)
 

@@ -9,6 +9,7 @@ one line when it does not; no caller asks for an engine by name to decide how to
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -34,9 +35,10 @@ class Context:
         return published(self.pipeline.spec)
 
     @contextlib.contextmanager
-    def lake(self, *, write: bool, scratch: Sequence[str] = ()) -> Iterator[Held]:
+    def lake(self, *, write: bool, scratch: Sequence[str] = (), temporaries: re.Pattern[str] | None = None
+             ) -> Iterator[Held]:
         """The settings' lake, held once for a writer (see :func:`footfall.lake.open.open_lake`)."""
-        with open_lake(self.settings.lake, self.tables, write=write, scratch=scratch,
+        with open_lake(self.settings.lake, self.tables, write=write, scratch=scratch, temporaries=temporaries,
                        endpoint=self.settings.s3_endpoint, region=self.settings.region) as held:
             yield held
 

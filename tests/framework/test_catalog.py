@@ -14,11 +14,16 @@ import pyarrow.parquet as pq
 import pytest
 import sqlglot
 from cli import footfall
-from test_s3 import ODS, SENSORS, SODA, pointer
 
 from footfall.catalog import athena_types, translate
-from footfall.melbourne.run import pipeline, run
-from footfall.s3 import working_copy
+from footfall.lake.pointer import POINTER
+from footfall.melbourne.job import melbourne, melbourne_lake
+from footfall.melbourne.run import run_job
+from footfall.settings import Settings
+
+SODA = "socrata_counts_soda_2019-11_5000.json"
+ODS = "ods_counts_export_labels_2025-10_5000.csv"
+SENSORS = "ods_sensor_locations_export_2026-06.csv"
 
 DB = "pedestrian_counting_system"
 # the Glue type of each Parquet type the Melbourne pipeline writes
@@ -32,9 +37,14 @@ TABLES = {"raw_counts", "raw_sensors", "hourly_counts", "applied_counts_files", 
           "sensor_runs", "weekly_ratios", "daily_totals", "hour_of_day_totals", "data_gaps"}
 
 
+def pointer(s3: SimpleNamespace) -> dict:
+    return json.loads(s3.client.get_object(Bucket=s3.bucket, Key=f"melbourne/{POINTER}")["Body"].read())
+
+
 def publish(s3: SimpleNamespace, *counts: Path, sensors: tuple[Path, ...] = ()) -> None:
-    with working_copy(s3.uri, pipeline().spec, write=True) as remote:
-        run(remote.work, [str(c) for c in counts], [str(s) for s in sensors])
+    context = melbourne(Settings.resolve(lake=s3.uri))
+    with melbourne_lake(context, write=True) as held:
+        run_job(context, held, [str(c) for c in counts], [str(s) for s in sensors])
 
 
 def register(s3: SimpleNamespace, *extra: str) -> dict[str, str]:

@@ -117,5 +117,5 @@ def test_spark_credentials_for_s3_without_boto3_name_the_aws_extra(monkeypatch: 
 
     hide(monkeypatch, "boto3")
     with pytest.raises(MissingExtra, match=r"^Spark on an S3 lake needs boto3: pip install 'footfall\[aws\]'$"):
-        S3Access(endpoint=None, region=None).runtime_conf()
+        S3Access(endpoint=None, region=None, jars=Path("jars")).runtime_conf()
 

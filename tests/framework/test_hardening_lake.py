@@ -27,6 +27,7 @@ from footfall.lake.journal import JOURNAL, LocalStaging
 from footfall.lake.layout import STAGING
 from footfall.lake.local import LocalLake
 from footfall.melbourne.job import SCRATCH
+from footfall.melbourne.landing import TEMPORARIES
 from footfall.spec import PUBLISHED, load_spec
 
 # -- class 1: the engine can touch files outside the pipeline and the lake --------------------------------
@@ -317,7 +318,7 @@ def test_a_zone_root_output_is_one_line_and_leaves_the_lake_usable(make_pipeline
     assert in_process(capsys, monkeypatch, "pipeline", "run", str(good), "--lake", str(lake))[0] == 0
 
 
-def _published(lake: LocalLake, run_id: str, files: dict[str, str], dirs: dict[str, str]) -> Staging:
+def _published(lake: LocalLake, run_id: str, files: dict[str, str], dirs: dict[str, str]) -> LocalStaging:
     """Stage ``files`` (zone/rel: text) and partitioned ``dirs`` (zone/rel: text of its one part)."""
     staging = lake.stage(run_id)
     for where, text in files.items():
@@ -343,53 +344,53 @@ def _state(lake: LocalLake) -> dict[str, str | None]:
     return found
 
 
-def _journal(staging: Staging) -> dict:
+def _journal(staging: LocalStaging) -> dict:
     return json.loads((staging.folder / JOURNAL).read_text())
 
 
-def _break_missing_staged(staging: Staging) -> None:
+def _break_missing_staged(staging: LocalStaging) -> None:
     (staging.folder / "curated" / "b.csv").unlink()
 
 
-def _break_missing_staged_dir(staging: Staging) -> None:
+def _break_missing_staged_dir(staging: LocalStaging) -> None:
     shutil.rmtree(staging.folder / "transformed" / "u")
 
 
-def _break_zone_root_entry(staging: Staging) -> None:
+def _break_zone_root_entry(staging: LocalStaging) -> None:
     data = _journal(staging)
     data["entries"].append({"zone": "curated", "rel": ".", "kind": "dir", "previous": None, "inode": None})
     (staging.folder / JOURNAL).write_text(json.dumps(data))
 
 
-def _break_escaping_entry(staging: Staging) -> None:
+def _break_escaping_entry(staging: LocalStaging) -> None:
     data = _journal(staging)
     data["entries"].insert(1, {"zone": "curated", "rel": "../../outside", "kind": "file", "previous": None,
                                "inode": None})
     (staging.folder / JOURNAL).write_text(json.dumps(data))
 
 
-def _break_unknown_zone(staging: Staging) -> None:
+def _break_unknown_zone(staging: LocalStaging) -> None:
     data = _journal(staging)
     data["entries"][3]["zone"] = "etc"
     (staging.folder / JOURNAL).write_text(json.dumps(data))
 
 
-def _break_not_an_entry(staging: Staging) -> None:
+def _break_not_an_entry(staging: LocalStaging) -> None:
     data = _journal(staging)
     data["entries"][4] = ["curated", "c.parquet"]
     (staging.folder / JOURNAL).write_text(json.dumps(data))
 
 
-def _break_corrupt_json(staging: Staging) -> None:
+def _break_corrupt_json(staging: LocalStaging) -> None:
     (staging.folder / JOURNAL).write_text('{"version": 2, "entries": [{"zone": "cura')
 
 
-def _break_empty_journal(staging: Staging) -> None:
+def _break_empty_journal(staging: LocalStaging) -> None:
     (staging.folder / JOURNAL).write_text("")
 
 
-def _break_unwritable_target(staging: Staging) -> None:
-    lake = staging.lake.root
+def _break_unwritable_target(staging: LocalStaging) -> None:
+    lake = staging.root
     (lake / "curated" / "c.parquet").unlink()
     (lake / "curated" / "c.parquet").mkdir()
     (lake / "curated" / "c.parquet" / "keep.txt").write_text("someone's folder\n")
@@ -505,14 +506,14 @@ KILLER = textwrap.dedent("""
     if point == "after":
         from footfall.lake.journal import LocalStaging
 
-        real_one = Staging._publish_one
+        real_one = LocalStaging._publish_one
 
         def publish_one(self, entry):
             real_one(self, entry)
             if f"{entry['zone']}/{entry['rel']}" == arg:
                 die()
 
-        Staging._publish_one = publish_one
+        LocalStaging._publish_one = publish_one
     from footfall.cli import main
 
     sys.argv = ["footfall", *sys.argv[1:]]
@@ -651,7 +652,7 @@ def test_a_reader_during_a_live_publish_waits_for_it_and_answers_from_the_new_ru
         import os, sys, time
         from pathlib import Path
         from footfall.lake.journal import LocalStaging
-        real_one = Staging._publish_one
+        real_one = LocalStaging._publish_one
 
         def publish_one(self, entry):
             real_one(self, entry)
@@ -660,7 +661,7 @@ def test_a_reader_during_a_live_publish_waits_for_it_and_answers_from_the_new_ru
                 while not Path({str(gate)!r}).exists():
                     time.sleep(0.05)
 
-        Staging._publish_one = publish_one
+        LocalStaging._publish_one = publish_one
         from footfall.cli import main
         sys.argv = ["footfall", *sys.argv[1:]]
         main()
@@ -696,7 +697,7 @@ def test_the_sweep_touches_only_footfalls_temporary_files(tmp_path: Path) -> Non
     for rel in keep + sweep:
         (lake.root / rel).parent.mkdir(parents=True, exist_ok=True)
         (lake.root / rel).write_text("x")
-    with lake.session(SCRATCH):
+    with lake.session(SCRATCH, TEMPORARIES):
         pass
     assert sorted(p.relative_to(lake.root).as_posix() for p in lake.root.rglob("*") if p.is_file()
                   and p.name != ".lock") == sorted(keep)

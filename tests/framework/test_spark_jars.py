@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from cli import footfall
 
-from footfall.engines.spark_jars import JARS, SDIST_JARS, SDIST_SHA256, default_folder, extract, jars_folder
+from footfall.engines.spark_jars import JARS, SDIST_JARS, SDIST_SHA256, extract
 from footfall.errors import FootfallError
+from footfall.settings import Settings
 
 
 def sdist(path: Path, members: dict[str, bytes]) -> Path:
@@ -79,12 +80,12 @@ def test_the_jars_folder_is_the_setting_else_the_users_data_folder(monkeypatch: 
                                                                     tmp_path: Path) -> None:
     monkeypatch.delenv("FOOTFALL_SPARK_JARS", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    assert jars_folder() == default_folder() == tmp_path / "data" / "footfall" / "spark-jars"
+    assert Settings.resolve().jars_folder == tmp_path / "data" / "footfall" / "spark-jars"
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert jars_folder() == tmp_path / "home" / ".local" / "share" / "footfall" / "spark-jars"
+    assert Settings.resolve().jars_folder == tmp_path / "home" / ".local" / "share" / "footfall" / "spark-jars"
     monkeypatch.setenv("FOOTFALL_SPARK_JARS", "~/elsewhere")
-    assert jars_folder() == tmp_path / "home" / "elsewhere"
+    assert Settings.resolve().jars_folder == tmp_path / "home" / "elsewhere"
 
 
 def test_doctor_looks_in_the_users_data_folder_without_the_setting(monkeypatch: pytest.MonkeyPatch,
@@ -94,13 +95,13 @@ def test_doctor_looks_in_the_users_data_folder_without_the_setting(monkeypatch: 
     monkeypatch.delenv("FOOTFALL_SPARK_JARS", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     folder = tmp_path / "footfall" / "spark-jars"
-    missing = spark_jars()
+    missing = spark_jars(Settings.resolve())
     assert not missing.ok and missing.detail == (
         f"missing from {folder}: {', '.join(JARS)}; Spark on an s3:// lake needs them (`footfall spark-jars`, or set "
         "FOOTFALL_SPARK_JARS)")
     archive = sdist(tmp_path / "s.tar.gz", {name: b"PK" for name in JARS})
     extract(archive, folder, sha256(archive))
-    assert spark_jars().ok and spark_jars().detail == f"in {folder} (Spark on an s3:// lake)"
+    assert spark_jars(Settings.resolve()).ok and spark_jars(Settings.resolve()).detail == f"in {folder} (Spark on an s3:// lake)"
 
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from footfall.doctor import examine
+from footfall.settings import Settings
 from footfall.melbourne.portal import COUNTS_DATASET
 from footfall.sources.opendatasoft import dataset_url
 
@@ -32,7 +33,7 @@ def portal() -> Iterator[str]:
 
 
 def test_doctor_finds_a_healthy_machine(tmp_path: Path, portal: str) -> None:
-    findings = {f.name: f for f in examine(str(tmp_path / "lake"), portal, COUNTS_DATASET)}
+    findings = {f.name: f for f in examine(Settings.resolve(lake=str(tmp_path / "lake")), portal, COUNTS_DATASET)}
     assert findings["Python"].ok and findings["duckdb"].ok and findings["Lake"].ok
     assert findings["Portal"].ok and findings["Portal"].detail == f"{portal} answers"
 
@@ -40,7 +41,7 @@ def test_doctor_finds_a_healthy_machine(tmp_path: Path, portal: str) -> None:
 def test_doctor_says_what_is_missing_in_plain_words(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    findings = {f.name: f for f in examine(str(blocker / "lake"), "http://127.0.0.1:9", COUNTS_DATASET)}
+    findings = {f.name: f for f in examine(Settings.resolve(lake=str(blocker / "lake")), "http://127.0.0.1:9", COUNTS_DATASET)}
     assert not findings["Lake"].ok and findings["Lake"].required
     assert findings["Lake"].detail == f"{blocker / 'lake'}: cannot be a lake: {blocker} is a file, not a folder"
     assert not findings["Portal"].ok and not findings["Portal"].required
@@ -48,9 +49,10 @@ def test_doctor_says_what_is_missing_in_plain_words(tmp_path: Path) -> None:
 
 
 def test_an_s3_lake_is_probed_with_the_credentials_at_hand(s3) -> None:
-    found = {f.name: f for f in examine(s3.uri, "http://127.0.0.1:9", COUNTS_DATASET)}["Lake"]
-    assert found.ok and found.detail.startswith(f"{s3.uri} is reachable, nothing published yet; working copy ")
-    missing = {f.name: f for f in examine(f"s3://{s3.bucket}-gone/x", "http://127.0.0.1:9", COUNTS_DATASET)}["Lake"]
+    found = {f.name: f for f in examine(Settings.resolve(lake=s3.uri), "http://127.0.0.1:9", COUNTS_DATASET)}["Lake"]
+    assert found.ok and found.detail == f"{s3.uri} is reachable, nothing published yet"
+    gone = Settings.resolve(lake=f"s3://{s3.bucket}-gone/x")
+    missing = {f.name: f for f in examine(gone, "http://127.0.0.1:9", COUNTS_DATASET)}["Lake"]
     assert not missing.ok and "the bucket does not exist" in missing.detail
 
 
@@ -60,11 +62,11 @@ def test_doctor_says_whether_the_s3a_jars_are_there_and_where_it_looks(tmp_path:
 
     folder = tmp_path / "jars"
     monkeypatch.setenv("FOOTFALL_SPARK_JARS", str(folder))
-    missing = {f.name: f for f in examine(str(tmp_path / "lake"), portal, COUNTS_DATASET)}["S3A jars"]
+    missing = {f.name: f for f in examine(Settings.resolve(lake=str(tmp_path / "lake")), portal, COUNTS_DATASET)}["S3A jars"]
     assert not missing.ok and not missing.required
     assert missing.detail.startswith(f"missing from {folder}: hadoop-aws-3.3.1.jar, aws-java-sdk-bundle-1.11.901.jar")
     folder.mkdir()
     for name in JARS:
         (folder / name).write_bytes(b"PK")
-    found = {f.name: f for f in examine(str(tmp_path / "lake"), portal, COUNTS_DATASET)}["S3A jars"]
+    found = {f.name: f for f in examine(Settings.resolve(lake=str(tmp_path / "lake")), portal, COUNTS_DATASET)}["S3A jars"]
     assert found.ok and found.detail == f"in {folder} (Spark on an s3:// lake)"

@@ -70,10 +70,11 @@ class Engine(ABC):
         self.close()
 
 
-# name -> (module, class, the extra it needs): an engine is one module and one entry here.
-ENGINES: dict[str, tuple[str, str, str | None]] = {
+# name -> (module, class, (the extra it needs, a module of that extra) or None): an engine is one module and one
+# entry here.
+ENGINES: dict[str, tuple[str, str, tuple[str, str] | None]] = {
     "duckdb": ("footfall.engines.duckdb", "DuckDBEngine", None),
-    "spark": ("footfall.engines.spark", "SparkEngine", "spark"),
+    "spark": ("footfall.engines.spark", "SparkEngine", ("spark", "pyspark.sql")),
 }
 
 
@@ -82,9 +83,9 @@ def check_engine(name: str) -> None:
     fetching or opening anything, so a missing pyspark is said at once."""
     if name not in ENGINES:
         raise FootfallError(f"unknown engine {name!r} (engines: {', '.join(ENGINES)})")
-    module, _, extra = ENGINES[name]
+    _, _, extra = ENGINES[name]
     if extra:
-        require(extra, module, f"the {name} engine")
+        require(extra[0], extra[1], f"the {name} engine")
 
 
 def engine_class(name: str) -> type[Engine]:

@@ -46,7 +46,7 @@ def lake_path(root: Path, zone: str, *parts: str) -> Path:
     >>> lake_path(Path("/l"), "curated", "../x")
     Traceback (most recent call last):
     ...
-    footfall.errors.LakeError: path '../x' must stay inside its root (no '..')
+    footfall.errors.LakeError: path '../x' must stay inside its root (relative, no '..')
     """
     if zone not in (*ZONES, STAGING):
         raise LakeError(f"unknown zone {zone!r} (zones: {', '.join(ZONES)})")

@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import glob
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -156,11 +157,12 @@ class LocalLake:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
-    def session(self, scratch: Sequence[str] = ()) -> Iterator[list[Notice]]:
+    def session(self, scratch: Sequence[str] = (), temporaries: re.Pattern[str] | None = None
+                ) -> Iterator[list[Notice]]:
         """One writer's run: ensure the zones, lock (:meth:`lock` does both), recover (see :meth:`recover`),
         once; everything the run does below happens inside and never locks again. Yields what recovery did."""
         with self.lock():
-            yield self.recover(scratch)
+            yield self.recover(scratch, temporaries)
 
     def stage(self, run_id: str | None = None) -> LocalStaging:
         """A run's private staging folder; publishes left by a killed run were settled by :meth:`recover`."""
@@ -169,19 +171,21 @@ class LocalLake:
         folder.mkdir(parents=True)
         return LocalStaging(self.root, folder)
 
-    def recover(self, scratch: Sequence[str] = ()) -> list[Notice]:
+    def recover(self, scratch: Sequence[str] = (), temporaries: re.Pattern[str] | None = None) -> list[Notice]:
         """Under the lock, before any work: finish publishes that were journaled (or roll back one that
         cannot be finished), drop staging that never got that far, and sweep what killed runs left behind
-        (``scratch``: lake-relative folders a job keeps only temporaries in)."""
+        (``scratch``: lake-relative folders a job keeps only temporaries in; ``temporaries``: the lake paths
+        of the files a job writes under a temporary name)."""
         notices = finish_publishes(self.root)
-        self.sweep(scratch)
+        self.sweep(scratch, temporaries)
         return notices
 
-    def sweep(self, scratch: Sequence[str] = ()) -> list[Path]:
+    def sweep(self, scratch: Sequence[str] = (), temporaries: re.Pattern[str] | None = None) -> list[Path]:
         """Remove the temporary files footfall writes, which only a killed process leaves behind: engine spill
-        files, whatever is in the job's ``scratch`` folders (downloads in progress), and, anywhere in the zones,
-        entries named as temporaries (``.part``, ``.tmp``, ``.link``: files cut short, links being swapped).
-        Only under the lock and before any work, when nothing can be writing them."""
+        files, whatever is in the job's ``scratch`` folders (downloads in progress), the hidden
+        ``.name.part``/``.tmp``/``.link`` entries beside outputs, and the files whose lake path the job's
+        ``temporaries`` match in full (its own files cut short). Only under the lock and before any work,
+        when nothing can be writing them."""
         found: list[Path] = []
         for rel in (SPILL, *scratch):
             folder = self.root / rel
@@ -190,7 +194,12 @@ class LocalLake:
         found += [*self.root.glob(".doctor-*"), *self.root.glob(".*.tmp")]
         for zone in ZONES:
             for here, dirs, files in os.walk(self.root / zone):
-                found += [Path(here, n) for n in (*dirs, *files) if n.endswith(TEMPORARY_SUFFIXES)]
+                for name in (*dirs, *files):
+                    path = Path(here, name)
+                    if name.startswith(".") and name.endswith(TEMPORARY_SUFFIXES):
+                        found.append(path)
+                    elif temporaries and temporaries.fullmatch(path.relative_to(self.root).as_posix()):
+                        found.append(path)
         for path in found:
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)

@@ -66,11 +66,13 @@ def open_store(location: str, endpoint: str | None = None, region: str | None = 
 
 @contextlib.contextmanager
 def open_lake(location: str, tables: Sequence[Table], *, write: bool, scratch: Sequence[str] = (),
-              endpoint: str | None = None, region: str | None = None) -> Iterator[Held]:
+              temporaries: re.Pattern[str] | None = None, endpoint: str | None = None,
+              region: str | None = None) -> Iterator[Held]:
     """The lake at ``location``, held for a writer (``write``) or opened for a reader.
 
     A local writer ensures the lake, takes its lock and recovers what a killed run left, once (``scratch``:
-    lake-relative folders the job keeps only temporaries in, swept); the work below never locks again. An
+    lake-relative folders the job keeps only temporaries in, and ``temporaries``, the paths of files it writes
+    under a temporary name, are swept); the work below never locks again. An
     object lake has nothing to lock or recover: a run publishes by one compare-and-swap of its pointer, or
     not at all. ``tables`` are what the pipeline publishes."""
     if scheme(location) is None:
@@ -78,7 +80,7 @@ def open_lake(location: str, tables: Sequence[Table], *, write: bool, scratch: S
         if not write:
             yield Held(lake, lake)
             return
-        with lake.session(scratch) as notices:
+        with lake.session(scratch, temporaries) as notices:
             yield Held(lake, lake, notices)
         return
     store = open_store(location, endpoint, region)

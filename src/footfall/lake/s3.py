@@ -104,7 +104,23 @@ def _filesystem(endpoint: str | None, region: str | None) -> Any:
     from pyarrow import fs
 
     class S3FileSystem(ArrowFSWrapper):  # type: ignore[misc]
+        """Folders are only key prefixes: none is created (no empty marker objects for Athena to trip on),
+        and a prefix with nothing under it lists as empty."""
+
         protocol = ("s3",)
+
+        def makedirs(self, path: str, exist_ok: bool = False) -> None:
+            pass
+
+        def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
+            pass
+
+        def ls(self, path: str, detail: bool = False, **kwargs: Any) -> list[Any]:
+            try:
+                found: list[Any] = super().ls(path, detail=detail, **kwargs)
+            except FileNotFoundError:
+                return []
+            return found
 
     options: dict[str, Any] = {"region": region} if region else {}
     if endpoint:

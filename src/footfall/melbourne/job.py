@@ -17,6 +17,7 @@ from footfall.melbourne import ingest
 from footfall.melbourne.formats import FileKind
 from footfall.melbourne.ingest import INCOMING, IngestResult
 from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET
+from footfall.melbourne.landing import TEMPORARIES
 from footfall.melbourne.run import JobResult, expand, land, pipeline, prepare
 from footfall.settings import Settings
 from footfall.sources.http import Progress
@@ -35,7 +36,7 @@ def melbourne(settings: Settings | None = None) -> Context:
 def melbourne_lake(context: Context, *, write: bool, portal: bool = False) -> Iterator[Held]:
     """The Melbourne lake, held once for a writer; an object lake's work folder starts with the landed files'
     manifests, and for an incremental fetch from the ``portal`` the parsed live files it resumes from."""
-    with context.lake(write=write, scratch=SCRATCH) as held:
+    with context.lake(write=write, scratch=SCRATCH, temporaries=TEMPORARIES) as held:
         if write:
             prepare(held, portal=portal)
         yield held

@@ -52,6 +52,9 @@ from footfall.sql import literal, quote
 
 KINDS: tuple[FileKind, ...] = get_args(FileKind)
 CONTAINER_SUFFIX = {container: f".{container}" for container in get_args(Container)}
+# What landing and parsing write under a temporary name (file ids are 20 hex digits), swept after a killed run.
+TEMPORARIES = re.compile(r"(?:landing/[^/]+|transformed/raw_[^/]+)/[0-9a-f]{20}"
+                         r"(?:\.(?:csv|json|jsonl|parquet)\.part|\.manifest\.json\.tmp)")
 
 
 @dataclass(frozen=True)
