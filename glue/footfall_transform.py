@@ -49,7 +49,8 @@ def main(argv: list[str]) -> None:
     if not isinstance(held.lake, ObjectLake):
         registered = "no catalog for a local lake"
     else:
-        changes = register(client("glue"), args["database"], *describe_lake(held.lake, context.pipeline))
+        changes = register(client("glue", region=context.settings.region), args["database"],
+                           *describe_lake(held.lake, context.pipeline))
         registered = ", ".join(f"{sum(c.action == a for c in changes)} {a}" for a in ("created", "updated",
                                                                                       "unchanged"))
         registered = f"catalog {args['database']}: {registered}"

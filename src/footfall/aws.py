@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -92,11 +91,12 @@ def aws_errors(where: str) -> Iterator[None]:
 
 
 def client(service: str, endpoint_url: str | None = None, region: str | None = None) -> Any:
-    """A boto3 client with the standard credential chain; ``AWS_ENDPOINT_URL`` is honoured by boto3 itself."""
+    """A boto3 client with the standard credential chain; ``region`` as the settings resolve it (AWS_REGION,
+    which other AWS SDKs, Lambda and Glue set), else boto3's own; ``AWS_ENDPOINT_URL`` is honoured by boto3
+    itself."""
     boto3 = require("aws", "boto3", "the Glue catalog" if service == "glue" else "an S3 lake")
     from botocore.config import Config
 
     config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=120)
-    region = region or os.environ.get("AWS_REGION") or None  # the name AWS's other SDKs and Lambda/Glue use
     with aws_errors(service):
         return boto3.client(service, endpoint_url=endpoint_url or None, region_name=region, config=config)

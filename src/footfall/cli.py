@@ -228,7 +228,7 @@ def catalog_register(
     from footfall.catalog import register as register_tables
 
     tables, views = _describe(lake, s3_endpoint, pipeline_dir)
-    for change in register_tables(client("glue"), database, tables, views):
+    for change in register_tables(client("glue", region=Settings.resolve().region), database, tables, views):
         parts = (f" (partitions: +{change.partitions_added} ~{change.partitions_updated} "
                  f"-{change.partitions_removed})" if change.partitions_added or change.partitions_updated
                  or change.partitions_removed else "")

@@ -43,7 +43,7 @@ def built(result: RunResult) -> list[str]:
 
 
 @pytest.fixture
-def shop(make_pipeline, tmp_path: Path) -> tuple[Path, Lake]:
+def shop(make_pipeline, tmp_path: Path) -> tuple[Path, LocalLake]:
     root = make_pipeline(SPEC, {"totals": TOTALS})
     lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
@@ -52,7 +52,7 @@ def shop(make_pipeline, tmp_path: Path) -> tuple[Path, Lake]:
     return root, lake
 
 
-def test_a_run_with_nothing_new_builds_nothing_and_leaves_the_outputs(shop: tuple[Path, Lake]) -> None:
+def test_a_run_with_nothing_new_builds_nothing_and_leaves_the_outputs(shop: tuple[Path, LocalLake]) -> None:
     root, lake = shop
     first = run(root, lake)
     assert built(first) == ["totals"] and not first.unchanged
@@ -64,7 +64,7 @@ def test_a_run_with_nothing_new_builds_nothing_and_leaves_the_outputs(shop: tupl
     assert (answer.read_bytes(), answer.stat().st_mtime_ns) == before
 
 
-def test_a_new_or_changed_input_file_is_built(shop: tuple[Path, Lake]) -> None:
+def test_a_new_or_changed_input_file_is_built(shop: tuple[Path, LocalLake]) -> None:
     root, lake = shop
     run(root, lake)
     (lake.root / "incoming/b.csv").write_text("shop,amount\nc,1\n")
@@ -77,7 +77,7 @@ def test_a_new_or_changed_input_file_is_built(shop: tuple[Path, Lake]) -> None:
     assert (lake.root / "curated/totals.csv").read_text() == "shop,total\na,10\nb,5\nc,2\n"
 
 
-def test_a_changed_pipeline_file_is_built(shop: tuple[Path, Lake]) -> None:
+def test_a_changed_pipeline_file_is_built(shop: tuple[Path, LocalLake]) -> None:
     root, lake = shop
     run(root, lake)
     (root / "sql/totals.sql").write_text(TOTALS.replace("sum(amount)", "sum(amount) * 2"))
@@ -85,7 +85,7 @@ def test_a_changed_pipeline_file_is_built(shop: tuple[Path, Lake]) -> None:
     assert (lake.root / "curated/totals.csv").read_text() == "shop,total\na,20\nb,10\n"
 
 
-def test_after_a_failed_run_the_next_one_builds_again(shop: tuple[Path, Lake]) -> None:
+def test_after_a_failed_run_the_next_one_builds_again(shop: tuple[Path, LocalLake]) -> None:
     root, lake = shop
     run(root, lake)
     bad = lake.root / "incoming/bad.csv"
@@ -99,13 +99,13 @@ def test_after_a_failed_run_the_next_one_builds_again(shop: tuple[Path, Lake]) -
         run(root, lake)  # the failed run published no record: it is tried again, and fails again
 
 
-def test_rebuild_builds_even_when_nothing_is_new(shop: tuple[Path, Lake]) -> None:
+def test_rebuild_builds_even_when_nothing_is_new(shop: tuple[Path, LocalLake]) -> None:
     root, lake = shop
     run(root, lake)
     assert built(run(root, lake, rebuild=True)) == ["totals"]
 
 
-def test_the_record_is_not_an_output_of_the_pipeline(shop: tuple[Path, Lake]) -> None:
+def test_the_record_is_not_an_output_of_the_pipeline(shop: tuple[Path, LocalLake]) -> None:
     root, lake = shop
     result = run(root, lake)
     assert sorted(result.published) == ["curated/totals.csv", "transformed/totals.parquet"]

@@ -1,5 +1,6 @@
-"""One way to open a lake and one session per run: a `footfall run` locks its lake once, local or on S3,
-and everything below works on the held lake; the command line leaves local-or-S3 to the session."""
+"""One way in: every caller opens its lake through the context, a writer holds a local lake once and
+everything below works on the held lake; only ``lake/open.py`` tells a folder from an object store; only
+``settings.py`` reads the environment; the lake mode follows from what an engine declares it can do."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
+from typing import ClassVar
 
 import pytest
 from cli import in_process
 
+from footfall.context import Context
+from footfall.dag import load_pipeline
+from footfall.engines import ENGINES
+from footfall.engines.duckdb import DuckDBEngine
+from footfall.errors import FootfallError
 from footfall.lake.local import LocalLake
+from footfall.settings import Settings
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "footfall"
 GLUE = Path(__file__).resolve().parents[2] / "glue"
@@ -24,7 +31,7 @@ GLUE = Path(__file__).resolve().parents[2] / "glue"
 def locks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The roots of every lock the process takes from here on, in order."""
     taken: list[Path] = []
-    lock = Lake.lock
+    lock = LocalLake.lock
 
     @contextlib.contextmanager
     def counted(self: LocalLake) -> Iterator[None]:
@@ -32,7 +39,7 @@ def locks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         with lock(self):
             yield
 
-    monkeypatch.setattr(Lake, "lock", counted)
+    monkeypatch.setattr(LocalLake, "lock", counted)
     return taken
 
 
@@ -43,16 +50,6 @@ def test_a_local_run_locks_its_lake_once(files: dict[str, Path], tmp_path: Path,
     assert code == 0, err
     assert locks == [lake.resolve()]
     assert (lake / "curated" / "top10_by_day.csv").is_file()
-
-
-@pytest.mark.slow
-def test_a_run_on_s3_locks_its_working_copy_once(files: dict[str, Path], s3: SimpleNamespace, tmp_path: Path,
-                                                 locks: list[Path], capsys: pytest.CaptureFixture[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    code, _, err = in_process(capsys, monkeypatch, "run", "--counts", str(files["archive"]), "--lake", s3.uri)
-    assert code == 0, err
-    assert len(locks) == 1 and locks[0].is_relative_to(tmp_path / "cache"), locks
-    assert "pushed" in err
 
 
 def test_a_pipeline_run_locks_its_lake_once(make_pipeline, tmp_path: Path, locks: list[Path],
@@ -68,6 +65,23 @@ def test_a_pipeline_run_locks_its_lake_once(make_pipeline, tmp_path: Path, locks
     assert locks == [(tmp_path / "lake").resolve()]
 
 
+def test_a_run_on_an_object_lake_locks_nothing_and_leaves_no_work_folder(
+        make_pipeline, tmp_path: Path, locks: list[Path], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pipe = make_pipeline("""
+        name: one
+        outputs:
+          - {table: answer, zone: curated, path: answer.csv, format: csv}
+        """, {"answer": "SELECT 42 AS answer"})
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    code, _, err = in_process(capsys, monkeypatch, "pipeline", "run", str(pipe), "--lake",
+                              f"file://{tmp_path / 'store'}")
+    assert code == 0, err
+    assert locks == [] and list((tmp_path / "tmp").iterdir()) == []
+    assert (tmp_path / "store" / "_current.json").is_file()
+
+
 def test_a_second_hold_inside_a_session_is_refused(tmp_path: Path) -> None:
     """Nothing below a session may lock again: the lock is not re-entrant, so a hidden second hold fails."""
     from footfall.errors import LakeError
@@ -77,33 +91,81 @@ def test_a_second_hold_inside_a_session_is_refused(tmp_path: Path) -> None:
         pass
 
 
+class Local(DuckDBEngine):
+    """An engine that reaches no object store."""
+
+    REACHES_OBJECT_STORES: ClassVar[bool] = False
+
+
+def test_an_engine_that_cannot_reach_an_object_store_is_refused_by_what_it_declares(
+        make_pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(ENGINES, "local-only", (__name__, "Local", None))
+    pipe = make_pipeline("""
+        name: one
+        outputs:
+          - {table: answer, zone: curated, path: answer.csv, format: csv}
+        """, {"answer": "SELECT 42 AS answer"})
+    context = Context(load_pipeline(pipe), Settings(lake=f"file://{tmp_path / 'store'}", engine="local-only"))
+    with context.lake(write=True) as held, pytest.raises(FootfallError, match=r"^the duckdb engine cannot reach "):
+        context.run(held)
+    local = Context(load_pipeline(pipe), Settings(lake=str(tmp_path / "lake"), engine="local-only"))
+    with local.lake(write=True) as held:
+        assert local.run(held).published == ["curated/answer.csv"]
+
+
+def test_settings_take_a_flag_over_the_environment_over_the_default() -> None:
+    env = {"FOOTFALL_LAKE": "/from/env", "AWS_ENDPOINT_URL": "http://env", "FOOTFALL_PORTAL_URL": "http://portal"}
+    assert Settings.resolve(env).lake == "/from/env" and Settings.resolve({}).lake == "lake"
+    assert Settings.resolve(env, lake="/from/flag").lake == "/from/flag"
+    assert Settings.resolve(env).s3_endpoint == "http://env"
+    assert Settings.resolve({**env, "AWS_ENDPOINT_URL_S3": "http://s3"}).s3_endpoint == "http://s3"
+    assert Settings.resolve(env).extra["PORTAL_URL"] == "http://portal"
+    with pytest.raises(FootfallError, match="FOOTFALL_MEMORY_LIMIT must be an amount of memory"):
+        Settings.resolve({"FOOTFALL_MEMORY_LIMIT": "lots"})
+    assert "socrata_app_token" not in repr(Settings.resolve({"SOCRATA_APP_TOKEN": "secret-token"}))
+    assert "secret-token" not in repr(Settings.resolve({"SOCRATA_APP_TOKEN": "secret-token"}))
+
+
 def _calls(path: Path, name: str) -> list[int]:
     tree = ast.parse(path.read_text())
     return [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call)
             and (getattr(n.func, "id", None) == name or getattr(n.func, "attr", None) == name)]
 
 
-def test_only_the_session_tells_local_from_s3() -> None:
-    for path in [SRC / "cli.py", *GLUE.glob("*.py")]:
-        assert _calls(path, "is_s3") == [], path
+def test_only_lake_open_tells_a_folder_from_an_object_store() -> None:
+    callers = [SRC / "cli.py", SRC / "context.py", *(SRC / "melbourne").glob("*.py"), *GLUE.glob("*.py")]
+    for path in callers:
         tree = ast.parse(path.read_text())
         tests = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call)
-                 and any(isinstance(a, ast.Constant) and a.value == "s3://" for a in n.args)]
-        assert tests == [], f"{path} tells an S3 location apart itself, at line(s) {tests}"
+                 and any(isinstance(a, ast.Constant) and a.value in ("s3://", "file://") for a in n.args)]
+        assert tests == [], f"{path} tells a location apart itself, at line(s) {tests}"
 
 
-def test_nothing_below_the_session_locks_or_recovers() -> None:
-    for rel in ("runner.py", "melbourne/run.py", "melbourne/landing.py", "melbourne/ingest.py", "melbourne/job.py",
-                "lake.py"):
-        path = SRC / rel
-        assert _calls(path, "lock") == [] or rel == "lake.py", path
-        assert _calls(path, "recover") == [] or rel == "lake.py", path
-    assert "_HELD" not in (SRC / "lake.py").read_text()
+def test_nothing_below_the_open_lake_locks_or_recovers() -> None:
+    for rel in ("runner.py", "context.py", "melbourne/run.py", "melbourne/landing.py", "melbourne/ingest.py",
+                "melbourne/job.py", "lake/objects.py", "lake/journal.py"):
+        assert _calls(SRC / rel, "lock") == [], rel
+        assert _calls(SRC / rel, "recover") == [], rel
+
+
+def test_only_settings_read_the_environment() -> None:
+    """Every environment variable is read once, by ``Settings.resolve``; the workbook reader only hands the
+    environment on to the child process it starts."""
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC).as_posix()
+        reads = [n.lineno for n in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(n, ast.Attribute) and n.attr in ("environ", "getenv")]
+        if rel == "settings.py":
+            assert reads
+        elif rel == "melbourne/workbook.py":
+            assert len(reads) == 1, reads
+        else:
+            assert reads == [], f"{rel} reads the environment at line(s) {reads}"
 
 
 def test_the_layering_holds_as_the_import_contracts_state() -> None:
     """The contracts in pyproject.toml (the framework imports nothing of Melbourne, nothing below the CLI imports
-    it, the engines know no storage backend), checked on the tree as it is."""
+    it, the engines know no lake, the lake's modules point one way), checked on the tree as it is."""
     linter = Path(sys.executable).with_name("lint-imports")
     done = subprocess.run([str(linter), "--no-cache"], capture_output=True, text=True, cwd=SRC.parents[1])
     assert done.returncode == 0, done.stdout[-2000:]

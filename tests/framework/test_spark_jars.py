@@ -101,7 +101,8 @@ def test_doctor_looks_in_the_users_data_folder_without_the_setting(monkeypatch: 
         "FOOTFALL_SPARK_JARS)")
     archive = sdist(tmp_path / "s.tar.gz", {name: b"PK" for name in JARS})
     extract(archive, folder, sha256(archive))
-    assert spark_jars(Settings.resolve()).ok and spark_jars(Settings.resolve()).detail == f"in {folder} (Spark on an s3:// lake)"
+    found = spark_jars(Settings.resolve())
+    assert found.ok and found.detail == f"in {folder} (Spark on an s3:// lake)"
 
 
 

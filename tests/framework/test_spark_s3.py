@@ -106,9 +106,10 @@ def upload(s3: SimpleNamespace, rel: str, text: str) -> None:
 
 def direct(s3: SimpleNamespace, pipeline: object, spark: object, *inputs: tuple[str, str]) -> object:
     """A DirectLake holding ``inputs`` (uploaded as new inputs of this run) and a Spark engine on it."""
+    from footfall.s3direct import DirectLake
+
     from footfall.engines.spark import SparkEngine
     from footfall.engines.spark_s3 import S3Access
-    from footfall.s3direct import DirectLake
 
     lake = DirectLake.open(s3.uri, pipeline.spec, endpoint_url=s3.endpoint)
     for rel, text in inputs:

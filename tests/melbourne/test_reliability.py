@@ -242,20 +242,20 @@ def test_a_run_dying_midway_through_publishing_is_finished_by_the_next(inputs: d
 
     lake = tmp_path / "lake"
     shutil.copytree(inputs["baseline"], lake, symlinks=True)
-    real = Staging._publish_one
+    real = LocalStaging._publish_one
     calls = {"n": 0}
 
-    def dying(self: Staging, entry: dict) -> None:
+    def dying(self: LocalStaging, entry: dict) -> None:
         if calls["n"] == crash_after:
             raise KeyboardInterrupt("killed while publishing")
         calls["n"] += 1
         real(self, entry)
 
-    monkeypatch.setattr(Staging, "_publish_one", dying)
+    monkeypatch.setattr(LocalStaging, "_publish_one", dying)
     with pytest.raises(KeyboardInterrupt), LocalLake.at(lake).session():
         run(LocalLake.at(lake), [str(inputs["live"])])
     assert any((lake / "_staging").glob("*/PUBLISH")), "the journal survives the crash"
-    monkeypatch.setattr(Staging, "_publish_one", real)
+    monkeypatch.setattr(LocalStaging, "_publish_one", real)
     with LocalLake.at(lake).session() as notices:
         run(LocalLake.at(lake), [str(inputs["live"])])
     assert [n.message for n in notices] == ["finished publishing the outputs of an interrupted run"]

@@ -88,8 +88,9 @@ def test_screenshot_of_the_report(report: Path, tmp_path: Path) -> None:
 @pytest.mark.browser
 def test_the_report_builds_from_an_s3_lake(report: Path, s3, tmp_path: Path) -> None:
     """The same inputs published to S3 give the same report, read through the lake's pointer."""
-    from footfall.melbourne.run import pipeline
     from footfall.s3 import working_copy
+
+    from footfall.melbourne.run import pipeline
 
     inputs = report.parent
     shared = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"

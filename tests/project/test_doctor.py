@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from footfall.doctor import examine
-from footfall.settings import Settings
 from footfall.melbourne.portal import COUNTS_DATASET
+from footfall.settings import Settings
 from footfall.sources.opendatasoft import dataset_url
 
 PORTAL_PROBE = dataset_url("", COUNTS_DATASET)
@@ -41,7 +41,8 @@ def test_doctor_finds_a_healthy_machine(tmp_path: Path, portal: str) -> None:
 def test_doctor_says_what_is_missing_in_plain_words(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    findings = {f.name: f for f in examine(Settings.resolve(lake=str(blocker / "lake")), "http://127.0.0.1:9", COUNTS_DATASET)}
+    settings = Settings.resolve(lake=str(blocker / "lake"))
+    findings = {f.name: f for f in examine(settings, "http://127.0.0.1:9", COUNTS_DATASET)}
     assert not findings["Lake"].ok and findings["Lake"].required
     assert findings["Lake"].detail == f"{blocker / 'lake'}: cannot be a lake: {blocker} is a file, not a folder"
     assert not findings["Portal"].ok and not findings["Portal"].required
@@ -62,11 +63,12 @@ def test_doctor_says_whether_the_s3a_jars_are_there_and_where_it_looks(tmp_path:
 
     folder = tmp_path / "jars"
     monkeypatch.setenv("FOOTFALL_SPARK_JARS", str(folder))
-    missing = {f.name: f for f in examine(Settings.resolve(lake=str(tmp_path / "lake")), portal, COUNTS_DATASET)}["S3A jars"]
+    settings = Settings.resolve(lake=str(tmp_path / "lake"))
+    missing = {f.name: f for f in examine(settings, portal, COUNTS_DATASET)}["S3A jars"]
     assert not missing.ok and not missing.required
     assert missing.detail.startswith(f"missing from {folder}: hadoop-aws-3.3.1.jar, aws-java-sdk-bundle-1.11.901.jar")
     folder.mkdir()
     for name in JARS:
         (folder / name).write_bytes(b"PK")
-    found = {f.name: f for f in examine(Settings.resolve(lake=str(tmp_path / "lake")), portal, COUNTS_DATASET)}["S3A jars"]
+    found = {f.name: f for f in examine(settings, portal, COUNTS_DATASET)}["S3A jars"]
     assert found.ok and found.detail == f"in {folder} (Spark on an s3:// lake)"

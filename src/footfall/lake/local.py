@@ -196,9 +196,8 @@ class LocalLake:
             for here, dirs, files in os.walk(self.root / zone):
                 for name in (*dirs, *files):
                     path = Path(here, name)
-                    if name.startswith(".") and name.endswith(TEMPORARY_SUFFIXES):
-                        found.append(path)
-                    elif temporaries and temporaries.fullmatch(path.relative_to(self.root).as_posix()):
+                    hidden = name.startswith(".") and name.endswith(TEMPORARY_SUFFIXES)
+                    if hidden or (temporaries and temporaries.fullmatch(path.relative_to(self.root).as_posix())):
                         found.append(path)
         for path in found:
             if path.is_dir() and not path.is_symlink():

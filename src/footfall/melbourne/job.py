@@ -16,8 +16,8 @@ from footfall.lake.open import Held
 from footfall.melbourne import ingest
 from footfall.melbourne.formats import FileKind
 from footfall.melbourne.ingest import INCOMING, IngestResult
-from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET
 from footfall.melbourne.landing import TEMPORARIES
+from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET
 from footfall.melbourne.run import JobResult, expand, land, pipeline, prepare
 from footfall.settings import Settings
 from footfall.sources.http import Progress
