@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from footfall.errors import OutputError
+from footfall.lake.pointer import POINTER
 from footfall.spec import PUBLISHED, ZONES
 
 KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
@@ -54,8 +55,10 @@ def check_target(path: Path, lakes: Iterable[Path] = ()) -> None:
 
 
 def is_lake_root(folder: Path) -> bool:
-    """Whether ``folder`` bears a lake's marks: a publish marker, or every zone folder."""
-    return (folder / PUBLISHED).is_file() or all((folder / zone).is_dir() for zone in ZONES)
+    """Whether ``folder`` bears a lake's marks: a publish marker, an object lake's pointer (a lake in a folder
+    store), or every zone folder."""
+    return ((folder / PUBLISHED).is_file() or (folder / POINTER).is_file()
+            or all((folder / zone).is_dir() for zone in ZONES))
 
 
 def folders_of(lake: Path) -> set[tuple[int, int]]:

@@ -102,16 +102,24 @@ def test_the_done_when_question_answers_from_the_tables_by_name(lake: Path) -> N
 def test_an_s3_lake_gives_the_identical_answer_reading_only_the_tables_named(
         inputs: Path, lake: Path, s3: SimpleNamespace, tmp_path: Path) -> None:
     pushed = footfall("run", "--lake", s3.uri, "--counts", str(inputs / "counts.csv"), "--sensors",
-                      str(inputs / "sensors.csv"), env={"FOOTFALL_CACHE": str(tmp_path / "writer")})
+                      str(inputs / "sensors.csv"))
     assert pushed.returncode == 0, pushed.stderr
-    reader = tmp_path / "reader"
-    for fmt in ("csv", "json", "table"):
-        local = footfall("query", DONE_WHEN, "--lake", str(lake), "--format", fmt)
-        remote = footfall("query", DONE_WHEN, "--lake", s3.uri, "--format", fmt, env={"FOOTFALL_CACHE": str(reader)})
-        assert remote.returncode == 0, remote.stderr
-        assert remote.stdout == local.stdout and local.stdout.count("\n") >= 6
-    pulled = {p.relative_to(next(reader.glob("lakes/*"))).parts[:2] for p in reader.rglob("*.parquet")}
-    assert pulled == {("transformed", "hourly_counts"), ("transformed", "locations.parquet")}
+    import httpx
+
+    httpx.post(f"{s3.endpoint}/moto-api/recorder/reset-recording").raise_for_status()
+    httpx.post(f"{s3.endpoint}/moto-api/recorder/start-recording").raise_for_status()
+    try:
+        for fmt in ("csv", "json", "table"):
+            local = footfall("query", DONE_WHEN, "--lake", str(lake), "--format", fmt)
+            remote = footfall("query", DONE_WHEN, "--lake", s3.uri, "--format", fmt)
+            assert remote.returncode == 0, remote.stderr
+            assert remote.stdout == local.stdout and local.stdout.count("\n") >= 6
+    finally:
+        httpx.post(f"{s3.endpoint}/moto-api/recorder/stop-recording").raise_for_status()
+    recording = httpx.get(f"{s3.endpoint}/moto-api/recorder/download-recording").text
+    gets = {httpx.URL(e["url"]).path for e in map(json.loads, recording.splitlines()) if e["method"] == "GET"}
+    read = {tuple(path.split("/")[3:5]) for path in gets if path.endswith(".parquet")}
+    assert read == {("transformed", "hourly_counts"), ("transformed", "locations.parquet")}
 
 
 @pytest.mark.slow

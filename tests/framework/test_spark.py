@@ -83,10 +83,10 @@ def test_a_spark_sql_error_is_one_line_naming_the_step(spark: object, make_pipel
 
 
 def melbourne_on(engine: str, lake: Path, counts: list[str], sensors: list[str], spark: object) -> dict[str, bytes]:
+    from footfall.engines.spark import SparkEngine
     from footfall.melbourne.run import run
 
-    options = {"session": spark} if engine == "spark" else {}
-    run(LocalLake.at(lake), counts, sensors, engine=engine, engine_options=options)
+    run(LocalLake.at(lake), counts, sensors, engine=SparkEngine(session=spark) if engine == "spark" else engine)
     return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import cli
 import pytest
@@ -20,8 +21,12 @@ import pytest
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine
 from footfall.errors import CheckFailed, LakeError
+from footfall.lake.layout import published as published_tables
 from footfall.lake.local import LocalLake
+from footfall.lake.objects import ObjectLake
+from footfall.lake.open import open_store
 from footfall.runner import run_pipeline
+from footfall.settings import Settings
 
 pytestmark = pytest.mark.spark
 
@@ -46,13 +51,14 @@ select shop, month, cast(sum(amount) as bigint) as total, count(*) as sales from
 
 
 def jars_or_skip() -> None:
-    from footfall.engines.spark_jars import jars_folder, missing_jars
+    from footfall.engines.spark_jars import missing_jars
 
     if shutil.which("java") is None:
         pytest.skip("the Spark engine needs Java")
     pytest.importorskip("pyspark")
-    if missing_jars():
-        pytest.skip(f"the S3A jars are not in {jars_folder()} (make spark-jars)")
+    folder = Settings.resolve().jars_folder
+    if missing_jars(folder):
+        pytest.skip(f"the S3A jars are not in {folder} (make spark-jars)")
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +82,7 @@ def spark_s3(s3_endpoint: str) -> Iterator[object]:
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    access = S3Access(s3_endpoint, "ap-southeast-2")
+    access = S3Access(s3_endpoint, "ap-southeast-2", Settings.resolve().jars_folder)
     builder = SparkSession.builder.master("local[2]").appName("footfall-s3-tests")
     for key, value in {**access.static_conf(), "spark.ui.enabled": "false",
                        "spark.sql.shuffle.partitions": "2"}.items():
@@ -104,18 +110,16 @@ def upload(s3: SimpleNamespace, rel: str, text: str) -> None:
     s3.client.put_object(Bucket=s3.bucket, Key=f"melbourne/{rel}", Body=text.encode())
 
 
-def direct(s3: SimpleNamespace, pipeline: object, spark: object, *inputs: tuple[str, str]) -> object:
-    """A DirectLake holding ``inputs`` (uploaded as new inputs of this run) and a Spark engine on it."""
-    from footfall.s3direct import DirectLake
-
+def direct(s3: SimpleNamespace, pipeline: Any, spark: object, *inputs: tuple[str, str]) -> tuple[ObjectLake, Any]:
+    """An object lake holding ``inputs`` (uploaded as new inputs of this run) and a Spark engine on it."""
     from footfall.engines.spark import SparkEngine
     from footfall.engines.spark_s3 import S3Access
 
-    lake = DirectLake.open(s3.uri, pipeline.spec, endpoint_url=s3.endpoint)
+    lake = ObjectLake.open(open_store(s3.uri, s3.endpoint), published_tables(pipeline.spec), Path("/nonexistent"))
     for rel, text in inputs:
         upload(s3, rel, text)
         lake.added[rel] = {"size": len(text), "md5": "", "key": rel}
-    engine = SparkEngine(session=spark, s3=S3Access(s3.endpoint, "ap-southeast-2"))
+    engine = SparkEngine(session=spark, s3=S3Access(s3.endpoint, "ap-southeast-2", Settings.resolve().jars_folder))
     return lake, engine
 
 
@@ -144,7 +148,7 @@ def test_spark_writes_the_s3_lake_itself_with_the_answers_duckdb_gives(spark_s3,
     expected = duckdb.sql(f"select shop, month, total, sales from read_parquet('{local.root}/transformed/monthly/"
                           "**/*.parquet', hive_partitioning = true) order by all").fetchall()
     lake, engine = direct(s3, pipeline, spark_s3)
-    engine.register_source("previous", lake.match("transformed/monthly", "parquet"),
+    engine.register_source("previous", lake.sources("transformed/monthly", "parquet"),
                            SimpleNamespace(format="parquet", options={"hive_partitioning": True}, columns={}))
     _, rows = engine.query("select shop, month, total, sales from previous order by shop, month")
     assert rows == expected
@@ -272,7 +276,12 @@ def test_s3a_settings_come_from_what_footfall_resolves_and_keep_secrets_out_of_t
 
     monkeypatch.setenv("FOOTFALL_SPARK_JARS", "/nowhere")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "token-value")
-    access = S3Access.resolve()
+
+    def resolve() -> S3Access:
+        settings = Settings.resolve()
+        return S3Access(settings.s3_endpoint, settings.region, settings.jars_folder)
+
+    access = resolve()
     assert (access.endpoint, access.region) == (s3.endpoint, "ap-southeast-2")
     runtime = access.runtime_conf()
     assert runtime["fs.s3a.endpoint"] == s3.endpoint and runtime["fs.s3a.path.style.access"] == "true"
@@ -283,11 +292,12 @@ def test_s3a_settings_come_from_what_footfall_resolves_and_keep_secrets_out_of_t
     for name in JARS:
         (tmp_path / name).write_bytes(b"PK")
     monkeypatch.setenv("FOOTFALL_SPARK_JARS", str(tmp_path))
+    access = resolve()
     static = access.static_conf()
     assert static["spark.jars"].split(",") == [str(tmp_path / name) for name in JARS]
     assert not any(v in value for value in static.values() for v in ("testing", "token-value"))
     monkeypatch.delenv("AWS_ENDPOINT_URL")
-    assert S3Access.resolve().runtime_conf()["fs.s3a.endpoint"] == "s3.ap-southeast-2.amazonaws.com"
+    assert resolve().runtime_conf()["fs.s3a.endpoint"] == "s3.ap-southeast-2.amazonaws.com"
 
 
 PIPELINE_SPEC = """\

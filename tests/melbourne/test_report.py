@@ -88,17 +88,13 @@ def test_screenshot_of_the_report(report: Path, tmp_path: Path) -> None:
 @pytest.mark.browser
 def test_the_report_builds_from_an_s3_lake(report: Path, s3, tmp_path: Path) -> None:
     """The same inputs published to S3 give the same report, read through the lake's pointer."""
-    from footfall.s3 import working_copy
-
-    from footfall.melbourne.run import pipeline
-
     inputs = report.parent
     shared = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
-    sensors = [str(shared / "ods_sensor_locations_export_2026-06.csv")] if shared.is_dir() else []
-    with working_copy(s3.uri, pipeline().spec, write=True) as remote:
-        run(remote.work, [str(inputs / "archive.csv")], sensors)
+    sensors = [f"--sensors={shared / 'ods_sensor_locations_export_2026-06.csv'}"] if shared.is_dir() else []
+    published = footfall("run", "--lake", s3.uri, "--counts", str(inputs / "archive.csv"), *sensors)
+    assert published.returncode == 0, published.stderr
     out = tmp_path / "from-s3.html"
-    done = footfall("report", "--lake", s3.uri, "--out", str(out), env={"FOOTFALL_CACHE": str(tmp_path / "reader")})
+    done = footfall("report", "--lake", s3.uri, "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert out.read_text() == report.read_text()
     assert_renders(out, tmp_path)

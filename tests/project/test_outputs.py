@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from cli import footfall
@@ -255,17 +254,16 @@ def test_a_bind_mount_of_the_lake_is_the_lake(writer: str, mounted: str, lake: P
 
 
 @pytest.mark.slow
-def test_an_s3_lake_s_local_working_copy_is_a_lake_too(s3: SimpleNamespace, tmp_path: Path) -> None:
-    """A local --out cannot be inside an S3 lake, but the working copy footfall pulls it into is on disk: it is
-    refused like any lake, for every writer."""
-    first = footfall("query", "select 1 as x", "--lake", s3.uri, "--format", "csv")
+def test_an_object_lake_in_a_folder_is_a_lake_too(files: dict[str, Path], tmp_path: Path) -> None:
+    """A lake in a folder store is on disk: it is refused as a target like any lake, for every writer."""
+    store = tmp_path / "store"
+    first = footfall("run", "--lake", f"file://{store}", "--counts", str(files["archive"]))
     assert first.returncode == 0, first.stderr
-    copy = next((tmp_path / "cache" / "lakes").iterdir())
-    before = snapshot(copy)
-    done = footfall("query", "select 1 as forged", "--lake", s3.uri, "--format", "csv", "--out",
-                    str(copy / "curated" / "top10_by_month.csv"))
+    before = snapshot(store)
+    done = footfall("query", "select 1 as forged", "--lake", f"file://{store}", "--format", "csv", "--out",
+                    str(store / "curated" / "top10_by_month.csv"))
     assert done.returncode == 1 and done.stderr.count("error:") == 1, done.stderr
-    assert "inside the lake at" in done.stderr.strip().splitlines()[-1]  # after the note of what was pulled
+    assert "inside the lake at" in done.stderr.strip().splitlines()[-1]
     for writer in ("report --out", "generate OUT", "generate --locations"):
-        assert_refused(WRITERS[writer](copy / "curated" / "daily_counts.csv", copy, tmp_path))
-    assert snapshot(copy) == before
+        assert_refused(WRITERS[writer](store / "curated" / "daily_counts.csv", store, tmp_path))
+    assert snapshot(store) == before
