@@ -183,13 +183,11 @@ def s3_runs(work: Path, data: Path, history: Path, month: Path, repeat: int) -> 
         for i in range(repeat):
             for name in (f"full-{i}", f"incr-{i}"):
                 bucket(endpoint, name)
-            cache = {**env, "FOOTFALL_CACHE": str(_fresh(work / f"s3-cache-{i}"))}
-            full.append(measure(footfall("run", "--counts", str(data), "--lake", f"s3://full-{i}/lake"), env=cache))
-            measure(footfall("run", "--counts", str(history), "--lake", f"s3://incr-{i}/lake"), env=cache)
+            full.append(measure(footfall("run", "--counts", str(data), "--lake", f"s3://full-{i}/lake"), env=env))
+            measure(footfall("run", "--counts", str(history), "--lake", f"s3://incr-{i}/lake"), env=env)
             incremental.append(measure(footfall("run", "--counts", str(month), "--lake", f"s3://incr-{i}/lake"),
-                                       env=cache))
-            fresh = {**env, "FOOTFALL_CACHE": str(_fresh(work / f"s3-reader-{i}"))}
-            reader.append(measure(footfall("top", "--by", "month", "--lake", f"s3://full-{i}/lake"), env=fresh))
+                                       env=env))
+            reader.append(measure(footfall("top", "--by", "month", "--lake", f"s3://full-{i}/lake"), env=env))
             print(f"S3: run {i + 1}: full {full[-1].seconds:.2f} s, month {incremental[-1].seconds:.2f} s, "
                   f"top {reader[-1].seconds:.2f} s", flush=True)
     return {"full": median(full), "incremental": median(incremental), "top": median(reader)}
@@ -227,7 +225,6 @@ def spark_runs(work: Path, data: Path, rows: int, spark_rows: int, repeat: int) 
                     if not (lake / "curated" / p.name).is_file() or (lake / "curated" / p.name).read_bytes()
                     != p.read_bytes())
     with moto_server() as (endpoint, env):
-        env = {**env, "FOOTFALL_CACHE": str(_fresh(work / "spark-cache"))}
         runs[SPARK_S3] = measure(footfall("run", *spark, "--spark-master", "local[2]", "--lake",
                                           f"s3://{bucket(endpoint, 'spark-local')}/lake"), env=env)
         print(f"{SPARK_S3}: {runs[SPARK_S3].seconds:.2f} s", flush=True)
@@ -253,6 +250,7 @@ import json, time
 from pyspark.sql import SparkSession
 from footfall.lake.local import LocalLake
 from footfall.melbourne.run import run
+from footfall.settings import Settings
 phases = {{}}
 seen = [0]
 def listener(e):
@@ -265,8 +263,8 @@ def listener(e):
     phase[1] += jobs - seen[0]
     seen[0] = jobs
 started = time.perf_counter()
-run(LocalLake.at({str(lake)!r}), [{str(data)!r}], engine="spark", engine_options={{"master": "local[2]"}},
-    listener=listener)
+run(LocalLake.at({str(lake)!r}), [{str(data)!r}], engine="spark",
+    settings=Settings.resolve(spark_master="local[2]"), listener=listener)
 phases["total in process"] = [time.perf_counter() - started, seen[0]]
 print(json.dumps(phases))
 """
