@@ -138,7 +138,7 @@ def _run_of(key: str, output: layout.Table) -> str:
     return key[len(output.rel) + 1:].split("/", 1)[0]
 
 
-def lake_tables(lake: ObjectLake, spec: PipelineSpec) -> list[Table]:
+def catalog_tables(lake: ObjectLake, spec: PipelineSpec) -> list[Table]:
     """The catalog tables an object lake holds: every Parquet output, and every Parquet source folder in the
     lake that no output writes (the parsed raw inputs). Tables with no files yet are left out."""
     pointer = lake.previous
@@ -221,7 +221,7 @@ def lake_views(pipeline: Pipeline, tables: Iterable[Table]) -> list[View]:
 
 
 def describe_lake(lake: ObjectLake, pipeline: Pipeline) -> tuple[list[Table], list[View]]:
-    tables = lake_tables(lake, pipeline.spec)
+    tables = catalog_tables(lake, pipeline.spec)
     return tables, lake_views(pipeline, tables)
 
 

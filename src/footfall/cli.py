@@ -144,8 +144,8 @@ def query_command(
     from footfall.readonly import parse_read_only, reads
     from footfall.shell import answer, shell
 
-    if fmt not in query.FORMATS:
-        raise FootfallError(f"unknown format {fmt!r} ({', '.join(query.FORMATS)})")
+    if fmt not in query.ANSWER_FORMATS:
+        raise FootfallError(f"unknown format {fmt!r} ({', '.join(query.ANSWER_FORMATS)})")
     from footfall.context import Context
 
     pipeline = load(pipeline_dir)

@@ -21,7 +21,7 @@ RISKY_FORMATS = re.compile(r"%[WUjuwVGg]")
 
 
 @dataclass(frozen=True)
-class Finding:
+class Portability:
     path: str
     line: int
     construct: str
@@ -94,11 +94,11 @@ RULES = (
 )
 
 
-def lint(pipeline: Pipeline, engine: str) -> list[Finding]:
+def lint(pipeline: Pipeline, engine: str) -> list[Portability]:
     """Every non-portable construct in the pipeline's steps for ``engine`` (spark or athena)."""
     if engine not in TARGETS:
         raise ValueError(f"unknown engine {engine!r} (lint targets: {', '.join(TARGETS)})")
-    findings: list[Finding] = []
+    findings: list[Portability] = []
     for name in pipeline.order:
         step = pipeline.steps[name]
         if engine in step.overrides:
@@ -107,12 +107,12 @@ def lint(pipeline: Pipeline, engine: str) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.path, f.line, f.construct))
 
 
-def lint_step(step: SqlStep) -> Iterator[Finding]:
+def lint_step(step: SqlStep) -> Iterator[Portability]:
     text = step.path.read_text(encoding="utf-8")
     for node in step.query.walk():
         for rule in RULES:
             if rule.matches(node):
-                yield Finding(str(step.path), _line(node, text), rule.construct, rule.message, rule.suggestion)
+                yield Portability(str(step.path), _line(node, text), rule.construct, rule.message, rule.suggestion)
 
 
 def _line(node: exp.Expr, text: str) -> int:

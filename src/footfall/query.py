@@ -40,7 +40,7 @@ from footfall.output import replacing
 from footfall.readonly import lake_tables, needed, referenced, too_deep_expression
 from footfall.sql import DIALECT, literal, quote
 
-FORMATS = ("table", "csv", "json", "parquet")
+ANSWER_FORMATS = ("table", "csv", "json", "parquet")
 T = TypeVar("T")
 
 
@@ -70,7 +70,7 @@ def spill_folder() -> Path:
     return Path(_private().name) / uuid.uuid4().hex
 
 
-def connect(lake: LocalLake, pipeline: Pipeline, tables: Sequence[Table], views: Iterable[str] = ()
+def open_tables(lake: LocalLake, pipeline: Pipeline, tables: Sequence[Table], views: Iterable[str] = ()
             ) -> duckdb.DuckDBPyConnection:
     """A connection with ``tables`` and the pipeline's ``views`` defined, then locked down: no file outside the
     tables' files (a partitioned table's: its version's folders) and its private spill folder, no Python object
@@ -114,7 +114,7 @@ def connect(lake: LocalLake, pipeline: Pipeline, tables: Sequence[Table], views:
 def open_for(lake: LocalLake, pipeline: Pipeline, statement: exp.Expr) -> duckdb.DuckDBPyConnection:
     """The sandboxed connection for one checked statement: only the tables it names."""
     names = referenced(statement)
-    return connect(lake, pipeline, needed(pipeline, names), [n for n in pipeline.views if n in names])
+    return open_tables(lake, pipeline, needed(pipeline, names), [n for n in pipeline.views if n in names])
 
 
 def first_line(error: Exception) -> str:
@@ -256,7 +256,7 @@ def describe(lake: LocalLake, pipeline: Pipeline) -> list[TableInfo]:
     present = [t for t in lake_tables(pipeline).values() if table_files(lake, t)]
     names = {t.name for t in present}
     views = [n for n, v in pipeline.views.items() if v.depends_on <= names]
-    con = connect(lake, pipeline, present, views)
+    con = open_tables(lake, pipeline, present, views)
     try:
         found = []
         for name, kind in [*((t.name, "table") for t in present), *((v, "view") for v in views)]:

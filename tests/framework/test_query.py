@@ -154,7 +154,7 @@ def test_the_connection_itself_refuses_files_outside_the_tables_and_config_chang
                                                                                   melbourne: Pipeline) -> None:
     """Defence in depth: even SQL that got past the parser cannot read elsewhere or unlock the connection."""
     tables = readonly.needed(melbourne, ["locations"])
-    con = query.connect(LocalLake.at(lake), melbourne, tables)
+    con = query.open_tables(LocalLake.at(lake), melbourne, tables)
     try:
         assert con.execute("SELECT COUNT(*) FROM locations").fetchone()[0] == 10
         for sql in ("SELECT * FROM read_text('/etc/hostname')",

@@ -133,7 +133,7 @@ def test_the_command_reads_no_planted_file(place: str, planted: dict[str, Path])
 def test_the_connection_allows_only_the_tables_files_and_a_private_spill_folder(
         planted: dict[str, Path], melbourne: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(planted["work"])
-    con = query.connect(LocalLake.at(planted["lake"]), melbourne, readonly.needed(melbourne, ["locations"]))
+    con = query.open_tables(LocalLake.at(planted["lake"]), melbourne, readonly.needed(melbourne, ["locations"]))
     try:
         folders, paths = con.execute("SELECT current_setting('allowed_directories'), "
                                      "current_setting('allowed_paths')").fetchone()
@@ -153,7 +153,7 @@ def test_the_connection_itself_cannot_read_any_file_but_the_queried_tables(
         place: str, planted: dict[str, Path], melbourne: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     """Defence in depth: SQL that got past the guard still cannot read the file, by path or relative path."""
     monkeypatch.chdir(planted["work"])
-    con = query.connect(LocalLake.at(planted["lake"]), melbourne, readonly.needed(melbourne, ["locations"]))
+    con = query.open_tables(LocalLake.at(planted["lake"]), melbourne, readonly.needed(melbourne, ["locations"]))
     reader = "read_csv" if planted[place].suffix == ".csv" else "read_parquet"
     try:
         for path in (planted[place], Path(os.path.relpath(planted[place]))):

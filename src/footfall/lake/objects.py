@@ -5,7 +5,7 @@ output under a version prefix of its own (``<zone>/<output>/<run_id>/...``), inv
 Publishing lists what was written, builds the next pointer from the one this run read, and switches it by
 compare-and-swap (:mod:`footfall.lake.pointer`): a failed run publishes nothing, and of two writers only one
 publishes. New inputs (landed files, their parsed tables) are uploaded at their lake path before the run,
-from a local scratch lake where a job lands and parses them; they join the lake when the pointer names them.
+from a local work folder where a job lands and parses them; they join the lake when the pointer names them.
 Readers download just the objects of the tables they read, all named by one pointer, into a temporary
 folder (:meth:`ObjectLake.snapshot`).
 """
@@ -62,7 +62,7 @@ class ObjectLake:
 
     store: ObjectStore
     tables: tuple[Table, ...]
-    scratch: Path  # a local folder for the engine's spill
+    spill_folder: Path  # a local folder for the engine's temporary data
     previous: dict[str, Any] | None = None
     etag: str | None = None
     added: dict[str, dict[str, Any]] = field(default_factory=dict)  # inputs taken from a work folder
@@ -70,9 +70,9 @@ class ObjectLake:
     dropped: set[str] = field(default_factory=set)  # inputs lent and gone from it (a file set aside)
 
     @classmethod
-    def open(cls, store: ObjectStore, tables: Sequence[Table], scratch: Path) -> ObjectLake:
+    def open(cls, store: ObjectStore, tables: Sequence[Table], spill_folder: Path) -> ObjectLake:
         previous, etag = Pointer(store).read()
-        return cls(store, tuple(tables), scratch, previous, etag)
+        return cls(store, tuple(tables), spill_folder, previous, etag)
 
     def __str__(self) -> str:
         return self.store.location
@@ -90,11 +90,11 @@ class ObjectLake:
     # -- what the runner asks of a lake -------------------------------------------------------------
 
     def roots(self) -> list[str]:
-        return [self.store.uri("").rstrip("/") + "/", str(self.scratch)]
+        return [self.store.uri("").rstrip("/") + "/", str(self.spill_folder)]
 
     @property
     def spill(self) -> Path:
-        return self.scratch / SPILL
+        return self.spill_folder / SPILL
 
     def sources(self, pattern: str, fmt: str) -> list[str]:
         """URIs of the files a source's path names (a folder stands for every ``*.<fmt>`` below it)."""
