@@ -27,8 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from footfall.errors import OutputError
-from footfall.lake.pointer import POINTER
-from footfall.spec import PUBLISHED, ZONES
+from footfall.spec import POINTER, PUBLISHED, ZONES
 
 KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))

@@ -23,6 +23,7 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Zone = Literal["landing", "transformed", "curated"]
 ZONES: tuple[Zone, ...] = get_args(Zone)
 PUBLISHED = ".published"  # the marker a lake's root holds once a run has published into it
+POINTER = "_current.json"  # an object lake's published state, at its root
 Materialize = Literal["table", "view"]
 
 

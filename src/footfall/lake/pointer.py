@@ -14,8 +14,9 @@ from footfall.errors import LakeError
 from footfall.lake.layout import Table, inside
 from footfall.lake.plan import plan_collect
 from footfall.lake.store import ObjectStore
+from footfall.spec import POINTER
 
-POINTER = "_current.json"
+__all__ = ["POINTER", "Pointer"]
 
 
 @dataclass(frozen=True)
