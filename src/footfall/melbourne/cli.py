@@ -91,7 +91,7 @@ def ingest_command(
     context = melbourne(Settings.resolve(lake=lake, s3_endpoint=s3_endpoint))
     how = fetching(context.settings, source, portal, since, until, full_refresh, socrata_url, dataset,
                    sensors_dataset, bulk_csv, workers, export_format)
-    with opened(context, write=True) as held:
+    with opened(context, write=True, portal=not counts and not sensors) as held:
         local_counts, local_sensors, downloads = fetched(context, held, counts, sensors, how)
         result = land_only(held, local_counts, local_sensors)
     err.print(line(("done", "green"), f": {downloads} download(s) landed, {len(result.landed)} local file(s) landed, "
