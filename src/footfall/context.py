@@ -49,14 +49,22 @@ class Context:
         with self.lake(write=False) as held, held.lake.snapshot(prefixes) as local:
             yield local
 
-    @contextlib.contextmanager
-    def engine(self, held: Held) -> Iterator[Engine]:
-        """The settings' engine, set up to reach the held lake."""
+    def preflight(self, held: Held) -> type[Engine]:
+        """The settings' engine class, once it is known to be able to run on the held lake: refused in one
+        line before any work otherwise."""
         cls = engine_class(self.settings.engine)
         store = held.lake.store if isinstance(held.lake, ObjectLake) else None
         if store is not None and not cls.REACHES_OBJECT_STORES:
             raise FootfallError(f"the {cls.name} engine cannot reach {store.location}: use a local lake or "
                                 "another engine")
+        cls.preflight(self.settings, store)
+        return cls
+
+    @contextlib.contextmanager
+    def engine(self, held: Held) -> Iterator[Engine]:
+        """The settings' engine, set up to reach the held lake."""
+        cls = self.preflight(held)
+        store = held.lake.store if isinstance(held.lake, ObjectLake) else None
         with cls.open(self.settings, store=store, spill=held.lake.spill) as engine:
             yield engine
 

@@ -247,12 +247,14 @@ def test_a_url_given_to_counts_is_downloaded_and_recognised(portal: Portal, tmp_
 
 @pytest.mark.spark
 def test_the_glue_entry_points_run_with_arguments_as_glue_passes_them(portal: Portal, s3: SimpleNamespace) -> None:
-    from footfall.engines.spark_jars import jars_folder, missing_jars
+    from footfall.engines.spark_jars import missing_jars
+    from footfall.settings import Settings
 
     if shutil.which("java") is None:
         pytest.skip("the transform job runs on Spark, which needs Java")
-    if missing_jars():
-        pytest.skip(f"outside Glue the transform job reads S3 through the S3A jars, not in {jars_folder()}")
+    folder = Settings.resolve().jars_folder
+    if missing_jars(folder):
+        pytest.skip(f"outside Glue the transform job reads S3 through the S3A jars, not in {folder}")
     root = Path(__file__).resolve().parents[2] / "glue"
     glue_args = ["--JOB_NAME", "footfall-dev-ingest", "--lake", s3.uri, "--portal", portal.url,
                  "--job-bookmark-option", "job-bookmark-disable", "--TempDir", "s3://bucket/_glue-temp/",

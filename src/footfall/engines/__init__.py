@@ -33,6 +33,10 @@ class Engine(ABC):
         """The engine as ``settings`` configure it; ``store``: the object store whose URIs it will read and
         write (only for an engine that :attr:`REACHES_OBJECT_STORES`); ``spill``: a folder for temporary data."""
 
+    @classmethod
+    def preflight(cls, settings: Settings, store: ObjectStore | None = None) -> None:
+        """Refuse in one line, before any work, what :meth:`open` would refuse (a missing connector)."""
+
     @abstractmethod
     def confine(self, roots: Sequence[str | Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
         """From now on touch no file outside ``roots`` (the pipeline, the lake) and ``files`` (sources given

@@ -56,10 +56,19 @@ class SparkEngine(Engine):
     def open(cls, settings: Settings, *, store: ObjectStore | None = None,
              spill: Path | None = None) -> SparkEngine:
         """On an S3 lake outside Glue, with the S3A connector set up as the settings resolve it."""
-        s3 = None
+        return cls(settings.spark_master, s3=cls._s3(settings, store))
+
+    @classmethod
+    def preflight(cls, settings: Settings, store: ObjectStore | None = None) -> None:
+        s3 = cls._s3(settings, store)
+        if s3 is not None:
+            s3.static_conf()  # names the missing S3A jars in one line
+
+    @staticmethod
+    def _s3(settings: Settings, store: ObjectStore | None) -> S3Access | None:
         if store is not None and store.uri("").startswith("s3://") and not on_glue():
-            s3 = S3Access(settings.s3_endpoint, settings.region, settings.jars_folder)
-        return cls(settings.spark_master, s3=s3)
+            return S3Access(settings.s3_endpoint, settings.region, settings.jars_folder)
+        return None
 
     def __init__(self, master: str = "local[*]", session: Any = None, app_name: str = "footfall",
                  conf: dict[str, str] | None = None, s3: S3Access | None = None) -> None:

@@ -192,6 +192,8 @@ def run_job(context: Context, held: Held, counts: Sequence[str] = (), sensors: S
     path for every lake and engine: on a local lake the work folder is the lake; on an object lake it is a
     temporary one that :func:`footfall.melbourne.job.melbourne_lake` starts with the landed files'
     manifests."""
+    if engine is None:
+        context.preflight(held)
     counts_paths, sensor_paths = expand(counts), expand(sensors)
     work, lake = held.work, held.lake
     result = JobResult()
