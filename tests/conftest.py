@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from support.portal import Portal, portal_data
 
 from footfall.melbourne.generate import generate
 
@@ -126,6 +127,13 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     generate(folder / "soda.json", fmt="soda-json", seed=7, sensors=3, start=date(2019, 1, 1), end=date(2019, 1, 2))
     return {"archive": folder / "archive.csv", "live": folder / "live.csv", "sensors": folder / "sensors.csv",
             "soda": folder / "soda.json"}
+
+
+@pytest.fixture
+def portal(files: dict[str, Path]) -> Iterator[Portal]:
+    """Both portals on a real loopback server, serving the ``files`` fixture's files."""
+    with Portal(portal_data(files)) as served:
+        yield served
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -13,8 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlglot
-from cli import footfall
-from test_s3 import ODS, SENSORS, SODA, pointer
+from support.cli import footfall
+from support.s3 import pointer
+from support.samples import ODS, SENSORS, SODA
 
 from footfall.catalog import athena_types, translate
 from footfall.melbourne.run import pipeline, run

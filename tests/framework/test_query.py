@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from cli import footfall
+from support.cli import footfall
 
 from footfall import query, readonly
 from footfall.dag import Pipeline

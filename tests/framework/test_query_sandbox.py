@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from cli import footfall
+from support.cli import footfall
 
 from footfall import query, readonly
 from footfall.dag import Pipeline

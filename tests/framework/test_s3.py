@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
-from cli import footfall
+from support.cli import footfall
 
 from footfall.errors import LakeError
 from footfall.melbourne.run import pipeline, run

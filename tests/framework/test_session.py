@@ -12,7 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from cli import in_process
+from support.cli import in_process
 
 from footfall.lake import Lake
 

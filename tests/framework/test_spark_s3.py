@@ -14,8 +14,8 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
-import cli
 import pytest
+from support import cli
 
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine

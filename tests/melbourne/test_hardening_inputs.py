@@ -17,37 +17,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from cli import footfall
+from support.cli import answers, footfall, one_line_error
+from support.landing import parsed_text
 
 from footfall.errors import InputError
 from footfall.lake import Lake
 from footfall.melbourne.detect import MAX_HEADER_BYTES, SNIFF_BYTES, detect
-from footfall.melbourne.landing import land_file, landed_files, stage_file
-
-
-def one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:
-    """The run failed with ``code`` and a single error line, never a traceback; that line."""
-    assert done.returncode == code, done.stderr
-    assert "Traceback" not in done.stderr, done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, done.stderr
-    assert errors[0] == done.stderr.strip().splitlines()[-1]
-    return errors[0]
-
-
-def parsed(tmp_path: Path, name: str, content: str, kind: str = "counts") -> list[dict]:
-    """Land and parse one file with the real landing code; its canonical rows."""
-    lake = Lake.at(tmp_path / "lake")
-    lake.ensure()
-    path = tmp_path / name
-    path.write_text(content)
-    landed, _ = land_file(lake, path, kind)
-    with duckdb.connect() as con:
-        stage_file(con, lake, landed)
-        rel = con.sql(f"select * from read_parquet('{lake.root}/transformed/raw_{kind}/*.parquet', "
-                      "union_by_name = true)")
-        return [dict(zip(rel.columns, row, strict=True)) for row in rel.fetchall()]
-
+from footfall.melbourne.landing import land_file, landed_files
 
 LEGACY_HEADER = "ID,Date_Time,Year,Month,Mdate,Day,Time,Sensor_ID,Sensor_Name,Hourly_Counts\n"
 ODS_HEADER = "ID,Location_ID,Sensing_Date,HourDay,Direction_1,Direction_2,Total_of_Directions,Sensor_Name,Location\n"
@@ -91,7 +67,7 @@ NUMBER_PROBES = [
                          ids=[p[0] for p in NUMBER_PROBES])
 def test_a_number_that_is_not_a_whole_number_in_decimal_digits_is_quarantined_not_coerced(
         tmp_path: Path, what: str, location: str, count: str, directions: tuple[str, str], reason: str) -> None:
-    (row,) = parsed(tmp_path, "counts.csv", ODS_HEADER + ods_row(location, d1=directions[0], d2=directions[1],
+    (row,) = parsed_text(tmp_path, "counts.csv", ODS_HEADER + ods_row(location, d1=directions[0], d2=directions[1],
                                                                  total=count))
     assert row["reason"] == reason
     assert (row["raw_location_id"], row["raw_count"]) == (location, count), "the raw text is kept for the quarantine"
@@ -109,7 +85,7 @@ SPLIT_PROBES = [
 @pytest.mark.parametrize(("what", "content"), SPLIT_PROBES, ids=[p[0] for p in SPLIT_PROBES])
 def test_a_line_with_more_fields_than_the_header_is_quarantined_not_truncated(tmp_path: Path, what: str,
                                                                              content: str) -> None:
-    (row,) = parsed(tmp_path, "counts.csv", content)
+    (row,) = parsed_text(tmp_path, "counts.csv", content)
     assert row["reason"].startswith("malformed CSV line 2: Expected Number of Columns"), row["reason"]
     assert row["raw_line"] == content.splitlines()[1]
 
@@ -122,7 +98,7 @@ WHOLE_NUMBERS = [("7", 7), ("0", 0), (" 8 ", 8), ("\t9", 9), ("2,691", 2691), ("
 @pytest.mark.parametrize(("text", "value"), WHOLE_NUMBERS)
 def test_whole_numbers_with_thousands_separators_and_spaces_are_read(tmp_path: Path, text: str, value: int) -> None:
     row_text = f'1,"11/01/2019 05:00:00 PM",2019,November,1,Friday,17,"{text}",A,"{text}"\n'
-    (row,) = parsed(tmp_path, "rows.csv", LEGACY_HEADER + row_text)
+    (row,) = parsed_text(tmp_path, "rows.csv", LEGACY_HEADER + row_text)
     assert (row["location_id"], row["pedestrians"], row["reason"]) == (value, value, None)
 
 
@@ -161,12 +137,12 @@ TIME_PROBES = [
 @pytest.mark.parametrize(("what", "content", "reason"), TIME_PROBES, ids=[p[0] for p in TIME_PROBES])
 def test_a_time_outside_the_plausible_range_is_quarantined_with_its_reason(tmp_path: Path, what: str,
                                                                            content: str, reason: str) -> None:
-    (row,) = parsed(tmp_path, "counts.json" if content.startswith("[") else "counts.csv", content)
+    (row,) = parsed_text(tmp_path, "counts.json" if content.startswith("[") else "counts.csv", content)
     assert row["reason"] == reason
 
 
 def test_the_first_plausible_hour_and_today_are_kept(tmp_path: Path) -> None:
-    rows = parsed(tmp_path, "counts.csv", ODS_HEADER + ods_row(day="2009-01-01", hour="0")
+    rows = parsed_text(tmp_path, "counts.csv", ODS_HEADER + ods_row(day="2009-01-01", hour="0")
                   + ods_row(location="42", day=f"{_soon(0):%Y-%m-%d}", hour="0"))
     assert [r["reason"] for r in rows] == [None, None]
 
@@ -193,14 +169,10 @@ def zoned_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _answers(lake: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
-
-
 @pytest.mark.slow
 def test_naive_times_are_melbourne_time_whatever_the_machine_time_zone(zoned_inputs: Path, tmp_path: Path) -> None:
     """The same files under each TZ: the same hours, and byte-identical answers."""
-    answers = {}
+    by_zone = {}
     for zone in TIME_ZONES:
         lake = tmp_path / zone.replace("/", "-")
         done = footfall("run", *(a for f in ("2023.csv", "legacy.csv", "soda.json") for a in ("--counts",
@@ -211,10 +183,10 @@ def test_naive_times_are_melbourne_time_whatever_the_machine_time_zone(zoned_inp
         assert hours == [(3, "2023-05-01 23:00"), (4, "2023-05-01 00:00"), (5, "2023-05-01 23:00"),
                          (6, "2023-10-01 00:00"), (34, "2019-11-01 23:00"), (35, "2019-11-01 00:00"),
                          (36, "2019-11-02 23:00")], f"TZ={zone}"
-        answers[zone] = _answers(lake)
-    assert "top10_by_day.csv" in answers["UTC"]
+        by_zone[zone] = answers(lake)
+    assert "top10_by_day.csv" in by_zone["UTC"]
     for zone in TIME_ZONES:
-        assert answers[zone] == answers["UTC"], f"TZ={zone} changes the answers"
+        assert by_zone[zone] == by_zone["UTC"], f"TZ={zone} changes the answers"
 
 
 # ---- class 4: a resource error is not a bad file ---------------------------------------------------

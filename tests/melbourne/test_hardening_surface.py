@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
-import cli
 import pytest
-from portal import COUNTS, FAST, Portal, portal_data
+from support.cli import one_line_error
+from support.cli import wide as footfall
+from support.portal import COUNTS, FAST, Portal, portal_data
 
 from footfall.melbourne.generate import generate
 from footfall.redact import redact
@@ -33,31 +34,16 @@ from footfall.sources.http import client, download
 EXPORT = f"/api/explore/v2.1/catalog/datasets/{COUNTS}/exports/csv"
 
 
-def footfall(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess[str]:
-    """The CLI on a wide terminal, so a line is never wrapped and one error stays one line."""
-    return cli.footfall(*args, env={"COLUMNS": "200", **(env or {})}, **kwargs)
-
-
 def one_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:
     """The single error line of a failed command, after checking it is the only one, the last, and not a bug."""
-    assert done.returncode == code, done.stderr
-    assert "Traceback" not in done.stderr, done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, done.stderr
-    assert done.stderr.rstrip("\n").splitlines()[-1] == errors[0]
-    assert "unexpected" not in errors[0], errors[0]
-    return errors[0]
+    line = one_line_error(done, code)
+    assert "unexpected" not in line, line
+    return line
 
 
 def stored(root: Path) -> bytes:
     """Every byte of every file under ``root``, to grep for a secret."""
     return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink())
-
-
-@pytest.fixture
-def portal(files: dict[str, Path]) -> Iterator[Portal]:
-    with Portal(portal_data(files)) as p:
-        yield p
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from cli import answers, footfall
-from synthetic import make_rows, write_archive, write_revision
+from support.cli import answers, footfall
+from support.synthetic import make_rows, write_archive, write_revision
 
 from footfall.lake import Lake
 

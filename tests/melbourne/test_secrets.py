@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-import cli
 import pytest
-from portal import COUNTS, Portal, portal_data
+from support.cli import wide as footfall
+from support.portal import COUNTS, Portal
 
 from footfall.redact import forget
 
@@ -46,22 +46,12 @@ def _probes(names: list[str]) -> list:
     return [pytest.param(n, id=n, marks=() if n in FAST_PROBES else pytest.mark.slow) for n in names]
 
 
-def footfall(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return cli.footfall(*args, env={"COLUMNS": "200", **(env or {})})
-
-
 @pytest.fixture(autouse=True)
 def fresh_memory() -> Iterator[None]:
     """Each probe on its own: a secret masked because an earlier probe in this process sent it proves nothing."""
     forget()
     yield
     forget()
-
-
-@pytest.fixture
-def portal(files: dict[str, Path]) -> Iterator[Portal]:
-    with Portal(portal_data(files)) as p:
-        yield p
 
 
 def _url(portal: Portal, probe: str) -> str:

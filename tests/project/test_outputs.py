@@ -12,7 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from cli import footfall
+from support.cli import footfall
 
 from footfall.errors import OutputError
 from footfall.lake import Lake

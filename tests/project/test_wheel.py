@@ -19,8 +19,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from cli import footfall
-from containers import write_xlsx
+from support.cli import footfall
+from support.containers import write_xlsx
 
 from footfall.melbourne.generate import generate
 

@@ -119,6 +119,21 @@ class _Routed(io.TextIOBase):
         return True
 
 
+def wide(*args: str, env: Mapping[str, str] | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``footfall *args`` on a wide terminal, so a line is never wrapped and one error stays one line."""
+    return footfall(*args, env={"COLUMNS": "200", **(env or {})}, **kwargs)
+
+
+def one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    """The command failed with ``code`` and a single error line, the last on stderr, never a traceback; that line."""
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr
+    assert done.stderr.rstrip("\n").splitlines()[-1] == errors[0], done.stderr
+    return errors[0]
+
+
 def answers(lake: Path) -> dict[str, bytes]:
     """The curated CSVs a run published, by name, as bytes: two lakes agree when these are equal."""
     return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
