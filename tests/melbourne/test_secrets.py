@@ -13,13 +13,12 @@ from urllib.parse import quote
 
 import pytest
 from support.cli import wide as footfall
-from support.portal import COUNTS, Portal
+from support.portal import EXPORT, Portal
 
 from footfall.redact import forget
 
 SECRET = "Kp2-sentinel-58d1"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJLcDItc2VudGluZWwtNThkMSJ9.Kp2-sentinel-58d1-signature"
-EXPORT = f"/api/explore/v2.1/catalog/datasets/{COUNTS}/exports/csv"
 FORMS = (SECRET, quote(SECRET, safe=""), JWT)
 
 # How a URL carries the secret (the query after EXPORT, or the whole URL with {base}).

@@ -125,12 +125,14 @@ def wide(*args: str, env: Mapping[str, str] | None = None, **kwargs: Any) -> sub
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:
-    """The command failed with ``code`` and a single error line, the last on stderr, never a traceback; that line."""
+    """The command failed with ``code`` and a single error line, the last on stderr, never a traceback nor a bug
+    reported as unexpected; that line."""
     assert done.returncode == code, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, done.stderr
     assert done.stderr.rstrip("\n").splitlines()[-1] == errors[0], done.stderr
+    assert "unexpected" not in errors[0], errors[0]
     return errors[0]
 
 

@@ -37,6 +37,8 @@ ODS_FIELDS = ["id", "location_id", "sensing_date", "hourday", "direction_1", "di
               "sensor_name", "location"]
 ODS_LABELS = ["ID", "Location_ID", "Sensing_Date", "HourDay", "Direction_1", "Direction_2", "Total_of_Directions",
               "Sensor_Name", "Location"]
+# The counts' CSV export, the path most downloads ask for.
+EXPORT = f"/api/explore/v2.1/catalog/datasets/{COUNTS}/exports/csv"
 WHERE = re.compile(r"^\s*sensing_date\s*(>=|<=|>|<|=)\s*date'(\d{4}-\d{2}-\d{2})'\s*$")
 
 
