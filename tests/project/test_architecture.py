@@ -1,0 +1,51 @@
+"""The structure the code and its tests promise, checked on the tree as it is: the layering's import contracts,
+and a test tree where shared helpers live once in ``tests/support`` and no test module leans on another."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "footfall"
+TESTS = ROOT / "tests"
+
+
+def imported(path: Path) -> set[str]:
+    """Every module ``path`` imports, by its full dotted name (``from a import b`` counts as ``a`` and ``a.b``)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_the_layering_holds_as_the_import_contracts_state() -> None:
+    """The contracts in pyproject.toml (the framework imports nothing of Melbourne, nothing below the CLI imports
+    it, the engines know no storage backend), checked on the tree as it is."""
+    linter = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(linter), "--no-cache"], capture_output=True, text=True, cwd=SRC.parents[1])
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "0 broken" in done.stdout
+
+
+def test_no_test_module_imports_another() -> None:
+    """What two test modules share belongs in ``tests/support`` or a conftest; a test module imported by another
+    runs its module-level code twice and ties the two together."""
+    leaning = {str(path.relative_to(TESTS)): sorted(name for name in imported(path)
+                                                     if any(part.startswith(("test_", "conftest"))
+                                                            for part in name.split(".")))
+               for path in TESTS.rglob("*.py")}
+    assert {path: names for path, names in leaning.items() if names} == {}
+
+
+def test_the_tests_root_holds_only_the_conftest_beside_its_packages() -> None:
+    """A helper module at the tests root is importable as a top-level name (``cli``, ``portal``) that shadows a
+    package of the same name; the helpers are ``support.*``."""
+    assert sorted(p.name for p in TESTS.glob("*.py")) == ["conftest.py"]
+    assert (TESTS / "support" / "__init__.py").is_file()
