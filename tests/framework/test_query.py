@@ -1,5 +1,5 @@
 """`footfall query`: read-only SQL over a pipeline's tables by name, on a local and an S3 lake (the framework's
-own shops pipeline; the Melbourne questions are in tests/melbourne/test_query.py)."""
+own shops pipeline; the Melbourne questions are in tests/melbourne/test_questions.py)."""
 
 from __future__ import annotations
 

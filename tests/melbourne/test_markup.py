@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.cli import one_line_error
+from support.cli import own_words_error
 from support.cli import wide as footfall
 from support.markup import MARKUP_PROBES
 
@@ -16,14 +16,14 @@ from support.markup import MARKUP_PROBES
 
 @pytest.mark.parametrize("name", MARKUP_PROBES)
 def test_a_lake_path_with_markup_is_printed_literally(tmp_path: Path, name: str) -> None:
-    line = one_line_error(footfall("top", "--lake", str(tmp_path / name)))
+    line = own_words_error(footfall("top", "--lake", str(tmp_path / name)))
     assert f"{tmp_path / name}: no top10_by_day in this lake yet" in line
 
 
 @pytest.mark.parametrize("name", MARKUP_PROBES)
 def test_a_run_on_a_lake_named_with_markup_prints_it_literally(tmp_path: Path, name: str) -> None:
     done = footfall("run", "--lake", name, "--counts", f"missing-{name}.csv", cwd=tmp_path)
-    line = one_line_error(done)
+    line = own_words_error(done)
     assert done.stderr.splitlines()[0] == f"melbourne -> {name}"
     assert name in line
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support.cli import one_line_error
+from support.cli import own_words_error
 from support.cli import wide as footfall
 from support.portal import COUNTS, EXPORT, Portal
 
@@ -43,14 +43,14 @@ def test_a_server_failing_forever_is_one_line(portal: Portal, tmp_path: Path, na
         assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
         assert len([r for r in portal.requests if r["path"].startswith(prefix)]) == 5
     else:
-        assert says in one_line_error(done, code)
+        assert says in own_words_error(done, code)
 
 
 @pytest.mark.parametrize("flags", [["--source", "socrata", "--socrata-url", "http://127.0.0.1:9"],
                                    ["--portal", "http://127.0.0.1:9"]])
 @pytest.mark.slow
 def test_a_refused_connection_is_one_line(tmp_path: Path, flags: list[str]) -> None:
-    line = one_line_error(footfall("ingest", *flags, "--lake", str(tmp_path / "lake")))
+    line = own_words_error(footfall("ingest", *flags, "--lake", str(tmp_path / "lake")))
     assert "ConnectError after 5 attempts" in line and "127.0.0.1:9" in line
 
 
@@ -94,7 +94,7 @@ def test_a_damaged_curated_parquet_is_one_line_for_readers(markup_lake: Path, tm
     for table in ("top10_by_day", "top10_by_month", "coverage"):
         damage(copy / "curated" / f"{table}.parquet")
     args = [a.format(tmp=tmp_path) for a in READERS[reader]]
-    line = one_line_error(footfall(*args, "--lake", str(copy)))
+    line = own_words_error(footfall(*args, "--lake", str(copy)))
     assert "the answers cannot be read" in line and "`footfall run` rebuilds them" in line
 
 
@@ -113,7 +113,7 @@ def test_a_damaged_manifest_is_one_line_and_the_advice_works(markup_lake: Path, 
         text = json.dumps({**json.loads(manifest.read_text()), "format": "nope"})
     manifest.write_text(text)
     counts = str(markup_lake.parent / "counts.csv")
-    line = one_line_error(footfall("run", "--counts", counts, "--lake", str(copy)))
+    line = own_words_error(footfall("run", "--counts", counts, "--lake", str(copy)))
     assert str(manifest) in line and "damaged manifest" in line
     for reader in (["top"], ["report", "--out", str(tmp_path / "r.html")]):
         assert footfall(*reader, "--lake", str(copy)).returncode == 0, "readers do not need the manifests"
@@ -126,7 +126,7 @@ def test_a_damaged_parsed_file_under_run_is_one_line(markup_lake: Path, tmp_path
     shutil.copytree(markup_lake, copy, symlinks=True)
     for parsed in (copy / "transformed").glob("raw_*/*.parquet"):
         _truncate(parsed)
-    line = one_line_error(footfall("run", "--counts", str(markup_lake.parent / "counts.csv"), "--lake", str(copy)))
+    line = own_words_error(footfall("run", "--counts", str(markup_lake.parent / "counts.csv"), "--lake", str(copy)))
     assert "transformed/raw_" in line
 
 

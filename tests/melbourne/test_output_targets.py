@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support.cli import one_line_error
+from support.cli import own_words_error
 from support.cli import wide as footfall
 
 # --- Class 5: outputs written only as regular files in existing folders ------------------------------------
@@ -73,7 +73,7 @@ def test_an_output_path_that_is_not_a_regular_file_in_an_existing_folder_is_refu
               "folder-is-a-file": folder / "plain" / "answer.html"}.get(kind, folder / "answer.html")
     make(target)
     before = _snapshot(folder)
-    line = one_line_error(_write(writer, target, markup_lake, tmp_path / "counts.csv"))
+    line = own_words_error(_write(writer, target, markup_lake, tmp_path / "counts.csv"))
     assert word in line and str(target) in line
     assert _snapshot(folder) == before, "nothing at the path, beside it or through it changed"
     assert not (folder / "missing").exists()
@@ -101,6 +101,6 @@ def test_a_write_that_fails_midway_leaves_the_previous_file_whole(tmp_path: Path
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
     done = footfall("generate", str(target), "--sensors", "20", "--end", "2019-03-01", preexec_fn=small_disk)
-    assert one_line_error(done) == f"error: {target}: cannot be written: File too large"
+    assert own_words_error(done) == f"error: {target}: cannot be written: File too large"
     assert target.read_text() == "previous content\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["counts.csv"]

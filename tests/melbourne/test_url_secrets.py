@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.cli import one_line_error
+from support.cli import own_words_error
 from support.cli import wide as footfall
 from support.portal import EXPORT, FAST, Portal, portal_data
 
@@ -127,7 +127,7 @@ def test_a_server_echoing_the_secret_in_its_error_gets_none_of_it_printed(portal
                                                                          prefix: str, args, env) -> None:
     portal.fail(prefix, "echo", times=100)
     done = footfall(*args(portal), "--lake", str(tmp_path / "lake"), env=env)
-    line = one_line_error(done)
+    line = own_words_error(done)
     assert "HTTP 403: forbidden: refused" in line, "the server's own reason is kept"
     for text in (done.stdout, done.stderr):
         assert SECRET not in text and _basic() not in text
@@ -194,7 +194,7 @@ def test_doctor_never_prints_the_portal_secret(portal: Portal, tmp_path: Path, t
 
 def test_a_redirect_loop_is_one_line(portal: Portal, tmp_path: Path) -> None:
     portal.redirect("/loop", portal.url)
-    line = one_line_error(footfall("ingest", "--counts", f"{portal.url}/loop/x.csv?token={SECRET}", "--lake",
+    line = own_words_error(footfall("ingest", "--counts", f"{portal.url}/loop/x.csv?token={SECRET}", "--lake",
                               str(tmp_path / "lake")))
     assert line == f"error: {portal.url}/loop/x.csv?token=***: more than 10 redirects"
     assert len([r for r in portal.requests if r["path"] == "/loop/x.csv"]) == 11

@@ -49,3 +49,26 @@ def test_the_tests_root_holds_only_the_conftest_beside_its_packages() -> None:
     package of the same name; the helpers are ``support.*``."""
     assert sorted(p.name for p in TESTS.glob("*.py")) == ["conftest.py"]
     assert (TESTS / "support" / "__init__.py").is_file()
+
+
+# These still run the Melbourne pipeline: the lake's code and these tests of it are being rewritten.
+ON_MELBOURNE = {"test_s3.py", "test_session.py", "test_spark_s3.py", "test_lake_integrity.py"}
+OF_MELBOURNE = ("footfall.melbourne", "support.synthetic", "support.portal", "support.samples", "support.markup",
+                "support.counts", "support.landing", "support.containers")
+MELBOURNE_FIXTURES = {"files", "real", "portal", "markup_lake"}
+
+
+def test_the_framework_tests_need_nothing_of_melbourne() -> None:
+    """The framework knows nothing of pedestrians, and neither do its tests: they run the shops pipeline
+    (tests/framework/pipeline) or pipelines of their own, never the Melbourne one, its data or its helpers."""
+    leaning: dict[str, list[str]] = {}
+    for path in sorted((TESTS / "framework").glob("*.py")):
+        if path.name in ON_MELBOURNE:
+            continue
+        tree = ast.parse(path.read_text())
+        fixtures = {arg.arg for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                    for arg in node.args.args if arg.arg in MELBOURNE_FIXTURES}
+        found = sorted(n for n in imported(path) if n.startswith(OF_MELBOURNE)) + sorted(fixtures)
+        if found:
+            leaning[path.name] = found
+    assert leaning == {}
