@@ -1,4 +1,4 @@
-"""Fetching the same counts from the test portal (tests/portal.py, loopback) as its CSV, Parquet and XLSX
+"""Fetching the same counts from the test portal (tests/support/portal.py, loopback) as its CSV, Parquet and XLSX
 exports: bytes on the wire and the time to fetch, land and parse each (in process, exports prepared).
 
     PYTHONPATH=src:tests python bench/bench_portal_formats.py [SENSORS] [DAYS]
@@ -13,7 +13,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from portal import Portal, PortalData
+from support.portal import Portal, PortalData
 
 from footfall.lake.local import LocalLake
 from footfall.melbourne.generate import generate

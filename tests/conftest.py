@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import textwrap
 import uuid
@@ -11,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from support.portal import Portal, portal_data
 
 from footfall.melbourne.generate import generate
 
@@ -125,6 +127,28 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     generate(folder / "soda.json", fmt="soda-json", seed=7, sensors=3, start=date(2019, 1, 1), end=date(2019, 1, 2))
     return {"archive": folder / "archive.csv", "live": folder / "live.csv", "sensors": folder / "sensors.csv",
             "soda": folder / "soda.json"}
+
+
+@pytest.fixture
+def portal(files: dict[str, Path]) -> Iterator[Portal]:
+    """Both portals on a real loopback server, serving the ``files`` fixture's files."""
+    with Portal(portal_data(files)) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[object]:
+    """A local PySpark session (``local[2]``), one per module: a test module's Spark tests share it."""
+    if shutil.which("java") is None:
+        pytest.skip("the Spark engine needs Java")
+    pyspark = pytest.importorskip("pyspark.sql")
+    from footfall.engines.spark import DRIVER_MEMORY
+
+    session = (pyspark.SparkSession.builder.master("local[2]").appName("footfall-tests")
+               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+               .config("spark.driver.memory", DRIVER_MEMORY).getOrCreate())
+    yield session
+    session.stop()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,163 +1,123 @@
-"""Glue Data Catalog registration against a real Glue API (moto's server on loopback, boto3 over HTTP)."""
+"""Glue Data Catalog registration against a real Glue API (moto's server on loopback, boto3 over HTTP), on the
+framework's own shops pipeline: tables with their columns, partitions and view, kept up to date by later runs."""
 
 from __future__ import annotations
 
-import base64
-import io
-import json
 import re
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import sqlglot
-from cli import footfall
+from support.cli import footfall
+from support.glue import (
+    assert_every_column_has_the_glue_type_of_its_parquet_type,
+    one_file_table,
+    partitions,
+    presto_view,
+    published_partitions,
+    register,
+    table,
+    versions,
+)
+from support.s3 import pointer
 
 from footfall.catalog import athena_types, translate
-from footfall.lake.pointer import POINTER
-from footfall.melbourne.job import melbourne, melbourne_lake
-from footfall.melbourne.run import run_job
-from footfall.settings import Settings
 
-SODA = "socrata_counts_soda_2019-11_5000.json"
-ODS = "ods_counts_export_labels_2025-10_5000.csv"
-SENSORS = "ods_sensor_locations_export_2026-06.csv"
-
-DB = "pedestrian_counting_system"
-# the Glue type of each Parquet type the Melbourne pipeline writes
-GLUE_TYPES = {"int64": "bigint", "int32": "int", "double": "double", "string": "string", "date32[day]": "date",
-              "timestamp[us]": "timestamp"}
-TABLES = {"raw_counts", "raw_sensors", "hourly_counts", "applied_counts_files", "locations", "quarantine",
-          "daily_counts", "monthly_counts", "top10_by_day", "top10_by_month", "top10_by_weekday",
-          "top10_by_month_of_year", "lockdown_impact", "growth_last_year", "hourly_profile", "peak_hours", "coverage",
-          "quarantine_summary", "outages", "flatlines", "level_shifts", "sensor_health", "top10_by_day_flags",
-          "top10_by_month_flags", "resolution", "resolution_summary", "wide_columns", "hourly_counts_located",
-          "sensor_runs", "weekly_ratios", "daily_totals", "hour_of_day_totals", "data_gaps"}
+DB = "shops"
+TABLES = {"daily_sales", "shops", "monthly_totals", "top_shops", "daily_sales_named"}
 
 
-def pointer(s3: SimpleNamespace) -> dict:
-    return json.loads(s3.client.get_object(Bucket=s3.bucket, Key=f"melbourne/{POINTER}")["Body"].read())
-
-
-def publish(s3: SimpleNamespace, *counts: Path, sensors: tuple[Path, ...] = ()) -> None:
-    context = melbourne(Settings.resolve(lake=s3.uri))
-    with melbourne_lake(context, write=True) as held:
-        run_job(context, held, [str(c) for c in counts], [str(s) for s in sensors])
-
-
-def register(s3: SimpleNamespace, *extra: str) -> dict[str, str]:
-    done = footfall("catalog", "register", "--lake", s3.uri, "--database", DB, *extra)
+def publish(s3: SimpleNamespace, pipeline: Path) -> None:
+    done = footfall("pipeline", "run", str(pipeline), "--lake", s3.uri)
     assert done.returncode == 0, done.stderr
-    return {line.split()[1].split(".", 1)[1]: line.split()[0] for line in done.stdout.splitlines()}
 
 
-def table(s3: SimpleNamespace, name: str, database: str = DB) -> dict:
-    return s3.glue.get_table(DatabaseName=database, Name=name)["Table"]
-
-
-def partitions(s3: SimpleNamespace, name: str) -> dict[tuple[str, ...], str]:
-    pages = s3.glue.get_paginator("get_partitions").paginate(DatabaseName=DB, TableName=name)
-    return {tuple(p["Values"]): p["StorageDescriptor"]["Location"] for page in pages for p in page["Partitions"]}
-
-
-def versions(s3: SimpleNamespace, name: str) -> int:
-    return len(s3.glue.get_table_versions(DatabaseName=DB, TableName=name)["TableVersions"])
+def with_april(shops_dir: Path, folder: Path) -> Path:
+    """A copy of the pipeline whose seed also holds two sales in April 2024, a month the lake has not seen."""
+    copy = folder / "shops"
+    shutil.copytree(shops_dir, copy)
+    with (copy / "data" / "sales.csv").open("a") as handle:
+        handle.write("9001,1,2024-04-02,50\n9002,2,2024-04-03,60\n")
+    return copy
 
 
 @pytest.mark.slow
 def test_register_creates_tables_with_the_columns_locations_and_partitions_of_the_lake(
-        real: Path, s3: SimpleNamespace) -> None:
-    publish(s3, real / SODA, real / ODS, sensors=(real / SENSORS,))
-    assert set(register(s3).values()) == {"created"}
+        shops_dir: Path, s3: SimpleNamespace) -> None:
+    publish(s3, shops_dir)
+    assert set(register(s3, DB, "--pipeline", str(shops_dir)).values()) == {"created"}
     assert {t["Name"] for t in s3.glue.get_tables(DatabaseName=DB)["TableList"]} == TABLES
 
-    hourly = table(s3, "hourly_counts")
-    assert hourly["TableType"] == "EXTERNAL_TABLE"
-    assert hourly["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
-    assert hourly["StorageDescriptor"]["Location"] == f"{s3.uri}/transformed/hourly_counts/"
-    assert [(c["Name"], c["Type"]) for c in hourly["PartitionKeys"]] == [("year", "int"), ("month", "int")]
-    assert [(c["Name"], c["Type"]) for c in hourly["StorageDescriptor"]["Columns"]] == [
-        ("location_id", "bigint"), ("ts", "timestamp"), ("date", "date"), ("hour", "int"),
-        ("direction_1", "bigint"), ("direction_2", "bigint"), ("pedestrians", "bigint"), ("source", "string")]
+    daily = table(s3, DB, "daily_sales")
+    assert daily["TableType"] == "EXTERNAL_TABLE"
+    assert daily["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
+    assert daily["StorageDescriptor"]["Location"] == f"{s3.uri}/transformed/daily_sales/"
+    assert [(c["Name"], c["Type"]) for c in daily["PartitionKeys"]] == [("year", "int"), ("month", "int")]
+    assert [(c["Name"], c["Type"]) for c in daily["StorageDescriptor"]["Columns"]] == [
+        ("shop_id", "bigint"), ("day", "date"), ("amount", "bigint"), ("sales", "bigint")]
 
     # Every partition the pointer publishes, at the folder that holds its files, and nothing else.
-    files = pointer(s3)["files"]
-    expected = {}
-    for rel, meta in files.items():
-        found = re.fullmatch(r"transformed/hourly_counts/year=(\d+)/month=(\d+)/[^/]+", rel)
-        if found:
-            expected[found.groups()] = f"{s3.uri}/{meta['key'].rsplit('/', 1)[0]}/"
-    assert len(expected) > 20
-    assert partitions(s3, "hourly_counts") == expected
-    for location in expected.values():
-        prefix = location.removeprefix(f"s3://{s3.bucket}/")
-        listed = s3.client.list_objects_v2(Bucket=s3.bucket, Prefix=prefix)["Contents"]
-        assert listed and all(o["Key"].endswith(".parquet") for o in listed)
+    expected = published_partitions(s3, "transformed/daily_sales")
+    assert sorted(expected) == [("2024", "1"), ("2024", "2"), ("2024", "3")]
+    assert partitions(s3, DB, "daily_sales") == expected
 
     # A one-file table points at a folder holding exactly that file; its columns are the file's.
-    top = table(s3, "top10_by_day")
-    prefix = top["StorageDescriptor"]["Location"].removeprefix(f"s3://{s3.bucket}/")
-    listed = s3.client.list_objects_v2(Bucket=s3.bucket, Prefix=prefix)["Contents"]
-    assert [o["Key"] for o in listed] == [f"melbourne/{files['curated/top10_by_day.parquet']['key']}"]
-    body = s3.client.get_object(Bucket=s3.bucket, Key=listed[0]["Key"])["Body"].read()
-    schema = pq.read_schema(io.BytesIO(body))
-    assert [c["Name"] for c in top["StorageDescriptor"]["Columns"]] == schema.names
-    assert dict((c["Name"], c["Type"]) for c in top["StorageDescriptor"]["Columns"])["date"] == "date"
+    assert one_file_table(s3, DB, "top_shops", "curated/top_shops.parquet")["month"] == "string"
 
-    raw = table(s3, "raw_counts")
-    assert raw["StorageDescriptor"]["Location"] == f"{s3.uri}/transformed/raw_counts/"
-    assert ("raw_line", "string") in [(c["Name"], c["Type"]) for c in raw["StorageDescriptor"]["Columns"]]
+    columns, read = presto_view(s3, DB, "daily_sales_named")
+    assert {"name": "shop", "type": "varchar"} in columns
+    assert {"name": "amount", "type": "bigint"} in columns
+    assert read == {"daily_sales", "shops"}
 
-    view = table(s3, "hourly_counts_located")
-    assert view["TableType"] == "VIRTUAL_VIEW"
-    encoded = re.fullmatch(r"/\* Presto View: (.+) \*/", view["ViewOriginalText"]).group(1)
-    presto = json.loads(base64.b64decode(encoded))
-    assert presto["schema"] == DB
-    assert {"name": "location", "type": "varchar"} in presto["columns"]
-    assert {"name": "pedestrians", "type": "bigint"} in presto["columns"]
-    parsed = sqlglot.parse_one(presto["originalSql"], read="athena")
-    assert {t.name for t in parsed.find_all(sqlglot.exp.Table)} == {"hourly_counts", "locations"}
-
-    # Every column of every table has the Glue type of its Parquet type, as pinned here.
-    for found in s3.glue.get_tables(DatabaseName=DB)["TableList"]:
-        if found["TableType"] != "EXTERNAL_TABLE":
-            continue
-        prefix = found["StorageDescriptor"]["Location"].removeprefix(f"s3://{s3.bucket}/")
-        key = next(o["Key"] for o in s3.client.list_objects_v2(Bucket=s3.bucket, Prefix=prefix)["Contents"]
-                   if o["Key"].endswith(".parquet"))
-        schema = pq.read_schema(io.BytesIO(s3.client.get_object(Bucket=s3.bucket, Key=key)["Body"].read()))
-        keys = {c["Name"] for c in found["PartitionKeys"]}
-        assert [(c["Name"], c["Type"]) for c in found["StorageDescriptor"]["Columns"]] == [
-            (f.name, GLUE_TYPES[str(f.type)]) for f in schema if f.name not in keys], found["Name"]
+    # Every column of every table has the Glue type of its Parquet type, as pinned in support.glue.
+    assert_every_column_has_the_glue_type_of_its_parquet_type(s3, DB)
 
 
 @pytest.mark.slow
-def test_a_second_register_changes_nothing(real: Path, s3: SimpleNamespace) -> None:
-    publish(s3, real / SODA, sensors=(real / SENSORS,))
-    register(s3)
-    before = {name: versions(s3, name) for name in TABLES}
-    parts = partitions(s3, "hourly_counts")
-    assert set(register(s3).values()) == {"unchanged"}
-    assert {name: versions(s3, name) for name in TABLES} == before
-    assert partitions(s3, "hourly_counts") == parts
+def test_a_second_register_changes_nothing(shops_dir: Path, s3: SimpleNamespace) -> None:
+    publish(s3, shops_dir)
+    register(s3, DB, "--pipeline", str(shops_dir))
+    before = {name: versions(s3, DB, name) for name in TABLES}
+    parts = partitions(s3, DB, "daily_sales")
+    assert set(register(s3, DB, "--pipeline", str(shops_dir)).values()) == {"unchanged"}
+    assert {name: versions(s3, DB, name) for name in TABLES} == before
+    assert partitions(s3, DB, "daily_sales") == parts
 
 
 @pytest.mark.slow
-def test_new_data_updates_only_what_changed(real: Path, s3: SimpleNamespace) -> None:
-    publish(s3, real / SODA, sensors=(real / SENSORS,))
-    register(s3)
-    old = partitions(s3, "hourly_counts")
-    publish(s3, real / ODS)
-    done = footfall("catalog", "register", "--lake", s3.uri)
+def test_new_data_updates_only_what_changed(shops_dir: Path, s3: SimpleNamespace, tmp_path: Path) -> None:
+    publish(s3, shops_dir)
+    register(s3, DB, "--pipeline", str(shops_dir))
+    old = partitions(s3, DB, "daily_sales")
+    april = with_april(shops_dir, tmp_path)
+    publish(s3, april)
+    done = footfall("catalog", "register", "--lake", s3.uri, "--database", DB, "--pipeline", str(april))
     lines = dict(line.split(maxsplit=1)[::-1] for line in done.stdout.splitlines())
-    hourly = next(k for k in lines if k.startswith(f"{DB}.hourly_counts "))
-    assert lines[hourly] == "unchanged" and "+25 ~0 -0" in hourly
-    assert lines[f"{DB}.top10_by_month"] == "updated"
-    assert lines[f"{DB}.raw_sensors"] == "unchanged"
-    new = partitions(s3, "hourly_counts")
-    assert {k: new[k] for k in old} == old
+    daily = next(k for k in lines if k.startswith(f"{DB}.daily_sales "))
+    assert lines[daily] == "unchanged" and "+1 ~0 -0" in daily
+    assert lines[f"{DB}.monthly_totals"] == "updated"
+    assert lines[f"{DB}.shops"] == "unchanged"
+    new = partitions(s3, DB, "daily_sales")
+    assert {k: new[k] for k in old} == old and set(new) - set(old) == {("2024", "4")}
+
+
+@pytest.mark.slow
+def test_ddl_states_the_same_tables_as_athena_sql(shops_dir: Path, s3: SimpleNamespace) -> None:
+    publish(s3, shops_dir)
+    done = footfall("catalog", "ddl", "--lake", s3.uri, "--database", DB, "--pipeline", str(shops_dir))
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    created = re.findall(rf"CREATE EXTERNAL TABLE IF NOT EXISTS `{DB}`\.`(\w+)`", text)
+    assert set(created) == TABLES - {"daily_sales_named"}
+    assert f'CREATE OR REPLACE VIEW "{DB}"."daily_sales_named" AS' in text
+    files = pointer(s3)["files"]
+    months = {rel.rsplit("/", 1)[0] for rel in files if rel.startswith("transformed/daily_sales/")}
+    assert len(months) == 3 and text.count("  PARTITION (`year` = ") == len(months)
+    view_sql = text.split('"daily_sales_named" AS', 1)[1].strip().rstrip(";")
+    sqlglot.parse_one(view_sql, read="athena")
 
 
 @pytest.mark.slow
@@ -165,30 +125,13 @@ def test_columns_come_from_the_data_just_written(make_pipeline, s3: SimpleNamesp
     yml = "name: p\noutputs:\n  - {table: a, zone: curated}\n"
     first = make_pipeline(yml, {"a": "select 1 as x"}, name="v1")
     assert footfall("pipeline", "run", str(first), "--lake", s3.uri).returncode == 0
-    register(s3, "--pipeline", str(first))
-    assert [c["Type"] for c in table(s3, "a")["StorageDescriptor"]["Columns"]] == ["int"]
+    register(s3, DB, "--pipeline", str(first))
+    assert [c["Type"] for c in table(s3, DB, "a")["StorageDescriptor"]["Columns"]] == ["int"]
     second = make_pipeline(yml, {"a": "select 'one' as x, 2.5::double as y"}, name="v2")
     assert footfall("pipeline", "run", str(second), "--lake", s3.uri).returncode == 0
-    assert register(s3, "--pipeline", str(second)) == {"a": "updated"}
-    assert [(c["Name"], c["Type"]) for c in table(s3, "a")["StorageDescriptor"]["Columns"]] == [
+    assert register(s3, DB, "--pipeline", str(second)) == {"a": "updated"}
+    assert [(c["Name"], c["Type"]) for c in table(s3, DB, "a")["StorageDescriptor"]["Columns"]] == [
         ("x", "string"), ("y", "double")]
-
-
-@pytest.mark.slow
-def test_ddl_states_the_same_tables_as_athena_sql(real: Path, s3: SimpleNamespace) -> None:
-    publish(s3, real / SODA, sensors=(real / SENSORS,))
-    done = footfall("catalog", "ddl", "--lake", s3.uri)
-    assert done.returncode == 0, done.stderr
-    text = done.stdout
-    created = re.findall(rf"CREATE EXTERNAL TABLE IF NOT EXISTS `{DB}`\.`(\w+)`", text)
-    assert set(created) == TABLES - {"hourly_counts_located"}
-    assert f'CREATE OR REPLACE VIEW "{DB}"."hourly_counts_located" AS' in text
-    files = pointer(s3)["files"]
-    partitioned = ("transformed/hourly_counts/", "transformed/daily_totals/", "transformed/hour_of_day_totals/")
-    months = {rel.rsplit("/", 1)[0] for rel in files if rel.startswith(partitioned)}
-    assert len(months) == 6 and text.count("  PARTITION (`year` = ") == len(months)
-    view_sql = text.split('"hourly_counts_located" AS', 1)[1].strip().rstrip(";")
-    sqlglot.parse_one(view_sql, read="athena")
 
 
 def test_the_catalog_needs_an_s3_lake(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli import run
+from support.cli import run
 
 from footfall.extras import EXTRAS, MissingExtra, install_hint, require
 

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from footfall.dag import load_pipeline
 from footfall.lint import lint
-from footfall.melbourne.run import PIPELINE_DIR
 
 SPEC = "name: p\nsources:\n  t: {path: t.csv, root: pipeline, format: csv}\n"
 
@@ -47,8 +47,8 @@ def test_an_engine_override_is_not_linted(make_pipeline) -> None:
     assert len(lint(load_pipeline(root), "athena")) == 1
 
 
-def test_the_shipped_melbourne_sql_is_clean_for_spark() -> None:
-    assert lint(load_pipeline(PIPELINE_DIR), "spark") == []
+def test_the_shops_pipeline_is_clean_for_spark(shops_dir: Path) -> None:
+    assert lint(load_pipeline(shops_dir), "spark") == []
 
 
 def test_the_lint_command_prints_one_line_per_finding_and_fails(make_pipeline) -> None:

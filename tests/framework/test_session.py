@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from cli import in_process
+from support.cli import in_process
 
 from footfall.context import Context
 from footfall.dag import load_pipeline
@@ -161,12 +159,3 @@ def test_only_settings_read_the_environment() -> None:
             assert len(reads) == 1, reads
         else:
             assert reads == [], f"{rel} reads the environment at line(s) {reads}"
-
-
-def test_the_layering_holds_as_the_import_contracts_state() -> None:
-    """The contracts in pyproject.toml (the framework imports nothing of Melbourne, nothing below the CLI imports
-    it, the engines know no lake, the lake's modules point one way), checked on the tree as it is."""
-    linter = Path(sys.executable).with_name("lint-imports")
-    done = subprocess.run([str(linter), "--no-cache"], capture_output=True, text=True, cwd=SRC.parents[1])
-    assert done.returncode == 0, done.stdout[-2000:]
-    assert "0 broken" in done.stdout

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from footfall.dag import load_pipeline
+from footfall.dag import Pipeline, load_pipeline
 from footfall.engines.duckdb import DuckDBEngine
 from footfall.lake.local import LocalLake
 from footfall.runner import run_pipeline
@@ -34,20 +32,6 @@ MONTHLY = """
 with s as (select shop, strftime(cast(day as date), '%Y-%m') as month, amount from sales)
 select shop, month, cast(sum(amount) as bigint) as total, count(*) as sales from s group by shop, month
 """
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[object]:
-    if shutil.which("java") is None:
-        pytest.skip("the Spark engine needs Java")
-    pyspark = pytest.importorskip("pyspark.sql")
-    from footfall.engines.spark import DRIVER_MEMORY
-
-    session = (pyspark.SparkSession.builder.master("local[2]").appName("footfall-tests")
-               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
-               .config("spark.driver.memory", DRIVER_MEMORY).getOrCreate())
-    yield session
-    session.stop()
 
 
 def test_the_same_pipeline_gives_the_same_answers_on_spark(spark: object, make_pipeline, tmp_path: Path) -> None:
@@ -82,49 +66,27 @@ def test_a_spark_sql_error_is_one_line_naming_the_step(spark: object, make_pipel
     assert "\n" not in str(info.value)
 
 
-def melbourne_on(engine: str, lake: Path, counts: list[str], sensors: list[str], spark: object) -> dict[str, bytes]:
+def test_the_shops_pipeline_gives_byte_identical_answers_on_spark(spark: object, shops: Pipeline,
+                                                                 tmp_path: Path) -> None:
+    """Its view step, checks, partitioned output replaced by partition and CSV answers, on both engines."""
+    import duckdb
+
     from footfall.engines.spark import SparkEngine
-    from footfall.melbourne.run import run
 
-    run(LocalLake.at(lake), counts, sensors, engine=SparkEngine(session=spark) if engine == "spark" else engine)
-    return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
+    with DuckDBEngine(threads=1) as duck:
+        run_pipeline(shops, LocalLake.at(tmp_path / "duck"), duck)
+    with SparkEngine(session=spark) as engine:
+        result = run_pipeline(shops, LocalLake.at(tmp_path / "spark"), engine)
+    assert len(result.checks) == 8 and all(c.passed for c in result.checks)
+    for name in ("monthly_totals.csv", "top_shops.csv"):
+        duck_csv = (tmp_path / "duck/curated" / name).read_bytes()
+        assert (tmp_path / "spark/curated" / name).read_bytes() == duck_csv and duck_csv.count(b"\n") == 10
 
+    def rows(lake: str) -> list[tuple]:
+        return duckdb.sql(f"select * from read_parquet('{tmp_path}/{lake}/transformed/daily_sales/**/*.parquet', "
+                          "hive_partitioning = true) order by all").fetchall()
 
-def test_the_melbourne_pipeline_gives_byte_identical_answers_on_spark(spark: object, real: Path,
-                                                                      tmp_path: Path) -> None:
-    from datetime import date
-
-    from footfall.melbourne.generate import generate
-
-    history = tmp_path / "history.csv"
-    generate(history, fmt="archive", seed=11, sensors=4, start=date(2019, 1, 1), end=date(2021, 12, 31))
-    counts = [str(history), str(real / "socrata_counts_soda_2019-11_5000.json")]
-    sensors = [str(real / "ods_sensor_locations_export_2026-06.csv")]
-    duck = melbourne_on("duckdb", tmp_path / "duck", counts, sensors, spark)
-    on_spark = melbourne_on("spark", tmp_path / "spark", counts, sensors, spark)
-    assert set(on_spark) == set(duck)
-    assert [name for name in duck if duck[name] != on_spark[name]] == []
-    for answer in ("top10_by_day.csv", "lockdown_impact.csv", "growth_last_year.csv", "top10_by_weekday.csv"):
-        assert duck[answer].count(b"\n") > 4, f"{answer} has rows to compare"
-
-
-def test_sensor_health_finds_the_same_faults_on_spark(spark: object, tmp_path: Path) -> None:
-    from datetime import date
-
-    from footfall.melbourne.generate import generate
-
-    counts = tmp_path / "faults.csv"
-    generate(counts, fmt="archive", seed=5, sensors=8, start=date(2019, 1, 1), end=date(2019, 6, 30), faults=True)
-    early = tmp_path / "early.csv"  # and a lake-wide hole from September 2018 to the faulty half year
-    generate(early, fmt="archive", seed=5, sensors=6, start=date(2018, 7, 1), end=date(2018, 8, 31))
-    inputs = [str(early), str(counts)]
-    duck = melbourne_on("duckdb", tmp_path / "duck", inputs, [], spark)
-    on_spark = melbourne_on("spark", tmp_path / "spark", inputs, [], spark)
-    health = ("outages.csv", "flatlines.csv", "level_shifts.csv", "sensor_health.csv", "top10_by_day_flags.csv",
-              "top10_by_month_flags.csv", "data_gaps.csv", "coverage.csv")
-    assert [name for name in health if duck[name] != on_spark[name]] == []
-    for answer in ("outages.csv", "flatlines.csv", "level_shifts.csv", "data_gaps.csv"):
-        assert duck[answer].count(b"\n") >= 2, f"{answer} has findings to compare"
+    assert rows("spark") == rows("duck") and len(rows("duck")) > 200
 
 
 def test_a_step_read_twice_is_kept_with_its_lineage_cut_and_one_read_once_is_a_view(spark: object) -> None:
@@ -157,34 +119,3 @@ def test_shuffle_partitions_follow_the_inputs_size(spark: object, tmp_path: Path
         engine.register_source("big", [str(data)], Source(path="big.csv", format="csv"))
         partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
     assert partitions == max(spark.sparkContext.defaultParallelism, 3) == 3
-
-
-def test_unusable_coordinates_are_set_aside_alike_on_spark(spark: object, real: Path, tmp_path: Path) -> None:
-    """Spark's NaN, infinity and comparisons give the locations (positions and notes) DuckDB gives."""
-    import csv
-    import io
-    from datetime import date
-
-    import duckdb
-
-    from footfall.melbourne.generate import generate
-
-    rows = list(csv.reader(io.StringIO((real / "ods_sensor_locations_export_2026-06.csv").read_text(
-        encoding="utf-8-sig")), delimiter=";"))
-    lat, lon = rows[0].index("latitude"), rows[0].index("longitude")
-    planted = [("144.9", "-37.8"), ("nan", "144.9"), ("-37.8", "-inf"), ("95", "144.9"), ("-37.8", ""), ("0", "0")]
-    for row, pair in zip(rows[1:], planted, strict=False):
-        row[lat], row[lon] = pair
-    sensors = tmp_path / "sensors.csv"
-    with sensors.open("w", newline="") as f:
-        csv.writer(f, delimiter=";").writerows(rows)
-    counts = tmp_path / "counts.csv"
-    generate(counts, fmt="archive", seed=3, sensors=3, start=date(2019, 1, 1), end=date(2019, 1, 31))
-    found = {}
-    for engine in ("duckdb", "spark"):
-        melbourne_on(engine, tmp_path / engine, [str(counts)], [str(sensors)], spark)
-        path = tmp_path / engine / "transformed" / "locations.parquet"
-        found[engine] = duckdb.sql(f"SELECT location_id, latitude, longitude, coordinates_note FROM "
-                                   f"read_parquet('{path}') ORDER BY location_id").fetchall()
-    assert found["spark"] == found["duckdb"]
-    assert sum(1 for r in found["duckdb"] if r[3] is not None) == len(planted)

@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from cli import footfall
+from support.cli import footfall
 
 from footfall.engines.spark_jars import JARS, SDIST_JARS, SDIST_SHA256, extract
 from footfall.errors import FootfallError

@@ -15,8 +15,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import cli
 import pytest
+from support import cli
 
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine

@@ -14,8 +14,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from cli import footfall
-from containers import CONTAINERS, write, write_xlsx
+from support.cli import answers, footfall, one_line_error
+from support.containers import CONTAINERS, write, write_xlsx
+from support.landing import parsed
 
 from footfall.engines.duckdb import connect
 from footfall.errors import InputError
@@ -66,45 +67,32 @@ SCHEMAS = {
 }
 
 
-def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
-    assert done.returncode == 1, done.stderr
-    assert "Traceback" not in done.stderr, done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1 and errors[0] == done.stderr.strip().splitlines()[-1], done.stderr
-    return errors[0]
+COLUMNS = {"counts": ("location_id", "ts", "direction_1", "direction_2", "pedestrians", "reason"),
+           "sensors": ("location_id", "sensor_description", "sensor_code", "installation_date", "installation_year",
+                       "status", "latitude", "longitude", "reason")}
 
 
-def parsed(tmp_path: Path, path: Path, kind: str = "counts") -> tuple[str, str, list[tuple]]:
-    """Land and parse one file with the real code, on a connection set up as a run's (its default memory limit
-    included): its format, container and canonical rows, sorted."""
-    lake = LocalLake.at(tmp_path / "lake")
-    lake.ensure()
-    landed, _ = land_file(lake, path, kind)
-    with connect() as con:
-        stage_file(con, lake, landed)
-        columns = ("location_id, ts, direction_1, direction_2, pedestrians, reason" if kind == "counts" else
-                   "location_id, sensor_description, sensor_code, installation_date, installation_year, status, "
-                   "latitude, longitude, reason")
-        rows = con.sql(f"select {columns} from read_parquet('{lake.root}/transformed/raw_{kind}/*.parquet') "
-                       "order by all").fetchall()
-    return landed.format, landed.container, rows
+def canonical(tmp_path: Path, path: Path, kind: str = "counts") -> tuple[str, str, list[tuple]]:
+    """``path``'s format, container and canonical rows, sorted."""
+    done = parsed(tmp_path, path, kind, COLUMNS[kind])
+    return done.format, done.container, done.rows
 
 
 @pytest.mark.parametrize("container", CONTAINERS)
 @pytest.mark.parametrize("schema", SCHEMAS)
 def test_the_same_rows_parse_the_same_in_every_container(tmp_path: Path, schema: str, container: str) -> None:
     header, rows = SCHEMAS[schema]
-    fmt, _, expected = parsed(tmp_path / "csv", write(tmp_path / "in-csv", "csv", header, rows))
+    fmt, _, expected = canonical(tmp_path / "csv", write(tmp_path / "in-csv", "csv", header, rows))
     assert fmt == schema
     assert all(r[-1] is None for r in expected) and len(expected) == 5
-    fmt, kind, got = parsed(tmp_path / "other", write(tmp_path / "in", container, header, rows))
+    fmt, kind, got = canonical(tmp_path / "other", write(tmp_path / "in", container, header, rows))
     assert (fmt, kind) == (schema, container.split("-")[0])
     assert got == expected
 
 
 def test_the_2023_labels_convert_both_offsets_to_melbourne_time(tmp_path: Path) -> None:
     header, rows = SCHEMAS["ods_counts_2023_labels"]
-    _, _, got = parsed(tmp_path, write(tmp_path / "in", "csv", header, rows))
+    _, _, got = canonical(tmp_path, write(tmp_path / "in", "csv", header, rows))
     assert sorted({str(r[1]) for r in got}) == ["2023-08-31 00:00:00", "2023-08-31 02:00:00", "2023-10-01 23:00:00"]
 
 
@@ -114,7 +102,7 @@ def test_a_typed_parquet_time_with_a_zone_is_converted_to_melbourne_time(tmp_pat
     pq.write_table(pa.table({"timestamp": pa.array([moment], pa.timestamp("us", tz="UTC")),
                              "locationid": pa.array([3], pa.int32()), "total_of_directions": pa.array([21.0])}),
                    path)
-    _, _, rows = parsed(tmp_path, path)
+    _, _, rows = canonical(tmp_path, path)
     assert [(r[0], str(r[1]), r[4], r[5]) for r in rows] == [(3, "2023-08-31 02:00:00", 21, None)]
 
 
@@ -131,10 +119,6 @@ def test_label_headers_match_in_any_case_spacing_delimiter_or_bom(tmp_path: Path
             detect(path)
         return
     assert detect(path).format.name == "ods_counts_2023_labels"
-
-
-def answers(lake: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +227,7 @@ def test_excel_dates_and_times_are_read_as_iso_and_naive_times_as_melbourne_time
 
     header, rows = SCHEMAS["ods_counts_2023_labels"]
     path = write_xlsx(tmp_path / "typed.xlsx", header, rows[:1], edit=typed_time)
-    _, _, got = parsed(tmp_path, path)
+    _, _, got = canonical(tmp_path, path)
     assert [(r[0], str(r[1]), r[4]) for r in got] == [(3, "2023-08-31 02:00:00", 3)]
 
 
@@ -251,7 +235,7 @@ def test_a_fractional_number_in_a_workbook_is_quarantined_not_rounded(tmp_path: 
     rows = [row[:] for row in COUNTS_ROWS[:1]]
     rows[0][6] = "7.5"
     path = write_xlsx(tmp_path / "export.xlsx", COUNTS_HEADER, [[*rows[0][:6], 7.5, *rows[0][7:]]])
-    _, _, got = parsed(tmp_path, path)
+    _, _, got = canonical(tmp_path, path)
     assert [r[-1] for r in got] == ["count not a whole number"]
 
 
@@ -291,7 +275,7 @@ SOCRATA_2016 = (
 @pytest.mark.parametrize("container", ["csv", "xlsx", "parquet-typed"])
 def test_the_2016_socrata_label_export_reads_description_as_the_name_and_keeps_the_year(
         tmp_path: Path, container: str) -> None:
-    fmt, _, rows = parsed(tmp_path, write(tmp_path / "in", container, *SOCRATA_2016), "sensors")
+    fmt, _, rows = canonical(tmp_path, write(tmp_path / "in", container, *SOCRATA_2016), "sensors")
     assert fmt == "legacy_sensors_labels"
     assert rows[0] == (22, "Flinders St-Elizabeth St (East)", "Eli274_T", None, 2013, "Installed",
                        pytest.approx(-37.8178644478193), pytest.approx(144.965068228214), None)
@@ -304,7 +288,7 @@ def test_geojson_sensor_locations_take_the_point_as_longitude_and_latitude(tmp_p
                                 "sensor_name": "Bou283_T", "installation_date": "2009-03-30", "status": "A"}}]
     path = tmp_path / "sensors.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    fmt, container, rows = parsed(tmp_path, path, "sensors")
+    fmt, container, rows = canonical(tmp_path, path, "sensors")
     assert (fmt, container) == ("ods_sensors", "geojson")
     assert rows == [(2, "Bourke Street Mall (South)", "Bou283_T", dt.date(2009, 3, 30), 2009, "A",
                      pytest.approx(-37.81380668), pytest.approx(144.96516718), None)]

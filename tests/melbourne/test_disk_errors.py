@@ -8,31 +8,25 @@ import resource
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import cli
 import pytest
-from portal import COUNTS as COUNTS_DATASET
-from portal import Portal, portal_data
+from support.cli import one_line_error
+from support.cli import wide as footfall
+from support.portal import COUNTS as COUNTS_DATASET
+from support.portal import Portal, portal_data
 
 COUNTS = "ods_counts_export_labels_2025-10_5000.csv"  # 392 KB; its lake takes about 1.6 MB
 FULL = "no space left on the disk: free some space, or use a lake on another disk"
 
 
-def footfall(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
-    return cli.footfall(*args, env={"COLUMNS": "200"}, **kwargs)
-
-
 def one_error(done: subprocess.CompletedProcess[str]) -> str:
     """The only error line, the last on stderr, with no traceback and nothing of DuckDB's internals."""
-    assert done.returncode == 1, done.stderr
-    assert "Traceback" not in done.stderr and "IO Error" not in done.stderr, done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and done.stderr.rstrip("\n").splitlines()[-1] == errors[0], done.stderr
-    return errors[0]
+    line = one_line_error(done)
+    assert "IO Error" not in done.stderr, done.stderr
+    return line
 
 
 @contextmanager
@@ -115,9 +109,8 @@ def test_a_file_size_limit_while_landing_is_one_line_saying_so(real: Path, tmp_p
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
     counts = real / COUNTS
-    done = subprocess.run([sys.executable, "-m", "footfall", "run", "--counts", str(counts), "--lake",
-                           str(tmp_path / "lake")], capture_output=True, text=True, timeout=120, preexec_fn=limited,
-                          env={**cli.os.environ, "COLUMNS": "200"})
+    done = footfall("run", "--counts", str(counts), "--lake", str(tmp_path / "lake"), timeout=120,
+                    preexec_fn=limited)
     assert one_error(done) == (f"error: {counts}: landing it into {tmp_path / 'lake' / 'landing' / 'counts'} failed, "
                                "nothing was landed: file too large for this process's file size limit (ulimit -f): "
                                "raise the limit")

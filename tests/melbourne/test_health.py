@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cli import footfall
+from support.cli import footfall
 
 from footfall.lake.local import LocalLake
 from footfall.melbourne.generate import generate, planted_faults

@@ -9,14 +9,13 @@ import logging
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from cli import answers, footfall
-from portal import ARCHIVE_ID, COUNTS, FAST, Portal, portal_data
+from support.cli import answers, footfall
+from support.portal import ARCHIVE_ID, COUNTS, FAST, Portal
 
 from footfall.lake.local import LocalLake
 from footfall.melbourne.ingest import ingest_melbourne, ingest_socrata
@@ -25,12 +24,6 @@ from footfall.sources.http import FetchError, client, download, get_json
 
 SENTINEL = "sentinel-token-7f3a9c"
 REAL_SHA256, REAL_NEW = hashlib.sha256, hashlib.new
-
-
-@pytest.fixture
-def portal(files: dict[str, Path]) -> Iterator[Portal]:
-    with Portal(portal_data(files)) as p:
-        yield p
 
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from cli import footfall
+from support.cli import footfall
 
 from footfall.errors import InputError, LakeError
 from footfall.lake.local import LocalLake

@@ -11,9 +11,9 @@ import math
 import re
 from pathlib import Path
 
-import cli
 import duckdb
 import pytest
+from support import cli
 
 from footfall.sql import literal
 

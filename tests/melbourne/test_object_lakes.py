@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import boto3
 import httpx
 import pytest
-from cli import footfall
+from support.cli import footfall
 
 from footfall.lake.open import open_store
 from footfall.lake.pointer import POINTER

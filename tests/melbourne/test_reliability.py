@@ -15,8 +15,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from cli import answers, footfall
-from synthetic import make_rows, write_archive, write_revision
+from support.cli import answers, footfall
+from support.counts import LEGACY_HEADER
+from support.synthetic import make_rows, write_archive, write_revision
 
 from footfall.lake.local import LocalLake
 
@@ -139,7 +140,6 @@ def test_a_second_run_on_a_busy_lake_exits_with_a_clear_message_and_a_dead_holde
     assert footfall("run", "--counts", str(inputs["live"]), "--lake", str(lake)).returncode == 0
 
 
-LEGACY_HEADER = "ID,Date_Time,Year,Month,Mdate,Day,Time,Sensor_ID,Sensor_Name,Hourly_Counts\n"
 GOOD = "1,11/01/2019 05:00:00 PM,2019,November,1,Friday,17,34,Flinders St-Spark La,300\n"
 
 

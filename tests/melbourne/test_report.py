@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli import footfall
-from synthetic import make_rows, write_archive
+from support.cli import footfall
+from support.synthetic import make_rows, write_archive
 
 from footfall.lake.local import LocalLake
 from footfall.melbourne.report import write

@@ -11,15 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-import cli
 import pytest
-from portal import COUNTS, Portal, portal_data
+from support.cli import wide as footfall
+from support.portal import EXPORT, Portal
 
 from footfall.redact import forget
 
 SECRET = "Kp2-sentinel-58d1"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJLcDItc2VudGluZWwtNThkMSJ9.Kp2-sentinel-58d1-signature"
-EXPORT = f"/api/explore/v2.1/catalog/datasets/{COUNTS}/exports/csv"
 FORMS = (SECRET, quote(SECRET, safe=""), JWT)
 
 # How a URL carries the secret (the query after EXPORT, or the whole URL with {base}).
@@ -46,22 +45,12 @@ def _probes(names: list[str]) -> list:
     return [pytest.param(n, id=n, marks=() if n in FAST_PROBES else pytest.mark.slow) for n in names]
 
 
-def footfall(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return cli.footfall(*args, env={"COLUMNS": "200", **(env or {})})
-
-
 @pytest.fixture(autouse=True)
 def fresh_memory() -> Iterator[None]:
     """Each probe on its own: a secret masked because an earlier probe in this process sent it proves nothing."""
     forget()
     yield
     forget()
-
-
-@pytest.fixture
-def portal(files: dict[str, Path]) -> Iterator[Portal]:
-    with Portal(portal_data(files)) as p:
-        yield p
 
 
 def _url(portal: Portal, probe: str) -> str:

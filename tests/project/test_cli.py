@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli import footfall
+from support.cli import footfall
 
 from footfall import __version__
 

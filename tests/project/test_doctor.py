@@ -1,41 +1,20 @@
 from __future__ import annotations
 
-import http.server
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.portal import Portal
 
 from footfall.doctor import examine
 from footfall.melbourne.portal import COUNTS_DATASET
 from footfall.settings import Settings
-from footfall.sources.opendatasoft import dataset_url
-
-PORTAL_PROBE = dataset_url("", COUNTS_DATASET)
 
 
-class Portal(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200 if self.path == PORTAL_PROBE else 404)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def portal() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Portal)
-    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def test_doctor_finds_a_healthy_machine(tmp_path: Path, portal: str) -> None:
-    findings = {f.name: f for f in examine(Settings.resolve(lake=str(tmp_path / "lake")), portal, COUNTS_DATASET)}
+def test_doctor_finds_a_healthy_machine(tmp_path: Path, portal: Portal) -> None:
+    settings = Settings.resolve(lake=str(tmp_path / "lake"))
+    findings = {f.name: f for f in examine(settings, portal.url, COUNTS_DATASET)}
     assert findings["Python"].ok and findings["duckdb"].ok and findings["Lake"].ok
-    assert findings["Portal"].ok and findings["Portal"].detail == f"{portal} answers"
+    assert findings["Portal"].ok and findings["Portal"].detail == f"{portal.url} answers"
 
 
 def test_doctor_says_what_is_missing_in_plain_words(tmp_path: Path) -> None:
@@ -50,25 +29,27 @@ def test_doctor_says_what_is_missing_in_plain_words(tmp_path: Path) -> None:
 
 
 def test_an_s3_lake_is_probed_with_the_credentials_at_hand(s3) -> None:
-    found = {f.name: f for f in examine(Settings.resolve(lake=s3.uri), "http://127.0.0.1:9", COUNTS_DATASET)}["Lake"]
+    settings = Settings.resolve(lake=s3.uri)
+    found = {f.name: f for f in examine(settings, "http://127.0.0.1:9", COUNTS_DATASET)}["Lake"]
     assert found.ok and found.detail == f"{s3.uri} is reachable, nothing published yet"
-    gone = Settings.resolve(lake=f"s3://{s3.bucket}-gone/x")
-    missing = {f.name: f for f in examine(gone, "http://127.0.0.1:9", COUNTS_DATASET)}["Lake"]
+    settings = Settings.resolve(lake=f"s3://{s3.bucket}-gone/x")
+    missing = {f.name: f for f in examine(settings, "http://127.0.0.1:9", COUNTS_DATASET)}["Lake"]
     assert not missing.ok and "the bucket does not exist" in missing.detail
 
 
-def test_doctor_says_whether_the_s3a_jars_are_there_and_where_it_looks(tmp_path: Path, portal: str,
+def test_doctor_says_whether_the_s3a_jars_are_there_and_where_it_looks(tmp_path: Path, portal: Portal,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from footfall.engines.spark_jars import JARS
 
     folder = tmp_path / "jars"
     monkeypatch.setenv("FOOTFALL_SPARK_JARS", str(folder))
     settings = Settings.resolve(lake=str(tmp_path / "lake"))
-    missing = {f.name: f for f in examine(settings, portal, COUNTS_DATASET)}["S3A jars"]
+    missing = {f.name: f for f in examine(settings, portal.url, COUNTS_DATASET)}["S3A jars"]
     assert not missing.ok and not missing.required
     assert missing.detail.startswith(f"missing from {folder}: hadoop-aws-3.3.1.jar, aws-java-sdk-bundle-1.11.901.jar")
     folder.mkdir()
     for name in JARS:
         (folder / name).write_bytes(b"PK")
-    found = {f.name: f for f in examine(settings, portal, COUNTS_DATASET)}["S3A jars"]
+    settings = Settings.resolve(lake=str(tmp_path / "lake"))
+    found = {f.name: f for f in examine(settings, portal.url, COUNTS_DATASET)}["S3A jars"]
     assert found.ok and found.detail == f"in {folder} (Spark on an s3:// lake)"

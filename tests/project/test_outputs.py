@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli import footfall
+from support.cli import footfall
 
 from footfall.errors import OutputError
 from footfall.lake.local import LocalLake

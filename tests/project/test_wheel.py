@@ -19,8 +19,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from cli import footfall
-from containers import write_xlsx
+from support.cli import footfall
+from support.containers import write_xlsx
 
 from footfall.melbourne.generate import generate
 
@@ -256,7 +256,7 @@ def test_with_the_aws_extra_an_s3_lake_gets_the_local_lakes_answers(extended: In
     counts = tmp_path / "counts.csv"
     generate(counts, fmt="archive", seed=3, sensors=8, start=date(2021, 1, 1), end=date(2021, 3, 31),
              locations=tmp_path / "sensors.csv")
-    aws = {k: v for k, v in os.environ.items() if k.startswith("AWS_")} | {"FOOTFALL_CACHE": str(tmp_path / "c")}
+    aws = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
     inputs = ("--counts", str(counts), "--sensors", str(tmp_path / "sensors.csv"))
     ran = extended.footfall("run", *inputs, "--lake", s3.uri, **aws)
     assert ran.returncode == 0, ran.stderr

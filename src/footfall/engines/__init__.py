@@ -33,7 +33,7 @@ class Engine(ABC):
         """The engine as ``settings`` configure it; ``store``: the object store whose URIs it will read and
         write (only for an engine that :attr:`REACHES_OBJECT_STORES`); ``spill``: a folder for temporary data."""
 
-    @classmethod
+    @classmethod  # noqa: B027 - engines with nothing to check need no override
     def preflight(cls, settings: Settings, store: ObjectStore | None = None) -> None:
         """Refuse in one line, before any work, what :meth:`open` would refuse (a missing connector)."""
 

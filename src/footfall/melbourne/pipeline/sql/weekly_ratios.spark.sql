@@ -1,7 +1,7 @@
 -- weekly_ratios.sql for Spark, which has no LIST_MEDIAN: the trailing median is PERCENTILE(x, 0.5) over the
 -- 8-week window frame and the week's ratio a grouped MEDIAN, the same interpolated medians DuckDB's version
 -- takes from sorted rows. Everything else is weekly_ratios.sql as sqlglot transpiles it; keep the two in
--- step (tests/framework/test_spark.py compares their answers byte for byte).
+-- step (tests/melbourne/test_spark_parity.py compares their answers byte for byte).
 WITH refresh AS (
   SELECT
     (

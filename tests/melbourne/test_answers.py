@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from synthetic import (
+from support.synthetic import (
     LOCATIONS,
     LOCKDOWNS,
     RENAMED,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from cli import TIMEOUT, answers, in_process
-from cli import footfall as footfall_process
-from synthetic import make_rows, write_archive, write_revision
+from support.cli import TIMEOUT, answers, in_process
+from support.cli import footfall as footfall_process
+from support.synthetic import make_rows, write_archive, write_revision
 
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine

@@ -119,6 +119,31 @@ class _Routed(io.TextIOBase):
         return True
 
 
+def wide(*args: str, env: Mapping[str, str] | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``footfall *args`` on a wide terminal, so a line is never wrapped and one error stays one line."""
+    return footfall(*args, env={"COLUMNS": "200", **(env or {})}, **kwargs)
+
+
+def one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    """The command failed with ``code`` and a single error line, the last on stderr, never a traceback nor a bug
+    (``error: unexpected ...``); that line."""
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr
+    assert done.stderr.rstrip("\n").splitlines()[-1] == errors[0], done.stderr
+    assert not errors[0].startswith("error: unexpected "), errors[0]
+    return errors[0]
+
+
+def own_words_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    """:func:`one_line_error`, and the line has no "unexpected" anywhere: footfall's own words, never a bug report
+    nor a library's surprise passed on."""
+    line = one_line_error(done, code)
+    assert "unexpected" not in line, line
+    return line
+
+
 def answers(lake: Path) -> dict[str, bytes]:
     """The curated CSVs a run published, by name, as bytes: two lakes agree when these are equal."""
     return {p.name: p.read_bytes() for p in sorted((lake / "curated").glob("*.csv"))}

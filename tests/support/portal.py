@@ -1,8 +1,8 @@
 """A real HTTP server on loopback that answers like the two portals, with their limits and faults.
 
-Opendatasoft: exports (csv/json/jsonl/parquet/xlsx, `where` on sensing_date, delimiter, labels), records (limit <= 100,
-offset + limit <= 10000, 400 JSON errors), the attachment list and the archive zip, ETag / Last-Modified /
-304 and Range. Socrata: SODA JSON paging (`$limit` default 1000, `$offset`, `$order=:id`,
+Opendatasoft: a dataset's description, exports (csv/json/jsonl/parquet/xlsx, `where` on sensing_date, delimiter,
+labels), records (limit <= 100, offset + limit <= 10000, 400 JSON errors), the attachment list and the archive zip,
+ETag / Last-Modified / 304 and Range. Socrata: SODA JSON paging (`$limit` default 1000, `$offset`, `$order=:id`,
 `$select=count(*)`), rows.csv, a required app token. Faults are injected per path prefix, including a
 server that echoes everything it was sent (URL and headers) in its error, and redirects per path prefix to
 any base URL (another port is another origin).
@@ -37,6 +37,8 @@ ODS_FIELDS = ["id", "location_id", "sensing_date", "hourday", "direction_1", "di
               "sensor_name", "location"]
 ODS_LABELS = ["ID", "Location_ID", "Sensing_Date", "HourDay", "Direction_1", "Direction_2", "Total_of_Directions",
               "Sensor_Name", "Location"]
+# The counts' CSV export, the path most downloads ask for.
+EXPORT = f"/api/explore/v2.1/catalog/datasets/{COUNTS}/exports/csv"
 WHERE = re.compile(r"^\s*sensing_date\s*(>=|<=|>|<|=)\s*date'(\d{4}-\d{2}-\d{2})'\s*$")
 
 
@@ -186,6 +188,8 @@ def _handler(portal: Portal) -> type[BaseHTTPRequestHandler]:
 
         def route(self, path: str, q: dict[str, str]) -> tuple[int, bytes, str, dict[str, str]]:
             base = "/api/explore/v2.1/catalog/datasets/"
+            if path in (f"{base}{COUNTS}", f"{base}{SENSORS}"):
+                return 200, json.dumps({"dataset_id": path.rsplit("/", 1)[1]}).encode(), "application/json", {}
             if path == f"{base}{COUNTS}/exports/csv":
                 return 200, export_csv(portal.data.counts, q), "text/csv; charset=utf-8", {}
             if path == f"{base}{COUNTS}/exports/parquet":

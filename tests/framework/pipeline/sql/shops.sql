@@ -1,0 +1,1 @@
+SELECT shop_id, trim(shop) AS shop, city FROM shop_seed
