@@ -325,8 +325,9 @@ def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
     else:
         count_overflow = (f"CASE WHEN regexp_matches(raw_count, '^\\s*-') THEN {literal(NEGATIVE_COUNT)} "
                           f"ELSE {literal(IMPLAUSIBLE_COUNT)} END")
-        direction_unread = " OR ".join(f"(direction_{i} IS NULL AND NOT {blank(f'raw_direction_{i}')})"
-                                       for i in (1, 2))
+        # A CASE, not AND: the text is looked at only where the value is missing.
+        direction_unread = " OR ".join(f"CASE WHEN direction_{i} IS NULL THEN NOT {blank(f'raw_direction_{i}')} "
+                                       "ELSE false END" for i in (1, 2))
         reason = (f"COALESCE({PROBLEM}, CASE {bad_id}"
                   f"WHEN ts IS NULL THEN 'unparseable time' "
                   f"WHEN ts < TIMESTAMP '{EARLIEST_TIME}' THEN {literal(TOO_EARLY)} "
