@@ -395,7 +395,10 @@ def _drop_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> None:
 
 
 def _missing(value: str) -> str:
-    return f"({value} IS NULL OR lower(trim({value}, ' \t\r\n')) IN ({', '.join(map(literal, WIDE_MISSING))}))"
+    """SQL: a wide file's value is a missing hour. One that starts with a digit (nearly every value) is not,
+    whatever its ends: the trim could not take that digit off, so no missing word could be left."""
+    return (f"CASE WHEN {value} IS NULL THEN true WHEN ascii({value}) BETWEEN 48 AND 57 THEN false "
+            f"ELSE lower(trim({value}, ' \t\r\n')) IN ({', '.join(map(literal, WIDE_MISSING))}) END")
 
 
 # Columns a wide file is unpivoted by at a time. DuckDB unpivots through lists as long as the column list, a
