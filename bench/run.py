@@ -35,6 +35,7 @@ os.environ.setdefault("FOOTFALL_SPARK_JARS", str(ROOT / ".tools" / "spark-jars")
 class Measure:
     seconds: float
     peak_mb: float
+    cpu_seconds: float = 0.0  # user + system time of the process: less swayed than wall time by a busy machine
 
 
 def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Measure:
@@ -47,7 +48,7 @@ def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None 
     if os.waitstatus_to_exitcode(status) != 0:
         err = proc.stderr.read().decode() if proc.stderr else ""
         raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
-    return Measure(seconds, usage.ru_maxrss / 1024)
+    return Measure(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def median(runs: list[Measure]) -> Measure:

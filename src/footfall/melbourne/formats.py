@@ -67,9 +67,8 @@ def whole_number(col: str) -> str:
 
     The typed cast answers first, but only where the text is exactly what the cast gives back (plain digits
     with no leading zero, a minus, or thousands separators in their places), nearly every value: DuckDB's cast
-    alone also reads ``+5``, `` 5``, ``1e2``, ``1_000``, ``0x10`` and rounds ``2.5``, which the text rules below
-    refuse or read otherwise. Every other value goes to those rules, so the value and the reason are the
-    text rules' own."""
+    alone also reads ``+5``, ``1e2``, ``1_000``, ``0x10`` and rounds ``2.5``, which the text rules below
+    refuse. Every other value goes to those rules, so the value and the reason are the text rules' own."""
     return (f"CASE WHEN CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR) = {col} THEN TRY_CAST({col} AS BIGINT) "
             f"WHEN regexp_full_match({col}, '[0-9]{{1,3}}(,[0-9]{{3}})+') "
             f"THEN TRY_CAST(replace({col}, ',', '') AS BIGINT) ELSE {whole_number_text(col)} END")
