@@ -1,4 +1,4 @@
-"""Parsing one generated archive-format file: the parse alone (landed first, then parsed and timed in process,
+"""Parsing one generated archive-format file: the parse alone (landed first, then parsed, each timed in process,
 on a connection set up as a run's) and the whole ``footfall run``, each in its own process (wall time, peak
 RSS). ``--compare SRC`` alternates every measurement with another checkout's ``src`` folder (the code before a
 change), so both are measured on the same machine under the same load; the 1-minute load average is noted
@@ -28,12 +28,14 @@ from footfall.melbourne.landing import land_file, stage_file
 source, root, out = map(Path, sys.argv[1:4])
 lake = Lake.at(root)
 lake.ensure()
+landing = time.perf_counter()
 landed, _ = land_file(lake, source, "counts")
+landing = time.perf_counter() - landing
 with connect(temp_dir=root / "_spill") as con:
     started, cpu = time.perf_counter(), time.process_time()
     staged = stage_file(con, lake, landed)
     out.write_text(json.dumps({"parse": time.perf_counter() - started, "cpu": time.process_time() - cpu,
-                               "rows": staged.rows}))
+                               "land": landing, "rows": staged.rows}))
 """
 
 
@@ -48,9 +50,14 @@ def one(data: Path, work: Path, src: str | None) -> dict[str, float]:
     whole = measure(footfall("run", "--counts", str(data), "--lake", str(lake)), env=env)
     shutil.rmtree(lake, ignore_errors=True)
     parsed = json.loads(timing.read_text())
-    return {"load": load, "parse": parsed["parse"], "parse_cpu": parsed["cpu"], "parse_wall": parse_process.seconds,
-            "parse_peak": parse_process.peak_mb, "run_wall": whole.seconds, "run_cpu": whole.cpu_seconds,
-            "run_peak": whole.peak_mb, "load_after": os.getloadavg()[0]}
+    return {"load": load, "land": parsed["land"], "parse": parsed["parse"], "parse_cpu": parsed["cpu"],
+            "parse_wall": parse_process.seconds, "parse_peak": parse_process.peak_mb, "run_wall": whole.seconds,
+            "run_cpu": whole.cpu_seconds, "run_peak": whole.peak_mb, "load_after": os.getloadavg()[0]}
+
+
+COLUMNS = {"land": "land (s)", "parse": "parse (s)", "parse_cpu": "parse CPU (s)", "parse_wall": "parse process (s)",
+           "parse_peak": "parse process peak (MB)", "run_wall": "footfall run (s)", "run_cpu": "run CPU (s)",
+           "run_peak": "run peak (MB)"}
 
 
 def main() -> None:
@@ -70,20 +77,16 @@ def main() -> None:
         for i in range(args.repeat):
             for name, src in versions.items():
                 runs[name].append(one(data, args.work, src))
-                r = runs[name][-1]
-                print(f"{rows:,} rows, {name}, run {i + 1}: parse {r['parse']:.2f} s (CPU {r['parse_cpu']:.2f} s; "
-                      f"process {r['parse_wall']:.2f} s, {r['parse_peak']:.0f} MB), run {r['run_wall']:.2f} s "
-                      f"(CPU {r['run_cpu']:.2f} s, {r['run_peak']:.0f} MB), load {r['load']:.1f} -> "
-                      f"{r['load_after']:.1f}", flush=True)
-        print(f"\n| {rows:,} rows | parse (s) | parse CPU (s) | parse process (s) | parse peak (MB) | "
-              "footfall run (s) | run CPU (s) | run peak (MB) | load (1 min) |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+                shown = ", ".join(f"{label} {runs[name][-1][key]:.2f}" for key, label in COLUMNS.items())
+                print(f"{rows:,} rows, {name}, run {i + 1}: {shown}, load {runs[name][-1]['load']:.1f} -> "
+                      f"{runs[name][-1]['load_after']:.1f}", flush=True)
+        print(f"\n| {rows:,} rows (median of {args.repeat}) | {' | '.join(COLUMNS.values())} | load (1 min) |")
+        print("|---|" + "---:|" * len(COLUMNS) + "---|")
         for name, measured in runs.items():
-            med = {k: statistics.median(r[k] for r in measured) for k in measured[0]}
+            med = {key: statistics.median(r[key] for r in measured) for key in COLUMNS}
             loads = ", ".join(f"{r['load']:.1f}" for r in measured)
-            print(f"| {name} | {med['parse']:.2f} | {med['parse_cpu']:.2f} | {med['parse_wall']:.2f} | "
-                  f"{med['parse_peak']:.0f} | {med['run_wall']:.2f} | {med['run_cpu']:.2f} | {med['run_peak']:.0f} | "
-                  f"{loads} |")
+            cells = " | ".join(f"{med[key]:,.0f}" if key.endswith("peak") else f"{med[key]:.2f}" for key in COLUMNS)
+            print(f"| {name} | {cells} | {loads} |")
         print()
 
 
