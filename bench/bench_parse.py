@@ -15,9 +15,10 @@ import os
 import shutil
 import statistics
 import tempfile
+from datetime import date
 from pathlib import Path
 
-from run import PY, footfall, generate, measure
+from run import PARSE_HEADING, PY, footfall, generate, measure, section
 
 PARSE = """
 import json, sys, time
@@ -55,9 +56,32 @@ def one(data: Path, work: Path, src: str | None) -> dict[str, float]:
             "run_cpu": whole.cpu_seconds, "run_peak": whole.peak_mb, "load_after": os.getloadavg()[0]}
 
 
+LOAD = "load"
 COLUMNS = {"land": "land (s)", "parse": "parse (s)", "parse_cpu": "parse CPU (s)", "parse_wall": "parse process (s)",
            "parse_peak": "parse process peak (MB)", "run_wall": "footfall run (s)", "run_cpu": "run CPU (s)",
            "run_peak": "run peak (MB)"}
+
+
+def table(rows: int, runs: dict[str, list[dict[str, float]]]) -> list[str]:
+    """One Markdown table: the median of each figure per version, and the load average before each run."""
+    repeat = len(next(iter(runs.values())))
+    lines = [f"| {rows:,} rows (median of {repeat}) | {' | '.join(COLUMNS.values())} | load (1 min) |",
+             "|---|" + "---:|" * len(COLUMNS) + "---|"]
+    for name, measured in runs.items():
+        med = {key: statistics.median(r[key] for r in measured) for key in COLUMNS}
+        cells = " | ".join(f"{med[key]:,.0f}" if key.endswith("peak") else f"{med[key]:.2f}" for key in COLUMNS)
+        lines.append(f"| {name} | {cells} | {', '.join(f'{r[LOAD]:.1f}' for r in measured)} |")
+    return lines
+
+
+
+def write_section(out: Path, lines: list[str]) -> None:
+    """Put the parse section into ``out`` (BENCHMARKS.md), in place of the one there, else at its end."""
+    text = out.read_text() if out.exists() else ""
+    old = section(text, PARSE_HEADING)
+    new = "\n".join(lines) + "\n"
+    out.write_text(text.replace(old, new + ("\n" if old.endswith("\n\n") else "")) if old else
+                   text + ("\n" if text else "") + new)
 
 
 def main() -> None:
@@ -66,8 +90,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--compare", help="another checkout's src folder, measured alternately as 'before'")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "footfall-bench-parse")
+    parser.add_argument("--out", type=Path, help="write the tables into this file's parse section (BENCHMARKS.md)")
     args = parser.parse_args()
     versions = {"before": str(Path(args.compare).resolve()), "after": None} if args.compare else {"this": None}
+    lines = [f"{PARSE_HEADING}", "", f"`bench/bench_parse.py` on {date.today()}: each size's archive-format file "
+             "(`footfall generate --format archive`, 52 sensors from June 2009) landed and parsed in one process "
+             "(land and parse timed in it, CPU = user + system time of the parse), then `footfall run` on it in "
+             "another; wall time and peak RSS per process (os.wait4)"
+             + (", the versions alternating run by run" if args.compare else "") + "."]
     for rows in args.rows or [1_000_000]:
         args.work.mkdir(parents=True, exist_ok=True)
         data = args.work / f"archive-{rows}.csv"
@@ -78,16 +108,12 @@ def main() -> None:
             for name, src in versions.items():
                 runs[name].append(one(data, args.work, src))
                 shown = ", ".join(f"{label} {runs[name][-1][key]:.2f}" for key, label in COLUMNS.items())
-                print(f"{rows:,} rows, {name}, run {i + 1}: {shown}, load {runs[name][-1]['load']:.1f} -> "
+                print(f"{rows:,} rows, {name}, run {i + 1}: {shown}, load {runs[name][-1][LOAD]:.1f} -> "
                       f"{runs[name][-1]['load_after']:.1f}", flush=True)
-        print(f"\n| {rows:,} rows (median of {args.repeat}) | {' | '.join(COLUMNS.values())} | load (1 min) |")
-        print("|---|" + "---:|" * len(COLUMNS) + "---|")
-        for name, measured in runs.items():
-            med = {key: statistics.median(r[key] for r in measured) for key in COLUMNS}
-            loads = ", ".join(f"{r['load']:.1f}" for r in measured)
-            cells = " | ".join(f"{med[key]:,.0f}" if key.endswith("peak") else f"{med[key]:.2f}" for key in COLUMNS)
-            print(f"| {name} | {cells} | {loads} |")
-        print()
+        lines += ["", *table(rows, runs)]
+    print("\n".join(lines))
+    if args.out:
+        write_section(args.out, lines)
 
 
 if __name__ == "__main__":
