@@ -35,6 +35,7 @@ os.environ.setdefault("FOOTFALL_SPARK_JARS", str(ROOT / ".tools" / "spark-jars")
 class Measure:
     seconds: float
     peak_mb: float
+    cpu_seconds: float = 0.0  # user + system time of the process: less swayed than wall time by a busy machine
 
 
 def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Measure:
@@ -47,7 +48,7 @@ def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None 
     if os.waitstatus_to_exitcode(status) != 0:
         err = proc.stderr.read().decode() if proc.stderr else ""
         raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
-    return Measure(seconds, usage.ru_maxrss / 1024)
+    return Measure(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def median(runs: list[Measure]) -> Measure:
@@ -475,11 +476,11 @@ Made single-pass so far:
   grouped one ran out of memory on 100 M rows).
 
 What is left, by the profile above and by separate in-process runs on the same machine (2026-11-26):
-- Parse is the largest phase: the CSV is read with every column as text and each value checked by regular
-  expressions so that a bad value is quarantined with its reason, not coerced. On 6 M rows the scan alone
-  is ~0.9 s, the checks and conversions ~1.2 s and writing the Parquet ~1.3 s; at 100 M rows parse is 63 s
-  of the run. Parsing while the file lands (two cores) and a typed fast path for values that are plainly
-  well formed are the next steps.
+- Parse is the largest phase: the CSV is read with every column as text so that a bad value is quarantined
+  with its reason, not coerced. On 6 M rows the scan alone was ~0.9 s, the checks and conversions ~1.2 s and
+  writing the Parquet ~1.3 s; at 100 M rows parse was 63 s of the run. The checks now take a typed fast path
+  and leave the regular expressions to the values it does not vouch for (see *Parse* below); the scan and
+  the Parquet are what remains. Parsing one file while the next lands (two cores) is untried.
 - At 100 M rows the rest is the resolution's two aggregations over every row (`repeated_hours` 14 s,
   `hourly_changes` 13 s) and the sensor-health windows (`sensor_runs` 22 s, `weekly_ratios` 22 s) on a
   first run; an incremental run pays these for the changed months only.
@@ -492,6 +493,21 @@ What is left, by the profile above and by separate in-process runs on the same m
   lake's `_spill/` beyond it. The 3 GiB row above shows what the extra memory buys on 6 M rows; on 100 M
   rows it bought nothing (226 s and 3.4 GB peak with 2.8 GiB, 233 s and 1.1 GB with 768 MiB, 2026-11-26).
 """
+
+
+# bench/bench_parse.py writes this section; a full benchmark keeps it.
+PARSE_HEADING = "## Parse"
+
+
+def section(text: str, heading: str) -> str:
+    """The part of a Markdown ``text`` from the line that starts with ``heading`` to the next second-level
+    heading, or "" when there is none."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
+    if start is None:
+        return ""
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "".join(lines[start:end])
 
 
 def main() -> None:
@@ -507,7 +523,8 @@ def main() -> None:
     args = parser.parse_args()
     results = run_all(args.work, args.rows, args.repeat, args.huge_rows, args.spark_rows)
     text = report(results, args.repeat)
-    args.out.write_text(text)
+    kept = section(args.out.read_text(), PARSE_HEADING) if args.out.exists() else ""
+    args.out.write_text(text + ("\n" + kept if kept else ""))
     print(text)
 
 

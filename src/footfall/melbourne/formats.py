@@ -62,16 +62,50 @@ _HOUR_PATTERN = r"^\s*([0-9]{1,2})\s*$"
 _OFFSET_PATTERN = r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?\s*(?:Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)$"
 
 
-def _int(col: str) -> str:
-    """The value of a whole-number column, NULL where the text is not one (the reason says why). Plain digits,
-    nearly every value, take the fast path."""
+def whole_number(col: str) -> str:
+    """The value of a whole-number column, NULL where the text is not one (the reason says why).
+
+    The typed cast answers first, but only where the text is exactly what the cast gives back (plain digits
+    with no leading zero, a minus, or thousands separators in their places), nearly every value: DuckDB's cast
+    alone also reads ``+5``, ``1e2``, ``1_000``, ``0x10`` and rounds ``2.5``, which the text rules below
+    refuse. Every other value goes to those rules, so the value and the reason are the text rules' own."""
+    return (f"CASE WHEN CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR) = {col} THEN TRY_CAST({col} AS BIGINT) "
+            f"WHEN regexp_full_match({col}, '[0-9]{{1,3}}(,[0-9]{{3}})+') "
+            f"THEN TRY_CAST(replace({col}, ',', '') AS BIGINT) ELSE {whole_number_text(col)} END")
+
+
+def whole_number_text(col: str) -> str:
+    """The text rules for a whole number, the reference: what :func:`whole_number` gives for a value its typed
+    cast does not vouch for."""
     return (f"CASE WHEN regexp_full_match({col}, '[0-9]+') THEN TRY_CAST({col} AS BIGINT) "
             f"ELSE TRY_CAST(replace(NULLIF(regexp_extract({col}, '{INTEGER_PATTERN}', 1), ''), ',', '') AS BIGINT) END")
 
 
-def _hour(col: str) -> str:
+def hour(col: str) -> str:
+    """An hour of the day as written (0-99 read, the range checked by the caller); the typed cast answers where
+    the text is exactly what it gives back, as for :func:`whole_number`."""
+    return (f"CASE WHEN TRY_CAST({col} AS INTEGER) BETWEEN 0 AND 99 "
+            f"AND CAST(TRY_CAST({col} AS INTEGER) AS VARCHAR) = {col} THEN TRY_CAST({col} AS INTEGER) "
+            f"ELSE {hour_text(col)} END")
+
+
+def hour_text(col: str) -> str:
+    """The text rules for an hour, the reference :func:`hour` falls back to."""
     return (f"CASE WHEN regexp_full_match({col}, '[0-9]{{1,2}}') THEN TRY_CAST({col} AS INTEGER) "
             f"ELSE TRY_CAST(NULLIF(regexp_extract({col}, '{_HOUR_PATTERN}', 1), '') AS INTEGER) END")
+
+
+def _ascii(col: str) -> str:
+    """SQL: the text is ASCII (as many characters as bytes), so the only one of them ``trim`` strips is a space
+    (it strips every Unicode space separator: no-break, em and ideographic spaces too)."""
+    return f"length({col}) = strlen({col})"
+
+
+def trimmed(col: str) -> str:
+    """SQL: ``trim(col)`` without building a new string where the text is ASCII with no space at either end,
+    nearly every value (a string built per value is a large part of parsing a big file)."""
+    return (f"CASE WHEN {_ascii(col)} AND NOT (starts_with({col}, ' ') OR ends_with({col}, ' ')) THEN {col} "
+            f"ELSE trim({col}) END")
 
 
 def blank(col: str) -> str:
@@ -79,22 +113,35 @@ def blank(col: str) -> str:
     return f"({col} IS NULL OR trim({col}, ' \t\r\n') = '')"
 
 
-def _coord(col: str, index: int, json_key: str) -> str:
-    """``"lat, lon"`` (CSV), ``"(lat, lon)"`` (legacy CSV) or ``{"lon":..,"lat":..}`` (JSON)."""
+def coordinate(col: str, index: int, json_key: str) -> str:
+    """``"lat, lon"`` (CSV), ``"(lat, lon)"`` (legacy CSV) or ``{"lon":..,"lat":..}`` (JSON).
+
+    An ASCII text whose ends are neither spaces nor brackets (nearly every CSV value) is split as it is: the
+    trims would leave it unchanged, and trimming a part only takes spaces off its ends, which the cast to
+    DOUBLE skips anyway (with tabs and line breaks, but not the Unicode spaces ``trim`` also strips)."""
+    plain = (f"{_ascii(col)} AND ascii({col}) NOT IN (32, 40, 41, 123) "
+             f"AND NOT (ends_with({col}, ' ') OR ends_with({col}, '(') OR ends_with({col}, ')'))")
+    return (f"CASE WHEN starts_with({col}, '{{') THEN TRY_CAST(json_extract_string({col}, '$.{json_key}') AS DOUBLE) "
+            f"WHEN {plain} THEN TRY_CAST(split_part({col}, ',', {index}) AS DOUBLE) "
+            f"ELSE {coordinate_text(col, index, json_key)} END")
+
+
+def coordinate_text(col: str, index: int, json_key: str) -> str:
+    """The text rules for a coordinate, the reference :func:`coordinate` falls back to."""
     return (f"CASE WHEN starts_with(trim({col}), '{{') THEN TRY_CAST(json_extract_string({col}, '$.{json_key}') "
             f"AS DOUBLE) ELSE TRY_CAST(trim(split_part(trim({col}, '() '), ',', {index})) AS DOUBLE) END")
 
 
 _LEGACY_FORMATS_SQL = "[" + ", ".join(f"'{f}'" for f in LEGACY_TIME_FORMATS) + "]"
-_LEGACY_TIME = f"try_strptime(trim(date_time), {_LEGACY_FORMATS_SQL})"
-_LEGACY_HOUR = _hour("time")
+_LEGACY_TIME = f"try_strptime({trimmed('date_time')}, {_LEGACY_FORMATS_SQL})"
+_LEGACY_HOUR = hour("time")
 
 LEGACY_COUNTS = (
     ("raw_id", "id"),
     ("raw_location_id", "sensor_id"),
     ("raw_time", "date_time"),
     ("raw_count", "hourly_counts"),
-    ("location_id", _int("sensor_id")),
+    ("location_id", whole_number("sensor_id")),
     # The Time column is the hour; the archive's September 2010 rows carry 00:00 in Date_Time.
     # A Time that is present but not an hour makes the row's time unreadable rather than silently 00:00.
     ("ts", f"CASE WHEN {_LEGACY_HOUR} BETWEEN 0 AND 23 THEN date_trunc('day', {_LEGACY_TIME}) "
@@ -103,14 +150,14 @@ LEGACY_COUNTS = (
     ("direction_2", "CAST(NULL AS BIGINT)"),
     ("raw_direction_1", "CAST(NULL AS VARCHAR)"),
     ("raw_direction_2", "CAST(NULL AS VARCHAR)"),
-    ("pedestrians", _int("hourly_counts")),
-    ("sensor_description", "NULLIF(trim(sensor_name), '')"),
+    ("pedestrians", whole_number("hourly_counts")),
+    ("sensor_description", f"NULLIF({trimmed('sensor_name')}, '')"),
     ("sensor_code", "CAST(NULL AS VARCHAR)"),
     ("latitude", "CAST(NULL AS DOUBLE)"),
     ("longitude", "CAST(NULL AS DOUBLE)"),
 )
 
-_ODS_HOUR = _hour("hourday")
+_ODS_HOUR = hour("hourday")
 
 
 def _ods_counts(count_col: str) -> tuple[tuple[str, str], ...]:
@@ -119,18 +166,18 @@ def _ods_counts(count_col: str) -> tuple[tuple[str, str], ...]:
         ("raw_location_id", "location_id"),
         ("raw_time", "concat_ws(' ', sensing_date, hourday)"),
         ("raw_count", count_col),
-        ("location_id", _int("location_id")),
-        ("ts", f"CASE WHEN {_ODS_HOUR} BETWEEN 0 AND 23 THEN TRY_CAST(trim(sensing_date) AS DATE) "
+        ("location_id", whole_number("location_id")),
+        ("ts", f"CASE WHEN {_ODS_HOUR} BETWEEN 0 AND 23 THEN TRY_CAST({trimmed('sensing_date')} AS DATE) "
                f"+ to_hours({_ODS_HOUR}) END"),
-        ("direction_1", _int("direction_1")),
-        ("direction_2", _int("direction_2")),
+        ("direction_1", whole_number("direction_1")),
+        ("direction_2", whole_number("direction_2")),
         ("raw_direction_1", "direction_1"),
         ("raw_direction_2", "direction_2"),
-        ("pedestrians", _int(count_col)),
+        ("pedestrians", whole_number(count_col)),
         ("sensor_description", "CAST(NULL AS VARCHAR)"),
-        ("sensor_code", "NULLIF(trim(sensor_name), '')"),
-        ("latitude", _coord("location", 1, "lat")),
-        ("longitude", _coord("location", 2, "lon")),
+        ("sensor_code", f"NULLIF({trimmed('sensor_name')}, '')"),
+        ("latitude", coordinate("location", 1, "lat")),
+        ("longitude", coordinate("location", 2, "lon")),
     )
 
 
@@ -141,17 +188,17 @@ def _ods_2023(time_col: str) -> tuple[tuple[str, str], ...]:
         ("raw_location_id", "locationid"),
         ("raw_time", time_col),
         ("raw_count", "total_of_directions"),
-        ("location_id", _int("locationid")),
+        ("location_id", whole_number("locationid")),
         # ISO with an offset: converted to Melbourne wall-clock time, the grain of every other format. Without
         # one it already is Melbourne time; read as such, never in the session's (the machine's) time zone.
-        ("ts", f"date_trunc('hour', CASE WHEN regexp_matches(trim({time_col}), '{_OFFSET_PATTERN}') "
-               f"THEN timezone('Australia/Melbourne', TRY_CAST(trim({time_col}) AS TIMESTAMPTZ)) "
-               f"ELSE TRY_CAST(trim({time_col}) AS TIMESTAMP) END)"),
-        ("direction_1", _int("direction_1")),
-        ("direction_2", _int("direction_2")),
+        ("ts", f"date_trunc('hour', CASE WHEN regexp_matches({trimmed(time_col)}, '{_OFFSET_PATTERN}') "
+               f"THEN timezone('Australia/Melbourne', TRY_CAST({trimmed(time_col)} AS TIMESTAMPTZ)) "
+               f"ELSE TRY_CAST({trimmed(time_col)} AS TIMESTAMP) END)"),
+        ("direction_1", whole_number("direction_1")),
+        ("direction_2", whole_number("direction_2")),
         ("raw_direction_1", "direction_1"),
         ("raw_direction_2", "direction_2"),
-        ("pedestrians", _int("total_of_directions")),
+        ("pedestrians", whole_number("total_of_directions")),
         ("sensor_description", "CAST(NULL AS VARCHAR)"),
         ("sensor_code", "CAST(NULL AS VARCHAR)"),
         ("latitude", "CAST(NULL AS DOUBLE)"),
@@ -161,7 +208,7 @@ def _ods_2023(time_col: str) -> tuple[tuple[str, str], ...]:
 
 # Missing values of the wide monthly files: absent hours, as elsewhere, not bad rows.
 WIDE_MISSING = ("na", "undefined", "")
-_WIDE_HOUR = _hour("hour")
+_WIDE_HOUR = hour("hour")
 WIDE_COUNTS = (
     ("raw_id", "CAST(NULL AS VARCHAR)"),
     ("raw_location_id", "sensor_column"),
@@ -174,8 +221,8 @@ WIDE_COUNTS = (
     ("direction_2", "CAST(NULL AS BIGINT)"),
     ("raw_direction_1", "CAST(NULL AS VARCHAR)"),
     ("raw_direction_2", "CAST(NULL AS VARCHAR)"),
-    ("pedestrians", _int("value")),
-    ("sensor_description", "trim(sensor_column)"),
+    ("pedestrians", whole_number("value")),
+    ("sensor_description", trimmed("sensor_column")),
     ("sensor_code", "CAST(NULL AS VARCHAR)"),
     ("latitude", "CAST(NULL AS DOUBLE)"),
     ("longitude", "CAST(NULL AS DOUBLE)"),
@@ -187,7 +234,7 @@ _INSTALLED = "TRY_CAST(replace(left(trim(installation_date), 10), '/', '-') AS D
 def _sensors(id_col: str, installed: str = _INSTALLED,
              year: str = f"CAST(EXTRACT(YEAR FROM {_INSTALLED}) AS INTEGER)") -> tuple[tuple[str, str], ...]:
     return (
-        ("location_id", _int(id_col)),
+        ("location_id", whole_number(id_col)),
         ("raw_location_id", id_col),
         ("sensor_description", "NULLIF(trim(sensor_description), '')"),
         ("sensor_code", "NULLIF(trim(sensor_name), '')"),

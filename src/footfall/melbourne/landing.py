@@ -328,8 +328,9 @@ def _canonical_select(fmt: Format, landed: Landed, reader: str) -> str:
     else:
         count_overflow = (f"CASE WHEN regexp_matches(raw_count, '^\\s*-') THEN {literal(NEGATIVE_COUNT)} "
                           f"ELSE {literal(IMPLAUSIBLE_COUNT)} END")
-        direction_unread = " OR ".join(f"(direction_{i} IS NULL AND NOT {blank(f'raw_direction_{i}')})"
-                                       for i in (1, 2))
+        # A CASE, not AND: the text is looked at only where the value is missing.
+        direction_unread = " OR ".join(f"CASE WHEN direction_{i} IS NULL THEN NOT {blank(f'raw_direction_{i}')} "
+                                       "ELSE false END" for i in (1, 2))
         reason = (f"COALESCE({PROBLEM}, CASE {bad_id}"
                   f"WHEN ts IS NULL THEN 'unparseable time' "
                   f"WHEN ts < TIMESTAMP '{EARLIEST_TIME}' THEN {literal(TOO_EARLY)} "
@@ -397,7 +398,10 @@ def _drop_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> None:
 
 
 def _missing(value: str) -> str:
-    return f"({value} IS NULL OR lower(trim({value}, ' \t\r\n')) IN ({', '.join(map(literal, WIDE_MISSING))}))"
+    """SQL: a wide file's value is a missing hour. One that starts with a digit (nearly every value) is not,
+    whatever its ends: the trim could not take that digit off, so no missing word could be left."""
+    return (f"CASE WHEN {value} IS NULL THEN true WHEN ascii({value}) BETWEEN 48 AND 57 THEN false "
+            f"ELSE lower(trim({value}, ' \t\r\n')) IN ({', '.join(map(literal, WIDE_MISSING))}) END")
 
 
 # Columns a wide file is unpivoted by at a time. DuckDB unpivots through lists as long as the column list, a
