@@ -20,7 +20,7 @@ import xlsxwriter
 
 from footfall.lake.local import LocalLake
 from footfall.melbourne.generate import generate
-from footfall.melbourne.landing import land_file, stage_file
+from footfall.melbourne.landing import land_file, parse_file
 
 LABELS = ["ID", "Location_ID", "Sensing_Date", "HourDay", "Direction_1", "Direction_2", "Total_of_Directions",
           "Sensor_Name", "Location"]
@@ -60,7 +60,7 @@ def main(rows: int = 270_000) -> None:
             started = time.perf_counter()
             landed, _ = land_file(lake, path, "counts")
             with duckdb.connect() as con:
-                staged = stage_file(con, lake, landed)
+                staged = parse_file(con, lake, landed)
                 total = con.sql(f"select sum(pedestrians) from '{lake.root}/transformed/raw_counts/*.parquet'")
                 totals[container] = total.fetchall()[0][0]
             seconds = time.perf_counter() - started

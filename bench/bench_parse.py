@@ -24,17 +24,17 @@ PARSE = """
 import json, sys, time
 from pathlib import Path
 from footfall.engines.duckdb import connect
-from footfall.lake import Lake
-from footfall.melbourne.landing import land_file, stage_file
+from footfall.lake.local import LocalLake
+from footfall.melbourne.landing import land_file, parse_file
 source, root, out = map(Path, sys.argv[1:4])
-lake = Lake.at(root)
+lake = LocalLake.at(root)
 lake.ensure()
 landing = time.perf_counter()
 landed, _ = land_file(lake, source, "counts")
 landing = time.perf_counter() - landing
 with connect(temp_dir=root / "_spill") as con:
     started, cpu = time.perf_counter(), time.process_time()
-    staged = stage_file(con, lake, landed)
+    staged = parse_file(con, lake, landed)
     out.write_text(json.dumps({"parse": time.perf_counter() - started, "cpu": time.process_time() - cpu,
                                "land": landing, "rows": staged.rows}))
 """

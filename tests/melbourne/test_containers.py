@@ -22,7 +22,7 @@ from footfall.engines.duckdb import connect
 from footfall.errors import InputError
 from footfall.lake.local import LocalLake
 from footfall.melbourne.detect import detect
-from footfall.melbourne.landing import land_file, stage_file
+from footfall.melbourne.landing import land_file, parse_file
 
 # Each schema's rows hold an hour given twice identically (folded) and an hour given as two partial records
 # (added up), as the real 2023 export does.
@@ -390,7 +390,7 @@ def staged(tmp_path: Path, path: Path, kind: str = "counts", memory_limit: str |
     landed, _ = land_file(lake, path, kind)
     con = connect(memory_limit=memory_limit)
     try:
-        stage_file(con, lake, landed)
+        parse_file(con, lake, landed)
         found = con.execute(f"select count(*) from read_parquet('{lake.root}/transformed/raw_{kind}/*.parquet', "
                             "union_by_name = true) where reason is null").fetchone()
     finally:

@@ -8,7 +8,7 @@ import pytest
 from footfall.errors import InputError
 from footfall.lake.local import LocalLake
 from footfall.melbourne.detect import detect
-from footfall.melbourne.landing import land_file, stage_file
+from footfall.melbourne.landing import land_file, parse_file
 
 REAL_SAMPLES = [
     ("ods_counts_export_labels_2025-10_5000.csv", "counts", "ods_counts_labels", 5000, 100),
@@ -25,7 +25,7 @@ def stage(tmp_path: Path, path: Path, kind: str) -> list[dict]:
     lake.ensure()
     landed, _ = land_file(lake, path, kind)
     with duckdb.connect() as con:
-        staged = stage_file(con, lake, landed)
+        staged = parse_file(con, lake, landed)
         rel = con.sql(f"select * from read_parquet('{lake.root}/transformed/raw_{kind}/*.parquet', "
                       "union_by_name=true)")
         cols = rel.columns

@@ -13,7 +13,7 @@ from support.cli import footfall
 
 from footfall.errors import InputError, LakeError
 from footfall.lake.local import LocalLake
-from footfall.melbourne.landing import land_file, stage_file
+from footfall.melbourne.landing import land_file, parse_file
 
 COUNTS = (b"ID,Date_Time,Year,Month,Mdate,Day,Time,Sensor_ID,Sensor_Name,Hourly_Counts\n"
           b"1,11/01/2019 05:00:00 PM,2019,November,1,Friday,17,34,Flinders St-Spark La,300\n")
@@ -120,7 +120,7 @@ def test_a_line_with_bytes_that_are_not_utf8_is_quarantined_with_its_bytes_escap
     lake.ensure()
     landed, _ = land_file(lake, path, kind)
     with duckdb.connect() as con:
-        staged = stage_file(con, lake, landed)
+        staged = parse_file(con, lake, landed)
         rows = con.sql(f"select reason, raw_line from read_parquet('{lake.root}/transformed/raw_{kind}/*.parquet', "
                        "union_by_name = true) order by raw_line").fetchall()
     assert staged.rejected == len(lines)
@@ -160,7 +160,7 @@ def test_a_sensor_row_with_a_bad_id_keeps_its_fields_text_for_the_quarantine(tmp
     lake.ensure()
     landed, _ = land_file(lake, path, "sensors")
     with duckdb.connect() as con:
-        stage_file(con, lake, landed)
+        parse_file(con, lake, landed)
         [(got, raw)] = con.sql(f"select reason, raw_line from '{lake.root}/transformed/raw_sensors/*.parquet' "
                                "where reason is not null").fetchall()
     assert got == reason
@@ -182,4 +182,4 @@ def test_a_json_file_with_bytes_that_are_not_utf8_is_refused_whole_in_one_line(t
     landed, _ = land_file(lake, _named(tmp_path / "in", name, content), "sensors")
     with duckdb.connect() as con, pytest.raises(InputError, match=r"cannot read as Opendatasoft sensor locations .*"
                                                                   r"invalid UTF-8 encoding in string"):
-        stage_file(con, lake, landed)
+        parse_file(con, lake, landed)

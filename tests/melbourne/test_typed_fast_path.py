@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
-from containers import CONTAINERS, write
+from support.containers import CONTAINERS, write
 
 from footfall.engines.duckdb import connect
-from footfall.lake import Lake
+from footfall.lake.local import LocalLake
 from footfall.melbourne.formats import (
     coordinate,
     coordinate_text,
@@ -22,7 +22,7 @@ from footfall.melbourne.formats import (
     whole_number,
     whole_number_text,
 )
-from footfall.melbourne.landing import land_file, stage_file
+from footfall.melbourne.landing import land_file, parse_file
 
 NUMBERS = ["0", "5", "05", "007", "-5", "-0", "+5", "1e2", "2.5", "7.0", "1_000", "0x10", "1,234", "-1,234", "1,23",
            "1,2345", ",123", "1,234,5", "0,000", "12,345,678", "1 2", "3x", "abc", "-", "", "\u0661\u0662",
@@ -135,11 +135,11 @@ TEXT_CONTAINERS = [pytest.param(c, marks=pytest.mark.slow) if c == "xlsx" else c
 
 
 def _parsed(tmp_path: Path, path: Path, columns: str) -> list[tuple]:
-    lake = Lake.at(tmp_path / "lake")
+    lake = LocalLake.at(tmp_path / "lake")
     lake.ensure()
     landed, _ = land_file(lake, path, "counts")
     with connect() as con:
-        stage_file(con, lake, landed)
+        parse_file(con, lake, landed)
         rows = con.sql(f"SELECT {columns} FROM read_parquet('{lake.root}/transformed/raw_counts/*.parquet')")
         return _sorted(rows.fetchall())
 

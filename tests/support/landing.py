@@ -9,7 +9,7 @@ from typing import Any
 
 from footfall.engines.duckdb import connect
 from footfall.lake.local import LocalLake
-from footfall.melbourne.landing import land_file, stage_file
+from footfall.melbourne.landing import land_file, parse_file
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def parsed(tmp_path: Path, path: Path, kind: str = "counts", columns: Sequence[s
     lake.ensure()
     landed, _ = land_file(lake, path, kind)
     with connect() as con:
-        stage_file(con, lake, landed)
+        parse_file(con, lake, landed)
         rel = con.sql(f"select {', '.join(columns) or '*'} from read_parquet("
                       f"'{lake.root}/transformed/raw_{kind}/*.parquet', union_by_name = true) order by all")
         return Parsed(landed.format, landed.container, rel.columns, rel.fetchall())

@@ -221,7 +221,7 @@ def raw_path(lake: LocalLake, landed: Landed) -> Path:
     return lake.path("transformed", f"raw_{landed.kind}", f"{landed.file_id}.parquet")
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, lake: LocalLake, landed: Landed) -> Landed:
+def parse_file(con: duckdb.DuckDBPyConnection, lake: LocalLake, landed: Landed) -> Landed:
     """Parse one landed file into ``transformed/raw_<kind>/``; rows that cannot be read are kept
     with a reason (structurally broken CSV lines included), so the file's every row is accounted for."""
     target = raw_path(lake, landed)

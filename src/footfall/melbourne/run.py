@@ -36,7 +36,7 @@ from footfall.melbourne.landing import (
     raw_path,
     read_manifest,
     redact_manifests,
-    stage_file,
+    parse_file,
 )
 from footfall.melbourne.schema import PIPELINE_DIR
 from footfall.redact import redact
@@ -137,7 +137,7 @@ def parse_new(lake: LocalLake, result: JobResult, listener: Listener | None = No
                     listener(Event("begin", f"{kind}/{landed.name}", detail=f"parsing {landed.bytes / 1e6:,.0f} MB of"))
                 started = time.perf_counter()
                 try:
-                    staged = stage_file(con, lake, landed)
+                    staged = parse_file(con, lake, landed)
                 except InputError as e:
                     _reject(lake, landed, e.message)
                     raise
