@@ -33,10 +33,10 @@ from footfall.melbourne.landing import (
     land_file,
     landed_files,
     manifest_path,
+    parse_file,
     raw_path,
     read_manifest,
     redact_manifests,
-    parse_file,
 )
 from footfall.melbourne.schema import PIPELINE_DIR
 from footfall.redact import redact
