@@ -87,6 +87,7 @@ def s3(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sim
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", "ap-southeast-2")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-2")
+    monkeypatch.setenv("FOOTFALL_CACHE", str(tmp_path / "cache"))  # the object lakes' read cache, per test
     bucket = f"lake-{uuid.uuid4().hex[:12]}"
     client = boto3.client("s3", endpoint_url=s3_endpoint)
     client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-southeast-2"})

@@ -39,7 +39,8 @@ class Context:
              ) -> Iterator[Held]:
         """The settings' lake, held once for a writer (see :func:`footfall.lake.open.open_lake`)."""
         with open_lake(self.settings.lake, self.tables, write=write, scratch=scratch, temporaries=temporaries,
-                       endpoint=self.settings.s3_endpoint, region=self.settings.region) as held:
+                       endpoint=self.settings.s3_endpoint, region=self.settings.region,
+                       cache=self.settings.cache) as held:
             yield held
 
     @contextlib.contextmanager

@@ -54,11 +54,11 @@ class RunResult:
 Listener = Callable[[Event], None]
 
 
-def source_files(pipeline: Pipeline, lake: Lake, name: str, source: Source) -> list[str]:
+def source_files(pipeline: Pipeline, lake: Lake, name: str, source: Source, local: bool = False) -> list[str]:
     """The files a source matches, sorted; a directory stands for every file below it. The lake answers for
     its own paths (a lake on an object store with the URIs its pointer names)."""
     if source.root == "lake":
-        files, where = lake.sources(source.path, source.format), str(lake)
+        files, where = lake.sources(source.path, source.format, local), str(lake)
     else:
         where = str(pipeline.root)
         pattern = pipeline.root / source.path
@@ -73,7 +73,7 @@ def source_files(pipeline: Pipeline, lake: Lake, name: str, source: Source) -> l
 
 def published_fingerprint(pipeline: Pipeline, lake: Lake, engine: Engine) -> str | None:
     """The fingerprint the published outputs were computed from, when the lake has one."""
-    files = source_files(pipeline, lake, PREVIOUS, RECORD_SOURCE)
+    files = source_files(pipeline, lake, PREVIOUS, RECORD_SOURCE, engine.READS_LOCAL_COPIES)
     if not files:
         return None
     engine.register_source(PREVIOUS, files, RECORD_SOURCE)
@@ -138,18 +138,18 @@ def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
         return steps + outputs + (1 if checks_by_table.get(table) else 0)
 
     engine.confine([pipeline.root.resolve(), *lake.roots()], spill=lake.spill)
-    matched: dict[str, list[str]] = {}
-    for name, source in pipeline.spec.sources.items():
-        started = time.perf_counter()
-        matched[name] = source_files(pipeline, lake, name, source)
-        engine.register_source(name, matched[name], source)
-        emit(Event("source", name, None, time.perf_counter() - started, f"{len(matched[name])} file(s)"))
+    matched = {name: source_files(pipeline, lake, name, source) for name, source in pipeline.spec.sources.items()}
     inputs = fingerprint(pipeline.root, pipeline.spec, matched)
     if not rebuild and published_fingerprint(pipeline, lake, engine) == inputs:
         emit(Event("unchanged", str(lake), detail="nothing new since the last run: no step ran, the published "
                                                    "outputs stand"))
         result.unchanged = True
         return result
+    for name, source in pipeline.spec.sources.items():
+        started = time.perf_counter()
+        files = source_files(pipeline, lake, name, source, local=True) if engine.READS_LOCAL_COPIES else matched[name]
+        engine.register_source(name, files, source)
+        emit(Event("source", name, None, time.perf_counter() - started, f"{len(files)} file(s)"))
     for name in pipeline.spec.sources:
         check_table(name)
 

@@ -30,6 +30,7 @@ class Settings:
     memory_limit: str | None = None  # FOOTFALL_MEMORY_LIMIT, for the DuckDB engine
     spark_jars: Path | None = None  # FOOTFALL_SPARK_JARS, else $XDG_DATA_HOME/footfall/spark-jars
     data_home: Path = Path("~/.local/share")  # XDG_DATA_HOME
+    cache: Path = Path("~/.cache/footfall")  # FOOTFALL_CACHE, else $XDG_CACHE_HOME/footfall: object lakes' read caches
     socrata_app_token: str | None = field(default=None, repr=False)  # SOCRATA_APP_TOKEN
     extra: Mapping[str, str] = field(default_factory=dict)  # the other FOOTFALL_* variables, for a job's own use
 
@@ -49,6 +50,8 @@ class Settings:
             "memory_limit": first("FOOTFALL_MEMORY_LIMIT"),
             "spark_jars": Path(jars).expanduser() if (jars := first("FOOTFALL_SPARK_JARS")) else None,
             "data_home": Path(first("XDG_DATA_HOME") or "~/.local/share").expanduser(),
+            "cache": Path(first("FOOTFALL_CACHE") or Path(first("XDG_CACHE_HOME") or "~/.cache") / "footfall")
+            .expanduser(),
             "socrata_app_token": first("SOCRATA_APP_TOKEN"),
             "extra": {k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
         }

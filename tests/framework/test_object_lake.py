@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -75,16 +76,17 @@ def read(location: str, rel: str) -> bytes:
     return got[0]
 
 
-def run(root: Path, location: str, inputs: dict[str, str], engine: DuckDBEngine | None = None) -> RunResult:
+def run(root: Path, location: str, inputs: dict[str, str], engine: DuckDBEngine | None = None,
+        cache: Path | None = None, rebuild: bool = False) -> RunResult:
     """Land ``inputs`` (lake path -> text) in the work folder, let the lake take them, run the pipeline."""
     pipeline = load_pipeline(root)
-    with open_lake(location, published(pipeline.spec), write=True) as held:
+    with open_lake(location, published(pipeline.spec), write=True, cache=cache) as held:
         for rel, text in inputs.items():
             (held.work.root / rel).parent.mkdir(parents=True, exist_ok=True)
             (held.work.root / rel).write_text(text)
         held.lake.take(held.work)
         with engine or DuckDBEngine(threads=1, store=store_of(location)) as eng:
-            return run_pipeline(pipeline, held.lake, eng)
+            return run_pipeline(pipeline, held.lake, eng, rebuild=rebuild)
 
 
 def test_a_run_publishes_through_the_pointer_and_reads_back_what_a_local_lake_gives(
@@ -232,3 +234,21 @@ def test_garbage_is_planned_from_the_pointers_alone() -> None:
     listed = [f"curated/a.csv/{r1}/a.csv", f"curated/a.csv/{r2}/a.csv", "curated/mine.txt", "landing/y.csv",
               "landing/x.csv", f"curated/a.csv/{r1}/extra.csv"]
     assert plan_collect(out, listed, now, before) == ["landing/y.csv", f"curated/a.csv/{r1}/extra.csv"]
+
+
+def test_the_read_cache_holds_what_the_pointer_names_and_dropping_it_changes_no_answer(
+        shops: Path, location: str, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    run(shops, location, {"landing/sales/a.csv": "shop,amount\na,10\nb,5\n"}, cache=cache)
+    run(shops, location, {"landing/sales/b.csv": "shop,amount\nb,1\n"}, cache=cache)
+    named = {meta["key"] for meta in pointer(location)["files"].values()}
+    folder = next((cache / "objects").iterdir())
+    cached = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != ".index.json"}
+    assert {"landing/sales/a.csv", "landing/sales/b.csv"} <= cached <= named
+    answer = read(location, "curated/totals.csv")
+    (folder / "landing/sales/a.csv").write_text("shop,amount\na,999999\n")  # a copy that is not the object
+    run(shops, location, {}, cache=cache, rebuild=True)
+    assert read(location, "curated/totals.csv") == answer
+    shutil.rmtree(cache)
+    run(shops, location, {}, cache=cache, rebuild=True)
+    assert read(location, "curated/totals.csv") == answer == b"shop,total\na,10\nb,6\n"

@@ -41,8 +41,9 @@ class Lake(Protocol):
     def spill(self) -> Path:
         """A local folder where an engine may put temporary data."""
 
-    def sources(self, pattern: str, fmt: str) -> list[str]:
-        """The paths or URIs of the files a source's lake path names, sorted."""
+    def sources(self, pattern: str, fmt: str, local: bool = False) -> list[str]:
+        """The paths or URIs of the files a source's lake path names, sorted; with ``local``, local paths (an
+        object lake's cached copies)."""
 
     def stage(self, run_id: str | None = None) -> Staging: ...
 

@@ -67,8 +67,9 @@ class LocalLake:
     def spill(self) -> Path:
         return self.root / SPILL
 
-    def sources(self, pattern: str, fmt: str) -> list[str]:
-        """The files a source's lake path names, sorted; a folder stands for every ``*.<fmt>`` below it."""
+    def sources(self, pattern: str, fmt: str, local: bool = False) -> list[str]:
+        """The files a source's lake path names, sorted; a folder stands for every ``*.<fmt>`` below it (local
+        files whatever ``local`` asks)."""
         path = self.root / pattern
         if path.is_dir():
             path = path / "**" / f"*.{fmt}"

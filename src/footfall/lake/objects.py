@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from footfall.errors import LakeError
+from footfall.lake.cache import ObjectCache
 from footfall.lake.layout import SPILL, Table, new_run_id, table_of
 from footfall.lake.local import LocalLake
 from footfall.lake.plan import next_pointer, retired
@@ -66,13 +67,15 @@ class ObjectLake:
     previous: dict[str, Any] | None = None
     etag: str | None = None
     added: dict[str, dict[str, Any]] = field(default_factory=dict)  # inputs taken from a work folder
+    cache: ObjectCache | None = None  # local copies for an engine that reads them faster than objects
     lent: set[str] = field(default_factory=set)  # inputs lent to a work folder
     dropped: set[str] = field(default_factory=set)  # inputs lent and gone from it (a file set aside)
 
     @classmethod
-    def open(cls, store: ObjectStore, tables: Sequence[Table], spill_folder: Path) -> ObjectLake:
+    def open(cls, store: ObjectStore, tables: Sequence[Table], spill_folder: Path,
+             cache: ObjectCache | None = None) -> ObjectLake:
         previous, etag = Pointer(store).read()
-        return cls(store, tuple(tables), spill_folder, previous, etag)
+        return cls(store, tuple(tables), spill_folder, previous, etag, cache=cache)
 
     def __str__(self) -> str:
         return self.store.location
@@ -90,21 +93,27 @@ class ObjectLake:
     # -- what the runner asks of a lake -------------------------------------------------------------
 
     def roots(self) -> list[str]:
-        return [self.store.uri("").rstrip("/") + "/", str(self.spill_folder)]
+        return [self.store.uri("").rstrip("/") + "/", str(self.spill_folder),
+                *([str(self.cache.root)] if self.cache else [])]
 
     @property
     def spill(self) -> Path:
         return self.spill_folder / SPILL
 
-    def sources(self, pattern: str, fmt: str) -> list[str]:
-        """URIs of the files a source's path names (a folder stands for every ``*.<fmt>`` below it)."""
+    def sources(self, pattern: str, fmt: str, local: bool = False) -> list[str]:
+        """URIs of the files a source's path names (a folder stands for every ``*.<fmt>`` below it); with
+        ``local``, paths of their copies in the lake's cache (or, without one, in the spill folder)."""
         files = self.files()
         folder = pattern.rstrip("/")
         if not any(c in folder for c in "*?[") and any(rel.startswith(folder + "/") for rel in files):
             regex = pattern_regex(f"{folder}/**/*.{fmt}")
         else:
             regex = pattern_regex(folder)
-        return [self.store.uri(files[rel]["key"]) for rel in sorted(files) if regex.fullmatch(rel)]
+        named = [files[rel] for rel in sorted(files) if regex.fullmatch(rel)]
+        if not local:
+            return [self.store.uri(meta["key"]) for meta in named]
+        cache = self.cache or ObjectCache(self.spill_folder / "objects")
+        return cache.paths({meta["key"]: meta for meta in named}, self.store.download)
 
     def stage(self, run_id: str | None = None) -> ObjectStaging:
         return ObjectStaging(self, run_id or new_run_id())
@@ -238,6 +247,8 @@ class ObjectStaging:
         lake.pointer.switch(pointer, lake.etag)
         self.published = True
         lake.pointer.collect(lake.tables, pointer, lake.previous)
+        if lake.cache is not None:
+            lake.cache.keep({meta["key"] for meta in pointer["files"].values()})
         lake.previous, lake.etag = lake.pointer.read()
         lake.added, lake.dropped = {}, set()
         return sorted(self.written)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from footfall.errors import LakeError
+from footfall.lake.cache import ObjectCache
 from footfall.lake.journal import Notice
 from footfall.lake.layout import Table
 from footfall.lake.local import LocalLake
@@ -67,14 +68,15 @@ def open_store(location: str, endpoint: str | None = None, region: str | None = 
 @contextlib.contextmanager
 def open_lake(location: str, tables: Sequence[Table], *, write: bool, scratch: Sequence[str] = (),
               temporaries: re.Pattern[str] | None = None, endpoint: str | None = None,
-              region: str | None = None) -> Iterator[Held]:
+              region: str | None = None, cache: Path | None = None) -> Iterator[Held]:
     """The lake at ``location``, held for a writer (``write``) or opened for a reader.
 
     A local writer ensures the lake, takes its lock and recovers what a killed run left, once (``scratch``:
     lake-relative folders the job keeps only temporaries in, and ``temporaries``, the paths of files it writes
     under a temporary name, are swept); the work below never locks again. An
     object lake has nothing to lock or recover: a run publishes by one compare-and-swap of its pointer, or
-    not at all. ``tables`` are what the pipeline publishes."""
+    not at all. ``tables`` are what the pipeline publishes; ``cache``, a folder for an object lake's read
+    cache (:mod:`footfall.lake.cache`)."""
     if scheme(location) is None:
         lake = LocalLake.at(location)
         if not write:
@@ -88,6 +90,7 @@ def open_lake(location: str, tables: Sequence[Table], *, write: bool, scratch: S
     try:
         work = LocalLake.at(folder)
         work.ensure()
-        yield Held(ObjectLake.open(store, tables, folder), work)
+        caching = ObjectCache.under(cache, store.location) if cache is not None else None
+        yield Held(ObjectLake.open(store, tables, folder, caching), work)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
