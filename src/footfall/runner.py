@@ -169,11 +169,12 @@ def run_pipeline(pipeline: Pipeline, lake: Lake | DirectLake, engine: Engine, *,
     staging = lake.stage()
     result.run_id = staging.run_id
     try:
+        writes = engine.write_all([(out.table, str(staging.path(out.zone, out.relpath)), out)
+                                   for out in pipeline.spec.outputs])
         for out in pipeline.spec.outputs:
             emit(Event("begin", f"{out.zone}/{out.relpath}", detail="writing"))
             started = time.perf_counter()
-            dest = staging.path(out.zone, out.relpath)
-            rows = engine.write(out.table, str(dest), out)
+            rows = next(writes)
             if out.partition_by:
                 staging.mark_directory(out.zone, out.relpath, merge=out.overwrite == "partitions")
             result.outputs[f"{out.zone}/{out.relpath}"] = rows

@@ -4,7 +4,7 @@ runner asks instead of guessing, and the SQL stays engine-neutral."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,6 +42,12 @@ class Engine(ABC):
     @abstractmethod
     def write(self, table: str, dest: str, output: Output) -> int:
         """Write a table to ``dest`` as ``output`` says; return the row count written."""
+
+    def write_all(self, outputs: Sequence[tuple[str, str, Output]]) -> Iterator[int]:
+        """Write each ``(table, dest, output)`` in turn, yielding its row count as it is written. An engine
+        that pays per job may write several together; each file is still complete when its count is yielded."""
+        for table, dest, output in outputs:
+            yield self.write(table, dest, output)
 
     def count(self, table: str) -> int:
         from footfall.sql import quote

@@ -13,7 +13,7 @@ import math
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from footfall import sql as sqlmod
 from footfall.engines import Engine
+from footfall.engines.spark_collect import Collected, duckdb_columns, union_sql, write_file
 from footfall.engines.spark_s3 import S3Access
 from footfall.errors import EngineError, SqlError
 from footfall.spec import Materialize, Output, Source
@@ -148,8 +149,7 @@ class SparkEngine(Engine):
         try:
             frame = frame.localCheckpoint(eager=False)
         except Exception as e:  # the physical plan is made here, so a planning error surfaces here
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise EngineError(f"{name}: {first}") from None
+            raise EngineError(f"{name}: {_first_line(e)}") from None
         frame.createOrReplaceTempView(name)
         self.kept.append(frame)
         return None
@@ -187,6 +187,57 @@ class SparkEngine(Engine):
             else:
                 Path(dest).write_text(",".join(frame.columns) + "\n")
         return rows
+
+    def write_all(self, outputs: Sequence[tuple[str, str, Output]]) -> Iterator[int]:
+        """Partitioned outputs are written by the executors, one job each; every one-file output's table is
+        brought to the driver by one collect (:mod:`footfall.engines.spark_collect`) when the first of them
+        is due, and written there. A table too large for the driver's result limit, or of types JSON does not
+        carry exactly, is written by Spark's writers as :meth:`write` does."""
+        collected: dict[str, Collected] | None = None
+        for table, dest, output in outputs:
+            if output.partition_by:
+                yield self.write(table, dest, output)
+                continue
+            if collected is None:
+                collected = self._collect(sorted({t for t, _, o in outputs if not o.partition_by}))
+            if table not in collected:
+                yield self.write(table, dest, output)
+                continue
+            if "://" in dest:
+                with tempfile.TemporaryDirectory(prefix="footfall-output-") as tmp:
+                    local = str(Path(tmp) / Path(dest).name)
+                    write_file(collected[table], local, output.format, output.order_by)
+                    self._put(local, dest)
+            else:
+                write_file(collected[table], dest, output.format, output.order_by)
+            yield len(collected[table].rows)
+
+    def _collect(self, tables: Sequence[str]) -> dict[str, Collected]:
+        """Every row of ``tables`` (those of types JSON carries exactly) from one collect; none when the result
+        passes the driver's limit (``spark.driver.maxResultSize``), so Spark's writers take them all."""
+        frames = {t: self.spark.table(quote(t, self.dialect)) for t in tables}
+        types = {t: duckdb_columns(f.schema) for t, f in frames.items()}
+        chosen = [t for t in tables if types[t] is not None]
+        if not chosen:
+            return {}
+        union = self._sql(union_sql(chosen), "outputs")
+        try:
+            rows = union.collect()
+        except Exception as e:  # pyspark raises Py4JJavaError, SparkException, ...
+            if "maxResultSize" in str(e):
+                return {}
+            raise EngineError(f"outputs: {_first_line(e)}") from None
+        found = {t: Collected(list(frames[t].columns), types[t] or {}, []) for t in chosen}
+        for part, doc in rows:
+            found[chosen[part]].rows.append(doc)
+        return found
+
+    def _put(self, local: str, dest: str) -> None:
+        """A file written on the driver copied to an object URI through Hadoop's filesystem (S3A or EMRFS)."""
+        jvm = self.spark._jvm
+        target = jvm.org.apache.hadoop.fs.Path(dest)
+        fs = target.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        fs.copyFromLocalFile(False, True, jvm.org.apache.hadoop.fs.Path(Path(local).resolve().as_uri()), target)
 
     def _one_file(self, table: str, frame: Any, output: Output) -> Any:
         """The table in one sorted partition: one shuffle into one task that sorts it (a global sort would
@@ -246,8 +297,11 @@ class SparkEngine(Engine):
         try:
             return self.spark.sql(sql)
         except Exception as e:  # pyspark raises its own AnalysisException, ParseException, ...
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise EngineError(f"{subject}: {first}") from None
+            raise EngineError(f"{subject}: {_first_line(e)}") from None
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def quiet(session: Any, logger: str) -> None:
