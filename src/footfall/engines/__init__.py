@@ -20,6 +20,9 @@ class Engine(ABC):
     SUPPORTS_CSV_OUTPUT: ClassVar[bool] = True
     SUPPORTS_PARTITIONED_OUTPUT: ClassVar[bool] = True
     SUPPORTED_SOURCE_FORMATS: ClassVar[frozenset[str]] = frozenset({"csv", "json", "parquet"})
+    # Run every table's checks as one query after the last step (an engine that pays per job), rather than
+    # each table's as it is built (which stops a run at its first failing table).
+    CHECKS_TOGETHER: ClassVar[bool] = False
 
     @abstractmethod
     def confine(self, roots: Sequence[Path], files: Sequence[str] = (), spill: Path | None = None) -> None:
