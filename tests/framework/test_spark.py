@@ -236,3 +236,24 @@ def test_one_file_outputs_are_written_from_one_collect_with_the_spark_writers_by
     assert [str(r) for r in back] == [str(r) for r in want]
     assert sorted(p.name for p in (tmp_path / "flag").iterdir() if p.is_dir()) == [
         "flag=__HIVE_DEFAULT_PARTITION__", "flag=false", "flag=true"]
+
+
+def test_one_file_outputs_past_the_drivers_result_limit_are_written_by_spark_instead(spark: object,
+                                                                                     tmp_path: Path) -> None:
+    from footfall.engines.spark import SparkEngine
+    from footfall.spec import Output
+
+    live = spark.sparkContext._jsc.sc().conf()  # the context's own conf, read by each task set as it starts
+    limit = live.get("spark.driver.maxResultSize", "1g")
+    output = Output(table="wide", zone="curated", format="csv", order_by=["id"])
+    live.set("spark.driver.maxResultSize", "1m")
+    try:
+        with SparkEngine(session=spark) as engine:
+            engine.create("wide", "select id, repeat('x', 200) as text from range(20000)", "table", readers=2)
+            assert engine._collect(["wide"]) == {}, "past the limit, nothing is collected"
+            rows = list(engine.write_all([("wide", str(tmp_path / "wide.csv"), output)]))
+            engine.write("wide", str(tmp_path / "expected.csv"), output)
+    finally:
+        live.set("spark.driver.maxResultSize", limit)
+    assert rows == [20000]
+    assert (tmp_path / "wide.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
