@@ -243,13 +243,16 @@ def test_one_file_outputs_past_the_drivers_result_limit_are_written_by_spark_ins
     from footfall.engines.spark import SparkEngine
     from footfall.spec import Output
 
-    live = spark.sparkContext._jsc.sc().conf()  # the context's own conf, read by each task set as it starts
+    # The context's own conf, read by each task set as it starts; the collected rows are compressed, so the
+    # text is hashes rather than one repeated letter.
+    live = spark.sparkContext._jsc.sc().conf()
     limit = live.get("spark.driver.maxResultSize", "1g")
     output = Output(table="wide", zone="curated", format="csv", order_by=["id"])
     live.set("spark.driver.maxResultSize", "1m")
     try:
         with SparkEngine(session=spark) as engine:
-            engine.create("wide", "select id, repeat('x', 200) as text from range(20000)", "table", readers=2)
+            engine.create("wide", "select id, concat(sha2(string(id), 256), sha2(string(id), 512)) as text "
+                          "from range(20000)", "table", readers=2)
             assert engine._collect(["wide"]) == {}, "past the limit, nothing is collected"
             rows = list(engine.write_all([("wide", str(tmp_path / "wide.csv"), output)]))
             engine.write("wide", str(tmp_path / "expected.csv"), output)
