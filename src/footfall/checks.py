@@ -70,26 +70,52 @@ def _count_bounds(check: Check) -> str:
 def violations_sql(table: str, checks: Sequence[Check], dialect: str = sqlmod.DIALECT) -> str:
     """One query, one row: column ``v<i>`` is how many rows break ``checks[i]`` (as many as
     :func:`offending_rows_sql` returns). The row-by-row checks and the row count share one scan of the
-    table; a uniqueness or custom check is a one-row aggregate joined to it. An engine that pays per job
-    (Spark) runs one query per table instead of one per check.
+    table; a uniqueness or custom check is a one-row aggregate of its own. The one-row parts are stacked
+    (``UNION ALL``, each part's other columns NULL) and folded by ``MAX``: no join, so Spark runs no
+    broadcast for them, and an engine that pays per job runs one query per table instead of one per check.
 
     >>> print(violations_sql("t", [Check(row_count={"min": 1})]))
-    SELECT v0 FROM (SELECT CASE WHEN COUNT(*) < 1 THEN 1 ELSE 0 END AS v0 FROM "t") AS rows0
+    SELECT MAX(v0) AS v0 FROM (SELECT CAST(CASE WHEN COUNT(*) < 1 THEN 1 ELSE 0 END AS BIGINT) AS v0 FROM "t") AS parts
     """
     t = sqlmod.quote(table, dialect)
-    scanned: list[str] = []
-    joined: list[str] = []
+    scanned: dict[int, str] = {}
+    aggregated: list[int] = []
     for i, check in enumerate(checks):
         condition = row_condition(check, dialect)
         if condition is not None:
-            scanned.append(f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS v{i}")
+            scanned[i] = f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
         elif check.row_count is not None:
-            scanned.append(f"CASE WHEN {_count_bounds(check)} THEN 1 ELSE 0 END AS v{i}")
+            scanned[i] = f"CASE WHEN {_count_bounds(check)} THEN 1 ELSE 0 END"
         else:
-            joined.append(f"(SELECT COUNT(*) AS v{i} FROM ({offending_rows_sql(table, check, dialect)}) AS offending)")
-    parts = ([f"(SELECT {', '.join(scanned)} FROM {t})"] if scanned else []) + joined
-    columns = ", ".join(f"v{i}" for i in range(len(checks)))
-    return f"SELECT {columns} FROM " + " CROSS JOIN ".join(f"{part} AS rows{j}" for j, part in enumerate(parts))
+            aggregated.append(i)
+    parts = [(scanned, t)] if scanned else []
+    parts += [({i: "COUNT(*)"}, f"({offending_rows_sql(table, checks[i], dialect)}) AS offending") for i in aggregated]
+
+    def part(counted: dict[int, str], source: str) -> str:
+        columns = ", ".join(f"CAST({counted.get(i, 'NULL')} AS BIGINT) AS v{i}" for i in range(len(checks)))
+        return f"SELECT {columns} FROM {source}"
+
+    stacked = " UNION ALL ".join(part(counted, source) for counted, source in parts)
+    return f"SELECT {', '.join(f'MAX(v{i}) AS v{i}' for i in range(len(checks)))} FROM ({stacked}) AS parts"
+
+
+def all_violations_sql(groups: Sequence[tuple[str, Sequence[Check]]], dialect: str = sqlmod.DIALECT) -> str:
+    """Every table's :func:`violations_sql` in one query: one row per table, column ``part`` its index in
+    ``groups``, then its counts ``v0`` .. (NULL past its own checks). For an engine that pays per job: all of
+    a run's checks are one job.
+
+    >>> print(all_violations_sql([("a", [Check(row_count={"min": 1})]), ("b", [])]))  # doctest: +ELLIPSIS
+    SELECT 0 AS part, v0 FROM (SELECT MAX(v0) AS v0 FROM (...) AS parts) AS counted0
+    """
+    width = max((len(checks) for _, checks in groups), default=0)
+    selects = []
+    for j, (table, checks) in enumerate(groups):
+        if not checks:
+            continue
+        padding = [f"v{i}" if i < len(checks) else f"CAST(NULL AS BIGINT) AS v{i}" for i in range(width)]
+        selects.append(f"SELECT {j} AS part, {', '.join(padding)} FROM ({violations_sql(table, checks, dialect)}) "
+                       f"AS counted{j}")
+    return " UNION ALL ".join(selects)
 
 
 def describe(table: str, check: Check) -> str:
@@ -155,8 +181,24 @@ def run_checks(engine: Engine, table: str, checks: Sequence[Check], sample_size:
     if not checks:
         return []
     counts = engine.query(violations_sql(table, checks, engine.dialect))[1][0]
+    return _results(engine, table, checks, counts, sample_size)
+
+
+def run_all_checks(engine: Engine, groups: Sequence[tuple[str, Sequence[Check]]],
+                   sample_size: int = 5) -> list[list[CheckResult]]:
+    """Every check of every table in ``groups`` from one query (:func:`all_violations_sql`), the results
+    in the order given, as :func:`run_checks` gives them table by table."""
+    if not any(checks for _, checks in groups):
+        return [[] for _ in groups]
+    counted = {int(row[0]): row[1:] for row in engine.query(all_violations_sql(groups, engine.dialect))[1]}
+    return [_results(engine, table, checks, counted[j], sample_size) if checks else []
+            for j, (table, checks) in enumerate(groups)]
+
+
+def _results(engine: Engine, table: str, checks: Sequence[Check], counts: Sequence[Any],
+             sample_size: int) -> list[CheckResult]:
     results = []
-    for check, found in zip(checks, counts, strict=True):
+    for check, found in zip(checks, counts[:len(checks)], strict=True):
         failures = int(found or 0)
         columns, sample = (engine.query(offending_rows_sql(table, check, engine.dialect), limit=sample_size)
                            if failures else ([], []))

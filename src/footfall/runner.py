@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from footfall.checks import CheckResult, describe, run_checks
+from footfall.checks import CheckResult, describe, run_all_checks, run_checks
 from footfall.dag import Pipeline
 from footfall.engines import Engine
 from footfall.errors import CheckFailed, SpecError
@@ -117,13 +117,30 @@ def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
     for table, check in pipeline.checks():
         checks_by_table.setdefault(table, []).append(check)
 
+    deferred: list[str] = []
+
     def check_table(table: str) -> None:
         checks = checks_by_table.get(table, [])
         if not checks:
             return
+        if engine.CHECKS_TOGETHER:
+            deferred.append(table)
+            return
         started = time.perf_counter()
-        found = run_checks(engine, table, checks)
-        share = (time.perf_counter() - started) / len(found)
+        report(table, run_checks(engine, table, checks), time.perf_counter() - started)
+
+    def check_deferred() -> None:
+        """The checks an engine runs together, after the last step, reported in the order they were due."""
+        if not deferred:
+            return
+        started = time.perf_counter()
+        found = run_all_checks(engine, [(table, checks_by_table[table]) for table in deferred])
+        share = (time.perf_counter() - started) / len(deferred)
+        for table, results in zip(deferred, found, strict=True):
+            report(table, results, share)
+
+    def report(table: str, found: list[CheckResult], seconds: float) -> None:
+        share = seconds / len(found)
         for res in found:
             result.checks.append(res)
             emit(Event("check", describe(table, res.check), res.failures, share,
@@ -161,16 +178,18 @@ def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
         rows = engine.create(name, step.sql(engine.dialect), materialize, readers=readers(name))
         emit(Event("step", name, rows, time.perf_counter() - started, materialize))
         check_table(name)
+    check_deferred()
     engine.create(RECORD.table, f"SELECT {literal(inputs)} AS fingerprint", "table", readers=1)
 
     staging = lake.stage()
     result.run_id = staging.run_id
     try:
+        writes = engine.write_all([(out.table, str(staging.path(out.zone, out.relpath)), out)
+                                   for out in pipeline.spec.outputs])
         for out in pipeline.spec.outputs:
             emit(Event("begin", f"{out.zone}/{out.relpath}", detail="writing"))
             started = time.perf_counter()
-            dest = staging.path(out.zone, out.relpath)
-            rows = engine.write(out.table, str(dest), out)
+            rows = next(writes)
             if out.partition_by:
                 staging.mark_directory(out.zone, out.relpath, merge=out.overwrite == "partitions")
             result.outputs[f"{out.zone}/{out.relpath}"] = rows

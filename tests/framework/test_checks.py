@@ -93,3 +93,20 @@ def test_checks_on_an_empty_table_count_no_violation_but_its_row_count() -> None
         engine.create("e", "select 1 as id where false", "table")
         results = run_checks(engine, "e", [Check(not_null=["id"]), Check(row_count={"min": 1})])
     assert [r.failures for r in results] == [0, 1]
+
+
+def test_every_tables_checks_are_counted_by_one_query_with_the_results_of_each_table_alone() -> None:
+    from footfall.checks import run_all_checks, run_checks
+
+    groups = [("t", [Check(unique=["id"]), Check(not_null=["kind"]), Check(row_count={"max": 2})]),
+              ("none", []),
+              ("u", [Check(sql="select * from u where n > 1")])]
+    with CountingEngine() as engine:
+        engine.create("t", "select * from (values (1, 'a'), (1, null), (2, 'b')) v(id, kind)", "table")
+        engine.create("u", "select * from (values (1), (2), (3)) v(n)", "table")
+        alone = [run_checks(engine, table, checks) for table, checks in groups]
+        engine.queries.clear()
+        together = run_all_checks(engine, groups)
+        assert len(engine.queries) == 1 + 4, "one query for every count, then one per failed check's sample"
+    assert [[r.failures for r in found] for found in together] == [[1, 1, 1], [], [2]]
+    assert together == alone

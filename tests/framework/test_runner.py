@@ -189,3 +189,26 @@ def test_a_landed_file_failing_a_check_publishes_nothing(shops: Pipeline, shop_l
     assert "daily_sales" in str(info.value) and "amount=-500" in str(info.value)
     assert {p.name: p.read_bytes() for p in (lake / "curated").iterdir()} == curated
     assert _partitions(lake) == partitions
+
+
+class TogetherEngine(DuckDBEngine):
+    """The DuckDB engine told to run every table's checks together, as the Spark engine does."""
+
+    CHECKS_TOGETHER = True
+
+
+def test_checks_run_together_after_the_last_step_give_the_same_results_and_still_block(
+        make_pipeline, tmp_path: Path) -> None:
+    root = make_pipeline(SPEC % {"min": 0}, {"monthly": MONTHLY}, {"data/sales.csv": SALES}, name="good")
+    with TogetherEngine(threads=1) as engine:
+        result = run_pipeline(load_pipeline(root), LocalLake.at(tmp_path / "lake"), engine)
+    kinds = [e.kind for e in result.events if e.kind in ("step", "check")]
+    assert kinds == ["step", "check", "check"], "checks after the last step"
+    assert [(c.table, c.failures) for c in result.checks] == [("monthly", 0), ("monthly", 0)]
+    assert run(root, LocalLake.at(tmp_path / "alone")).checks == result.checks
+    bad = make_pipeline(SPEC % {"min": 6}, {"monthly": MONTHLY}, {"data/sales.csv": SALES}, name="bad")
+    lake = LocalLake.at(tmp_path / "bad-lake")
+    with TogetherEngine(threads=1) as engine, pytest.raises(CheckFailed, match="nothing was published") as info:
+        run_pipeline(load_pipeline(bad), lake, engine)
+    assert "1 offending row(s), e.g. shop=a, month=2024-02, total=5" in str(info.value)
+    assert not (lake.root / "curated/monthly.csv").exists()

@@ -119,3 +119,75 @@ def test_shuffle_partitions_follow_the_inputs_size(spark: object, tmp_path: Path
         engine.register_source("big", [str(data)], Source(path="big.csv", format="csv"))
         partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
     assert partitions == max(spark.sparkContext.defaultParallelism, 3) == 3
+
+
+def test_one_file_outputs_are_written_from_one_collect_with_the_spark_writers_bytes(spark: object,
+                                                                                     tmp_path: Path) -> None:
+    """Every one-file output's table comes to the driver in one job; each CSV is byte for byte what Spark's
+    writer gives, each Parquet file holds the same rows, and a partitioned output is still Spark's."""
+    import duckdb
+
+    from footfall.engines.spark import SparkEngine
+    from footfall.spec import Output
+
+    tricky = """select * from values
+        (2, 'plain', 1.5, date '2024-01-02', timestamp '2024-01-02 03:04:05', true),
+        (1, 'comma, "quote"', cast('NaN' as double), null, timestamp '2024-01-02 00:00:00.25', false),
+        (3, '', cast('-Infinity' as double), date '2024-02-29', null, null),
+        (4, null, 1e-7, date '1999-12-31', timestamp '1999-12-31 23:59:59', true),
+        (5, 'two\nlines', -0.0, date '2024-01-02', timestamp '2024-01-02 03:04:05', false)
+        as t(id, name, x, day, ts, flag)"""
+    outputs = [Output(table="tricky", zone="curated", format="csv", order_by=["day", "id"]),
+               Output(table="tricky", zone="curated", order_by=["day", "id"]),
+               Output(table="small", zone="curated", format="csv"),
+               Output(table="tricky", zone="transformed", partition_by=["flag"])]
+    tracker = spark.sparkContext.statusTracker()
+    with SparkEngine(session=spark) as engine:
+        engine.create("tricky", tricky, "table", readers=len(outputs))
+        engine.create("small", "select id from tricky where id > 3", "view", readers=1)
+        expected = tmp_path / "expected"
+        expected.mkdir()
+        engine.write("tricky", str(expected / "tricky.csv"), outputs[0])
+        engine.write("small", str(expected / "small.csv"), outputs[2])
+        engine.query("select count(*) from tricky")  # the checkpoint computed, as the run's checks do first
+        dests = [str(tmp_path / name) for name in ("tricky.csv", "tricky.parquet", "small.csv", "flag")]
+        writes = engine.write_all([(o.table, d, o) for o, d in zip(outputs, dests, strict=True)])
+        before = len(tracker.getJobIdsForGroup(None))
+        rows = [next(writes) for _ in range(3)]
+        one_file_jobs = len(tracker.getJobIdsForGroup(None)) - before
+        rows.append(next(writes))
+    assert rows == [5, 5, 2, 5]
+    assert one_file_jobs == 1, "one collect for every one-file output"
+    assert (tmp_path / "tricky.csv").read_bytes() == (expected / "tricky.csv").read_bytes()
+    assert (tmp_path / "small.csv").read_bytes() == (expected / "small.csv").read_bytes() == b"id\n4\n5\n"
+    assert b'"comma, \\"quote\\""' in (tmp_path / "tricky.csv").read_bytes()
+    back = duckdb.sql(f"select id, name, x, day, ts, flag from '{tmp_path}/tricky.parquet'").fetchall()
+    want = [tuple(r) for r in spark.sql(f"{tricky} order by day nulls first, id").collect()]
+    assert [r[0] for r in back] == [r[0] for r in want] == [1, 4, 2, 5, 3]
+    assert [str(r) for r in back] == [str(r) for r in want]
+    assert sorted(p.name for p in (tmp_path / "flag").iterdir() if p.is_dir()) == [
+        "flag=__HIVE_DEFAULT_PARTITION__", "flag=false", "flag=true"]
+
+
+def test_one_file_outputs_past_the_drivers_result_limit_are_written_by_spark_instead(spark: object,
+                                                                                     tmp_path: Path) -> None:
+    from footfall.engines.spark import SparkEngine
+    from footfall.spec import Output
+
+    # The context's own conf, read by each task set as it starts; the collected rows are compressed, so the
+    # text is hashes rather than one repeated letter.
+    live = spark.sparkContext._jsc.sc().conf()
+    limit = live.get("spark.driver.maxResultSize", "1g")
+    output = Output(table="wide", zone="curated", format="csv", order_by=["id"])
+    live.set("spark.driver.maxResultSize", "1m")
+    try:
+        with SparkEngine(session=spark) as engine:
+            engine.create("wide", "select id, concat(sha2(string(id), 256), sha2(string(id), 512)) as text "
+                          "from range(20000)", "table", readers=2)
+            assert engine._collect(["wide"]) == {}, "past the limit, nothing is collected"
+            rows = list(engine.write_all([("wide", str(tmp_path / "wide.csv"), output)]))
+            engine.write("wide", str(tmp_path / "expected.csv"), output)
+    finally:
+        live.set("spark.driver.maxResultSize", limit)
+    assert rows == [20000]
+    assert (tmp_path / "wide.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +27,9 @@ class Engine(ABC):
     SUPPORTS_CSV_OUTPUT: ClassVar[bool] = True
     SUPPORTS_PARTITIONED_OUTPUT: ClassVar[bool] = True
     SUPPORTED_SOURCE_FORMATS: ClassVar[frozenset[str]] = frozenset({"csv", "json", "parquet"})
+    # Run every table's checks as one query after the last step (an engine that pays per job), rather than
+    # each table's as it is built (which stops a run at its first failing table).
+    CHECKS_TOGETHER: ClassVar[bool] = False
 
     @classmethod
     @abstractmethod
@@ -59,6 +62,12 @@ class Engine(ABC):
     @abstractmethod
     def write(self, table: str, dest: str, output: Output) -> int:
         """Write a table to ``dest`` as ``output`` says; return the row count written."""
+
+    def write_all(self, outputs: Sequence[tuple[str, str, Output]]) -> Iterator[int]:
+        """Write each ``(table, dest, output)`` in turn, yielding its row count as it is written. An engine
+        that pays per job may write several together; each file is still complete when its count is yielded."""
+        for table, dest, output in outputs:
+            yield self.write(table, dest, output)
 
     def count(self, table: str) -> int:
         from footfall.sql import quote
