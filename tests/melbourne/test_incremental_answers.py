@@ -166,7 +166,7 @@ def test_on_the_real_export_each_new_month_gives_the_answers_of_one_run(real: Pa
 
 @pytest.mark.slow
 def test_running_again_with_the_same_files_builds_nothing_and_says_so(generated: dict, tmp_path: Path) -> None:
-    from cli import footfall
+    from support.cli import footfall
 
     lake = tmp_path / "lake"
     first = footfall("run", "--counts", str(generated["history"]), "--lake", str(lake))

@@ -112,7 +112,7 @@ def test_the_athena_examples_run_on_the_published_tables(tmp_path: Path) -> None
     named as the catalog names them (so every table and column it uses exists)."""
     import duckdb
     import sqlglot
-    from synthetic import make_rows, write_archive
+    from support.synthetic import make_rows, write_archive
 
     from footfall.lake.local import LocalLake
     from footfall.melbourne.run import pipeline, run

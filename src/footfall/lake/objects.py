@@ -237,6 +237,7 @@ class ObjectStaging:
                     continue
                 rel = f"{table.rel}/{inner}" if table.directory else table.rel
                 written[rel] = {"size": item.size, "md5": item.etag, "key": item.key}
+            written = _keep_unchanged(table, written, files)
             replaced = {table.unit(rel) for rel in written} if self.written[table.rel] else None
             for rel in [r for r in files if table.owns(r)]:
                 if replaced is None or table.unit(rel) in replaced:
@@ -259,3 +260,28 @@ class ObjectStaging:
             return
         self.lake.store.delete([item.key for rel in self.written
                                 for item in self.lake.store.list(f"{rel}/{self.run_id}/")])
+
+
+def _keep_unchanged(table: Table, written: dict[str, dict[str, Any]],
+                    files: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What a run wrote, with every unit (a file, or a partition folder) whose files are byte for byte those
+    already published named by its published keys: a re-run re-points nothing (the catalog's partitions stay
+    put), and the copies it wrote are garbage for the next collection.
+
+    >>> t = Table("h", "h", "transformed", "h", "parquet", True)
+    >>> old = {"transformed/h/y=1/p.parquet": {"size": 1, "md5": "a", "key": "transformed/h/r1/y=1/p.parquet"}}
+    >>> new = {"transformed/h/y=1/p.parquet": {"size": 1, "md5": "a", "key": "transformed/h/r2/y=1/p.parquet"},
+    ...        "transformed/h/y=2/p.parquet": {"size": 1, "md5": "b", "key": "transformed/h/r2/y=2/p.parquet"}}
+    >>> sorted(m["key"] for m in _keep_unchanged(t, new, old).values())
+    ['transformed/h/r1/y=1/p.parquet', 'transformed/h/r2/y=2/p.parquet']
+    """
+    units: dict[str, list[str]] = {}
+    for rel in written:
+        units.setdefault(table.unit(rel), []).append(rel)
+    kept = dict(written)
+    for unit, rels in units.items():
+        published = {rel for rel in files if table.owns(rel) and table.unit(rel) == unit}
+        if published == set(rels) and all(
+                (files[rel]["size"], files[rel]["md5"]) == (written[rel]["size"], written[rel]["md5"]) for rel in rels):
+            kept.update({rel: files[rel] for rel in rels})
+    return kept
