@@ -4,6 +4,7 @@ import logging
 import os
 import shutil
 import socket
+import tempfile
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -56,6 +57,11 @@ def make_pipeline(tmp_path: Path) -> PipelineFactory:
         return root
 
     return make
+
+
+# moto's request recorder (which tests switch on to count GETs) writes to a file named when moto is imported:
+# a temporary one, never the working directory.
+os.environ.setdefault("MOTO_RECORDER_FILEPATH", str(Path(tempfile.gettempdir()) / f"footfall-moto-{os.getpid()}"))
 
 
 @pytest.fixture(scope="session")
