@@ -502,6 +502,7 @@ What is left, by the profile above and by separate in-process runs on the same m
 
 # bench/bench_parse.py writes this section; a full benchmark keeps it.
 PARSE_HEADING = "## Parse"
+S3_HEADING = "## S3 lake, before and after"  # written by bench_s3.py, kept here
 
 
 def section(text: str, heading: str) -> str:
@@ -528,8 +529,9 @@ def main() -> None:
     args = parser.parse_args()
     results = run_all(args.work, args.rows, args.repeat, args.huge_rows, args.spark_rows)
     text = report(results, args.repeat)
-    kept = section(args.out.read_text(), PARSE_HEADING) if args.out.exists() else ""
-    args.out.write_text(text + ("\n" + kept if kept else ""))
+    old = args.out.read_text() if args.out.exists() else ""
+    kept = "".join(f"\n{part}" for part in (section(old, PARSE_HEADING), section(old, S3_HEADING)) if part)
+    args.out.write_text(text + kept)
     print(text)
 
 
