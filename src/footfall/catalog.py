@@ -146,7 +146,7 @@ def catalog_tables(lake: ObjectLake, spec: PipelineSpec) -> list[Table]:
         raise LakeError("nothing was published to this lake yet: run the pipeline first", path=str(lake))
     files: dict[str, dict[str, Any]] = pointer["files"]
     tables: list[Table] = []
-    for output in layout.published(spec)[:len(spec.outputs)]:
+    for output in layout.outputs(spec):
         if output.format != "parquet":
             continue
         mine = {rel: meta for rel, meta in files.items() if output.owns(rel)}

@@ -18,7 +18,6 @@ from footfall.engines import Engine, engine_class
 from footfall.errors import FootfallError
 from footfall.lake.layout import Table, published
 from footfall.lake.local import LocalLake
-from footfall.lake.objects import ObjectLake
 from footfall.lake.open import Held, open_lake
 from footfall.runner import Event, Listener, RunResult, run_pipeline
 from footfall.settings import Settings
@@ -54,19 +53,17 @@ class Context:
         """The settings' engine class, once it is known to be able to run on the held lake: refused in one
         line before any work otherwise."""
         cls = engine_class(self.settings.engine)
-        store = held.lake.store if isinstance(held.lake, ObjectLake) else None
-        if store is not None and not cls.REACHES_OBJECT_STORES:
-            raise FootfallError(f"the {cls.name} engine cannot reach {store.location}: use a local lake or "
+        if held.store is not None and not cls.REACHES_OBJECT_STORES:
+            raise FootfallError(f"the {cls.name} engine cannot reach {held.store.location}: use a local lake or "
                                 "another engine")
-        cls.preflight(self.settings, store)
+        cls.preflight(self.settings, held.store)
         return cls
 
     @contextlib.contextmanager
     def engine(self, held: Held) -> Iterator[Engine]:
         """The settings' engine, set up to reach the held lake."""
         cls = self.preflight(held)
-        store = held.lake.store if isinstance(held.lake, ObjectLake) else None
-        with cls.open(self.settings, store=store, spill=held.lake.spill) as engine:
+        with cls.open(self.settings, store=held.store, spill=held.lake.spill) as engine:
             yield engine
 
     def run(self, held: Held, *, engine: Engine | None = None, listener: Listener | None = None,

@@ -30,7 +30,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from footfall.dag import Pipeline
 from footfall.errors import FootfallError, SqlError
-from footfall.lake.layout import Table, by_name, table
+from footfall.lake.layout import Table, by_name, outputs
 from footfall.sql import DIALECT
 
 READ_ONLY = (exp.Query, exp.Describe, exp.Summarize, exp.Pivot)
@@ -51,7 +51,7 @@ class QueryRefused(FootfallError):
 
 def lake_tables(pipeline: Pipeline) -> dict[str, Table]:
     """Every output of the pipeline by its table name (:func:`footfall.lake.layout.by_name`)."""
-    return by_name(table(o) for o in pipeline.spec.outputs)
+    return by_name(outputs(pipeline.spec))
 
 
 def needed(pipeline: Pipeline, names: Iterable[str]) -> list[Table]:

@@ -15,15 +15,15 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from footfall.lake.layout import write_json
+from footfall.lake.store import transfer
 
 INDEX = ".index.json"
-TRANSFERS = 8
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,7 @@ class ObjectCache:
         index = self._index()
         missing = [key for key, meta in wanted.items() if index.get(key) != [meta["md5"], *_stat(self.root / key)]
                    or _stat(self.root / key)[0] != meta["size"]]
-        with ThreadPoolExecutor(max_workers=TRANSFERS) as pool:
-            for done in [pool.submit(download, key, self.root / key) for key in missing]:
-                done.result()
+        transfer(partial(download, key, self.root / key) for key in missing)
         if missing:
             index = self._index() | {key: [wanted[key]["md5"], *_stat(self.root / key)] for key in missing}
             write_json(self.root / INDEX, index)

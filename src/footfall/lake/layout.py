@@ -122,6 +122,11 @@ def table(output: Output) -> Table:
     return Table(name, output.table, output.zone, output.relpath, output.format, bool(output.partition_by))
 
 
+def outputs(spec: PipelineSpec) -> tuple[Table, ...]:
+    """The pipeline's own outputs as tables (what readers and the catalog are shown)."""
+    return tuple(table(o) for o in spec.outputs)
+
+
 def published(spec: PipelineSpec) -> tuple[Table, ...]:
     """Every table a run publishes: the pipeline's outputs and the record of its inputs."""
     return tuple(table(o) for o in published_outputs(spec))

@@ -17,9 +17,9 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,8 @@ from footfall.lake.layout import SPILL, Table, new_run_id, table_of
 from footfall.lake.local import LocalLake
 from footfall.lake.plan import next_pointer, retired
 from footfall.lake.pointer import Pointer
-from footfall.lake.store import ObjectStore, md5_file
+from footfall.lake.store import ObjectStore, md5_file, transfer
 from footfall.spec import PUBLISHED, relative_path
-
-TRANSFERS = 8  # S3 latency, not bandwidth, bounds many small files
 
 
 def pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -137,7 +135,7 @@ class ObjectLake:
     # -- inputs ---------------------------------------------------------------------------------------
 
     def has(self, rel: str) -> bool:
-        return rel in self.files()
+        return rel not in self.dropped and (rel in self.added or rel in (self.previous or {}).get("files", {}))
 
     def paths(self, pattern: str) -> list[str]:
         """The lake paths of the files a lake glob names, sorted."""
@@ -165,9 +163,7 @@ class ObjectLake:
         files = self.files()
         for rel in rels:
             relative_path(rel)
-        with ThreadPoolExecutor(max_workers=TRANSFERS) as pool:
-            for done in [pool.submit(self.store.download, files[rel]["key"], local.root / rel) for rel in rels]:
-                done.result()
+        transfer(partial(self.store.download, files[rel]["key"], local.root / rel) for rel in rels)
 
     def upload_inputs(self, local: LocalLake) -> list[str]:
         """Upload the local lake's new or changed inputs at their lake paths, data before manifests; they join
@@ -183,9 +179,7 @@ class ObjectLake:
             changed.append((rel, path, md5))
         for manifests in (False, True):
             batch = sorted(c for c in changed if c[0].endswith(".manifest.json") == manifests)
-            with ThreadPoolExecutor(max_workers=TRANSFERS) as pool:
-                for done in [pool.submit(self.store.upload, path, rel) for rel, path, _ in batch]:
-                    done.result()
+            transfer(partial(self.store.upload, path, rel) for rel, path, _ in batch)
             for rel, path, md5 in batch:
                 self.added[rel] = {"size": path.stat().st_size, "md5": md5, "key": rel}
         return [rel for rel, _, _ in changed]
@@ -258,8 +252,7 @@ class ObjectStaging:
         """Delete what this run wrote, unless the pointer already names it."""
         if self.published:
             return
-        self.lake.store.delete([item.key for rel in self.written
-                                for item in self.lake.store.list(f"{rel}/{self.run_id}/")])
+        self.lake.store.delete([key for rel in self.written for key in self.lake.store.keys(f"{rel}/{self.run_id}/")])
 
 
 def _keep_unchanged(table: Table, written: dict[str, dict[str, Any]],

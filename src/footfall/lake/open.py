@@ -46,6 +46,11 @@ class Held:
     def __str__(self) -> str:
         return str(self.lake)
 
+    @property
+    def store(self) -> ObjectStore | None:
+        """The object store the lake is on; None for a local lake."""
+        return self.lake.store if isinstance(self.lake, ObjectLake) else None
+
 
 def scheme(location: str) -> str | None:
     """The object store a location names, or None for a local folder.

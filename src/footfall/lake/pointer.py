@@ -48,7 +48,7 @@ class Pointer:
 
     def collect(self, tables: Sequence[Table], current: dict[str, Any], previous: dict[str, Any] | None) -> int:
         """Delete what :func:`footfall.lake.plan.plan_collect` finds; other objects are never touched."""
-        listed = [o.key for o in self.store.list("")]
+        listed = self.store.keys("")
         doomed = plan_collect(tables, listed, current, previous)
         self.store.delete(doomed)
         return len(doomed)

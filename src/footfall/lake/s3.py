@@ -59,6 +59,9 @@ class S3Store:
             with aws_errors(self.where.uri(key)):
                 raise
 
+    def keys(self, prefix: str) -> list[str]:
+        return [o.key for o in self.list(prefix)]
+
     def list(self, prefix: str) -> list[StoredObject]:
         base = self.where.key("") if self.where.prefix else ""
         found: list[StoredObject] = []

@@ -9,13 +9,15 @@ import fcntl
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from footfall.errors import LakeError, escaped
 
+TRANSFERS = 8  # object-store latency, not bandwidth, bounds many small files
 CONFLICT = "another run published to this lake while this one ran; nothing of this run was published: run it again"
 
 
@@ -44,6 +46,9 @@ class ObjectStore(Protocol):
         """Write only if the object's ETag is still ``if_match`` (None: only if there is no object); raise
         :class:`Conflict` otherwise. One writer of two wins."""
 
+    def keys(self, prefix: str) -> list[str]:
+        """The keys of :meth:`list`, for a caller that needs no more (a folder store then reads no file)."""
+
     def list(self, prefix: str) -> list[StoredObject]:
         """Every object whose key starts with ``prefix``."""
 
@@ -59,6 +64,13 @@ class ObjectStore(Protocol):
     def filesystem(self) -> Any | None:
         """An fsspec filesystem serving :meth:`uri`, for an engine that reaches stores through one; None
         when the URIs are local paths."""
+
+
+def transfer(calls: Iterable[Callable[[], None]]) -> None:
+    """Run transfers a few at a time; the first failure is raised once they have all ended."""
+    with ThreadPoolExecutor(max_workers=TRANSFERS) as pool:
+        for done in [pool.submit(call) for call in calls]:
+            done.result()
 
 
 def md5_file(path: Path) -> str:
@@ -119,24 +131,30 @@ class FolderStore:
             tmp.write_bytes(body)
             os.replace(tmp, path)
 
-    def list(self, prefix: str) -> list[StoredObject]:
+    def keys(self, prefix: str) -> list[str]:
         found = []
-        start = self.root / prefix.rpartition("/")[0]
-        for here, _, files in os.walk(start):
+        for here, _, files in os.walk(self.root / prefix.rpartition("/")[0]):
             for name in files:
-                path = Path(here, name)
-                key = path.relative_to(self.root).as_posix()
-                if key.startswith(prefix) and not name.startswith(".") and key != ".store.lock":
-                    found.append(StoredObject(key, path.stat().st_size, md5_file(path)))
-        return sorted(found, key=lambda o: o.key)
+                key = Path(here, name).relative_to(self.root).as_posix()
+                if key.startswith(prefix) and not name.startswith("."):
+                    found.append(key)
+        return sorted(found)
+
+    def list(self, prefix: str) -> list[StoredObject]:
+        return [StoredObject(key, self._path(key).stat().st_size, md5_file(self._path(key)))
+                for key in self.keys(prefix)]
 
     def delete(self, keys: Sequence[str]) -> None:
         for key in keys:
-            self._path(key).unlink(missing_ok=True)
-        for here, dirs, files in sorted(os.walk(self.root), reverse=True):  # the folders writers left empty
-            if Path(here) != self.root and not dirs and not files:
-                with contextlib.suppress(OSError):
-                    os.rmdir(here)
+            path = self._path(key)
+            path.unlink(missing_ok=True)
+            for folder in path.parents:  # the folders that deleting left empty
+                if folder == self.root:
+                    break
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
 
     def upload(self, path: Path, key: str) -> None:
         target = self._path(key)
