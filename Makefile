@@ -57,8 +57,8 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq chromium >/dev/null; } || echo "chromium unavailable: the browser test will skip"
 
-# Two pytest-xdist workers; a module's tests stay on one, so its shared fixtures are built once, and all Spark
-# tests share one (the groups are set in tests/conftest.py). WORKERS=1 runs everything in one process.
+# Two pytest-xdist workers; the tests that share a module-scoped fixture stay on one, so it is built once, and
+# all Spark tests share one (the groups are set in tests/conftest.py). WORKERS=1 runs everything in one process.
 WORKERS ?= 2
 XDIST   := $(if $(filter 1,$(WORKERS)),-p no:xdist,-n $(WORKERS) --dist loadgroup)
 

@@ -159,11 +159,16 @@ def spark() -> Iterator[object]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """For ``--dist loadgroup``: a module's tests stay on one worker, so its shared fixtures are built once, and
-    every Spark test shares a worker, run in file order as in one process: a Spark session lives as long as
+    """For ``--dist loadgroup``: a test that shares a module-scoped fixture stays on its module's worker, so the
+    fixture is built once; every other test goes wherever a worker is free, which keeps both busy to the end.
+    Every Spark test shares one worker, run in file order as in one process: a Spark session lives as long as
     its process, and two JVMs with 3 GB drivers at once would starve this machine."""
     if not config.pluginmanager.has_plugin("xdist"):
         return
+    fixtures = config.pluginmanager.get_plugin("funcmanage")
     for item in items:
-        group = "spark" if item.get_closest_marker("spark") else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+        if item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.xdist_group("spark"))
+        elif any(definition.scope == "module" for name in getattr(item, "fixturenames", ())
+                 for definition in fixtures.getfixturedefs(name, item) or ()):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

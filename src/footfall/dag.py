@@ -7,6 +7,7 @@ starts.
 
 from __future__ import annotations
 
+import functools
 import graphlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -74,8 +75,8 @@ def load_pipeline(root: Path) -> Pipeline:
     for name, path in files.items():
         if name in spec.sources:
             raise SqlError(f"step {name!r} has the name of a source", path=path)
-        query = _read_query(path, sqlmod.DIALECT, roots)
-        steps[name] = SqlStep(name, path, query, sqlmod.dependencies(query),
+        query, depends_on = _read_query(path, sqlmod.DIALECT, roots)
+        steps[name] = SqlStep(name, path, query, depends_on,
                               spec.steps.get(name, Step()), MappingProxyType(overrides.get(name, {})))
     for name in spec.steps.keys() - steps.keys():
         raise SpecError(f"steps.{name}: no sql/{name}.sql for this step", path=spec_path)
@@ -85,7 +86,7 @@ def load_pipeline(root: Path) -> Pipeline:
     for step in steps.values():
         _known_tables(step.name, step.path, step.depends_on, known)
         for dialect, path in step.overrides.items():
-            _known_tables(step.name, path, sqlmod.dependencies(_read_query(path, dialect, roots)), known)
+            _known_tables(step.name, path, _read_query(path, dialect, roots)[1], known)
     for name in sorted(RESERVED & known):
         raise SpecError(f"{name!r} is reserved for footfall's record of a run's inputs: name it otherwise",
                         path=spec_path)
@@ -102,23 +103,32 @@ def load_pipeline(root: Path) -> Pipeline:
             [(t, c) for t, cs in spec.checks.items() for c in cs]:
         if check.sql is not None:
             try:
-                query = sqlmod.parse(check.sql)
+                query, depends_on = _parsed(check.sql, spec_path, sqlmod.DIALECT)
                 sqlmod.check_reads(query, spec_path, roots)
             except SqlError as e:
                 raise SqlError(f"check on {table}: {e.message}", path=spec_path) from None
-            _known_tables(f"check on {table}", spec_path, sqlmod.dependencies(query), known)
+            _known_tables(f"check on {table}", spec_path, depends_on, known)
     views = _views(root, spec, roots)
     return Pipeline(root, spec, MappingProxyType(steps), _order(steps), MappingProxyType(views))
 
 
-def _read_query(path: Path, dialect: str, roots: list[Path]) -> exp.Query:
+def _read_query(path: Path, dialect: str, roots: list[Path]) -> tuple[exp.Query, frozenset[str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise SqlError(f"cannot read: {e}", path=path) from None
-    query = sqlmod.parse(text, path, dialect)
+    query, depends_on = _parsed(text, path, dialect)
     sqlmod.check_reads(query, path, roots)
-    return query
+    return query, depends_on
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str, path: Path, dialect: str) -> tuple[exp.Query, frozenset[str]]:
+    """A query and the tables it reads, parsed once per text: a process that loads a pipeline again (a
+    notebook, a test, ``top`` after ``run``) pays only for reading its files and checking their paths, which
+    can change while the text stays the same. Nothing modifies a parsed query, so loads share them."""
+    query = sqlmod.parse(text, path, dialect)
+    return query, sqlmod.dependencies(query)
 
 
 def _known_tables(name: str, path: Path | str, depends_on: frozenset[str], known: set[str]) -> None:
@@ -137,8 +147,8 @@ def _views(root: Path, spec: PipelineSpec, roots: list[Path]) -> dict[str, SqlSt
             raise SpecError(f"views.{name}: a step or source already has this name", path=root / "pipeline.yml")
         if not path.is_file():
             raise SpecError(f"views.{name}: no views/{name}.sql for this view", path=root / "pipeline.yml")
-        query = _read_query(path, sqlmod.DIALECT, roots)
-        views[name] = SqlStep(name, path, query, sqlmod.dependencies(query), Step(description=view.description))
+        query, depends_on = _read_query(path, sqlmod.DIALECT, roots)
+        views[name] = SqlStep(name, path, query, depends_on, Step(description=view.description))
     return views
 
 

@@ -49,3 +49,28 @@ def test_engine_override_file_replaces_the_transpiled_sql(make_pipeline) -> None
     step = load_pipeline(root).steps["a"]
     assert step.sql("spark") == "SELECT 2 AS x FROM raw"
     assert "1 AS x" in step.sql("duckdb")
+
+
+def test_a_step_edited_between_two_loads_is_read_anew(make_pipeline) -> None:
+    root = make_pipeline(SPEC, {"a": "select * from raw", "b": "select * from raw"})
+    assert load_pipeline(root).steps["b"].depends_on == {"raw"}
+    (root / "sql" / "b.sql").write_text("select * from a", encoding="utf-8")
+    again = load_pipeline(root)
+    assert again.steps["b"].depends_on == {"a"}
+    assert again.order == ("a", "b")
+
+
+def test_the_same_text_is_checked_again_where_its_path_now_leads(make_pipeline, tmp_path) -> None:
+    """Parsing is shared between loads of the same text; where a path leads is not, as a link can move."""
+    outside = tmp_path / "elsewhere"
+    root = make_pipeline(SPEC, {})
+    (root / "data").mkdir(exist_ok=True)
+    link = root / "data" / "link"
+    link.symlink_to(root / "data")
+    (root / "sql" / "a.sql").write_text(f"select * from read_csv('{link}/raw.csv')", encoding="utf-8")
+    assert load_pipeline(root).steps["a"].depends_on == frozenset()
+    link.unlink()
+    outside.mkdir()
+    link.symlink_to(outside)
+    with pytest.raises(SqlError, match="outside the pipeline"):
+        load_pipeline(root)
