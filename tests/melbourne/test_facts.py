@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from datetime import date
@@ -10,16 +11,19 @@ from typing import Literal, get_args, get_type_hints
 
 import duckdb
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from footfall.engines.duckdb import DuckDBEngine
 from footfall.lake.local import LocalLake
 from footfall.melbourne import portal
+from footfall.melbourne.cli import FETCH_FLAGS, fetches
 from footfall.melbourne.detect import Container, Detected
 from footfall.melbourne.formats import FileKind
 from footfall.melbourne.generate import generate
 from footfall.melbourne.landing import CONTAINER_SUFFIX, KINDS, Landed
 from footfall.melbourne.lockdowns import SEED, lockdowns
+from footfall.melbourne.portal import Fetch
 from footfall.melbourne.report import Answers, history_chart
 from footfall.melbourne.run import PIPELINE_DIR, pipeline, run
 from footfall.melbourne.schema import raw_columns
@@ -107,11 +111,35 @@ def test_the_portal_address_and_dataset_ids_are_written_only_in_melbourne_portal
 def test_the_commands_default_to_the_portal_module(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FOOTFALL_PORTAL_URL", raising=False)
     from footfall import cli
-    from footfall.melbourne.job import Fetch
 
     assert Fetch().dataset == portal.SOCRATA_COUNTS_DATASET
     assert Fetch().sensors_dataset == portal.SOCRATA_SENSORS_DATASET
     assert portal.PORTAL_URL in CliRunner().invoke(cli.app, ["run", "--help"], terminal_width=200).output
+
+
+def test_run_and_ingest_take_the_fetch_flags_declared_once_with_fetch_s_defaults() -> None:
+    from footfall import cli
+
+    defaults = {f.name: f.default for f in dataclasses.fields(Fetch)}
+    assert set(FETCH_FLAGS) == set(defaults)
+    group = typer.main.get_command(cli.app)
+    for name in ("run", "ingest"):
+        params = {p.name: p.default for p in group.commands[name].params}  # type: ignore[attr-defined]
+        assert {flag: params[flag] for flag in FETCH_FLAGS} == defaults, name
+
+    seen: list[Fetch] = []
+
+    @fetches
+    def probe(how: Fetch, lake: str | None = None) -> None:
+        seen.append(how)
+
+    app = typer.Typer()
+    app.command()(probe)
+    app.command("other")(lambda: None)
+    done = CliRunner().invoke(app, ["probe", "--since", "2024-01-01", "--workers", "2", "--bulk-csv",
+                                    "--source", "socrata", "--lake", "x"])
+    assert done.exit_code == 0, done.output
+    assert seen == [Fetch(source="socrata", since="2024-01-01", bulk_csv=True, workers=2)]
 
 
 def test_the_catalog_leaves_type_names_to_sqlglot_and_footers_to_pyarrow() -> None:

@@ -4,24 +4,27 @@ each parses its flags, calls the job, and renders what it returns."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import dataclasses
+import functools
+import inspect
+import typing
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from footfall.console import Progress, download_bars, err, line, note, render, summary_line
 from footfall.errors import FootfallError
 from footfall.extras import MissingExtra, require
-from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET, portal_url
+from footfall.melbourne.portal import PORTAL_URL, Fetch
 from footfall.options import EngineOpt, LakeOpt, RebuildOpt, S3EndpointOpt, SparkMasterOpt
 from footfall.settings import Settings
 
 if TYPE_CHECKING:
     from footfall.context import Context
     from footfall.lake.open import Held
-    from footfall.melbourne.job import Fetch
 
 CountsOpt = Annotated[list[str], typer.Option("--counts", help="Counts file, glob, directory or http(s) URL "
                                                "(repeatable). Without any, the portal is fetched.")]
@@ -39,6 +42,32 @@ BulkOpt = Annotated[bool, typer.Option("--bulk-csv", help="Socrata: the bulk row
 WorkersOpt = Annotated[int, typer.Option("--workers", help="Socrata: pages fetched at once.")]
 ExportFormatOpt = Annotated[str, typer.Option("--format", help="The portal's export to fetch: csv, parquet (the "
                                               "most compact) or xlsx.")]
+
+# Each fetch flag once, by the name of the Fetch field it fills.
+FETCH_FLAGS = {"source": SourceOpt, "portal": PortalOpt, "since": SinceOpt, "until": UntilOpt,
+               "full_refresh": RefreshOpt, "socrata_url": SocrataUrlOpt, "dataset": DatasetOpt,
+               "sensors_dataset": SensorsDatasetOpt, "bulk_csv": BulkOpt, "workers": WorkersOpt,
+               "export_format": ExportFormatOpt}
+
+
+def fetches(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the fetch flags (``FETCH_FLAGS``, defaults from :class:`Fetch`) and call it with them
+    gathered into its ``how`` argument, so ``run`` and ``ingest`` cannot drift apart."""
+    hints = typing.get_type_hints(command, include_extras=True)
+    defaults = {field.name: field.default for field in dataclasses.fields(Fetch)}
+    own = [parameter.replace(annotation=hints[parameter.name])
+           for parameter in inspect.signature(command).parameters.values() if parameter.name != "how"]
+    flags = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=defaults[name], annotation=kind)
+             for name, kind in FETCH_FLAGS.items()]
+
+    @functools.wraps(command)
+    def with_flags(**options: Any) -> None:
+        command(how=Fetch(**{name: options.pop(name) for name in FETCH_FLAGS}), **options)
+
+    with_flags.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*own, *flags], return_annotation=None)
+    with_flags.__annotations__ = {parameter.name: parameter.annotation for parameter in [*own, *flags]}
+    return with_flags
 
 
 @contextlib.contextmanager
@@ -59,38 +88,18 @@ def fetched(context: Context, held: Held, counts: list[str], sensors: list[str],
         return fetch(context, held, counts, sensors, how, progress=bars, notify=note)
 
 
-def fetching(settings: Settings, source: str, portal: str | None, since: str | None, until: str | None,
-             full_refresh: bool, socrata_url: str | None, dataset: str, sensors_dataset: str | None, bulk_csv: bool,
-             workers: int, export_format: str) -> Fetch:
-    from footfall.melbourne.job import Fetch
-
-    return Fetch(source, portal or portal_url(settings), since, until, full_refresh, socrata_url, dataset,
-                 sensors_dataset, bulk_csv, workers, export_format)
-
-
+@fetches
 def ingest_command(
+    how: Fetch,
     counts: CountsOpt = [],  # noqa: B006
     sensors: SensorsOpt = [],  # noqa: B006
     lake: LakeOpt = None,
-    source: SourceOpt = "melbourne",
-    portal: PortalOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    full_refresh: RefreshOpt = False,
-    socrata_url: SocrataUrlOpt = None,
-    dataset: DatasetOpt = SOCRATA_COUNTS_DATASET,
-    sensors_dataset: SensorsDatasetOpt = SOCRATA_SENSORS_DATASET,
-    bulk_csv: BulkOpt = False,
-    workers: WorkersOpt = 4,
-    export_format: ExportFormatOpt = "csv",
     s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Fetch into the landing zone only: the portal (incrementally), a Socrata dataset, URLs or files."""
     from footfall.melbourne.job import land_only, melbourne
 
     context = melbourne(Settings.resolve(lake=lake, s3_endpoint=s3_endpoint))
-    how = fetching(context.settings, source, portal, since, until, full_refresh, socrata_url, dataset,
-                   sensors_dataset, bulk_csv, workers, export_format)
     with opened(context, write=True, portal=not counts and not sensors) as held:
         local_counts, local_sensors, downloads = fetched(context, held, counts, sensors, how)
         result = land_only(held, local_counts, local_sensors)
@@ -98,7 +107,9 @@ def ingest_command(
                    f"{len(result.unchanged)} unchanged"))
 
 
+@fetches
 def run_command(
+    how: Fetch,
     counts: CountsOpt = [],  # noqa: B006
     sensors: SensorsOpt = [],  # noqa: B006
     lake: LakeOpt = None,
@@ -106,17 +117,6 @@ def run_command(
     spark_master: SparkMasterOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit with 4 when any row was quarantined.")] = False,
     rebuild: RebuildOpt = False,
-    source: SourceOpt = "melbourne",
-    portal: PortalOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    full_refresh: RefreshOpt = False,
-    socrata_url: SocrataUrlOpt = None,
-    dataset: DatasetOpt = SOCRATA_COUNTS_DATASET,
-    sensors_dataset: SensorsDatasetOpt = SOCRATA_SENSORS_DATASET,
-    bulk_csv: BulkOpt = False,
-    workers: WorkersOpt = 4,
-    export_format: ExportFormatOpt = "csv",
     s3_endpoint: S3EndpointOpt = None,
 ) -> None:
     """Run the Melbourne pipeline: fetch (the portal unless files are given), land, parse what is new,
@@ -132,8 +132,6 @@ def run_command(
                                          s3_endpoint=s3_endpoint))
     check_engine(context.settings.engine)
     err.print(line(("melbourne", "bold"), f" -> {context.settings.lake}"))
-    how = fetching(context.settings, source, portal, since, until, full_refresh, socrata_url, dataset,
-                   sensors_dataset, bulk_csv, workers, export_format)
     with opened(context, write=True, portal=not counts and not sensors) as held:
         local_counts, local_sensors, downloads = fetched(context, held, counts, sensors, how)
         with Progress() as progress:

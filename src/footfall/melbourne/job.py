@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date
 
 from footfall.context import Context
@@ -17,7 +16,7 @@ from footfall.melbourne import ingest
 from footfall.melbourne.formats import FileKind
 from footfall.melbourne.ingest import INCOMING, IngestResult
 from footfall.melbourne.landing import TEMPORARIES
-from footfall.melbourne.portal import PORTAL_URL, SOCRATA_COUNTS_DATASET, SOCRATA_SENSORS_DATASET
+from footfall.melbourne.portal import Fetch, portal_url
 from footfall.melbourne.run import JobResult, expand, land, pipeline, prepare
 from footfall.settings import Settings
 from footfall.sources.http import Progress
@@ -40,23 +39,6 @@ def melbourne_lake(context: Context, *, write: bool, portal: bool = False) -> It
         if write:
             prepare(held, portal=portal)
         yield held
-
-
-@dataclass(frozen=True)
-class Fetch:
-    """Where the counts come from, as the user said."""
-
-    source: str = "melbourne"
-    portal: str | None = None
-    since: str | None = None
-    until: str | None = None
-    full_refresh: bool = False
-    socrata_url: str | None = None
-    dataset: str = SOCRATA_COUNTS_DATASET
-    sensors_dataset: str | None = SOCRATA_SENSORS_DATASET
-    bulk_csv: bool = False
-    workers: int = 4
-    export_format: str = "csv"
 
 
 def day(text: str, flag: str) -> date:
@@ -86,7 +68,8 @@ def fetch(context: Context, held: Held, counts: list[str], sensors: list[str], h
                 workers=how.workers, app_token=context.settings.socrata_app_token, progress=progress))
         elif how.source == "melbourne":
             results.append(ingest.ingest_melbourne(
-                lake, how.portal or PORTAL_URL, since=day(how.since, "--since") if how.since else None,
+                lake, how.portal or portal_url(context.settings),
+                since=day(how.since, "--since") if how.since else None,
                 until=day(how.until, "--until") if how.until else None, full_refresh=how.full_refresh,
                 progress=progress, export_format=how.export_format))
         else:
