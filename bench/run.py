@@ -114,6 +114,11 @@ def run_all(work: Path, rows: int, repeat: int, huge_rows: int, spark_rows: int 
         runs.append(measure(footfall("run", "--counts", str(month), "--lake", str(lake))))
         print(f"incremental month: run {i + 1}: {runs[-1].seconds:.2f} s, {runs[-1].peak_mb:.0f} MB", flush=True)
     results["incremental"] = median(runs)
+    runs = []
+    for i in range(repeat):  # the month again, on the lake that already holds it: nothing new
+        runs.append(measure(footfall("run", "--counts", str(month), "--lake", str(work / f"lake-incr-{i}"))))
+        print(f"nothing new: run {i + 1}: {runs[-1].seconds:.2f} s, {runs[-1].peak_mb:.0f} MB", flush=True)
+    results["nothing_new"] = median(runs)
 
     results["profile"] = profile(data, work / "lake-profile")
     results["load"].append(os.getloadavg()[0])
@@ -316,7 +321,7 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
 
 
-def report(results: dict, repeat: int) -> str:
+def report(results: dict, repeat: int, previous: dict[str, float], previous_when: str) -> str:
     footfall_m, pandas_m, lower_m, high_m = results["approaches"].values()
     lines = [
         "# Benchmarks",
@@ -337,11 +342,15 @@ def report(results: dict, repeat: int) -> str:
     for name, m in results["approaches"].items():
         lines.append(f"| {name} | {m.seconds:.2f} | {m.peak_mb:,.0f} | {m.seconds / lower_m.seconds:.2f}x | "
                      f"{m.seconds / footfall_m.seconds:.2f}x |")
-    incr = results["incremental"]
+    incr, again = results["incremental"], results["nothing_new"]
     lines += [
         "",
         f"Incremental: adding one month ({results['month']}) to the lake holding the rest of that history: "
         f"{incr.seconds:.2f} s, {incr.peak_mb:,.0f} MB peak, {100 * incr.seconds / footfall_m.seconds:.0f}% of the "
+        "full run.",
+        "",
+        f"Nothing new: the same month given again to that lake (landed already, so nothing is parsed or built): "
+        f"{again.seconds:.2f} s, {again.peak_mb:,.0f} MB peak, {100 * again.seconds / footfall_m.seconds:.0f}% of the "
         "full run.",
     ]
     if "huge" in results:
@@ -375,6 +384,8 @@ def report(results: dict, repeat: int) -> str:
          f"the time with FOOTFALL_MEMORY_LIMIT={HIGH_LIMIT})"),
         ("one new month under 10% of the full run", incr.seconds < 0.1 * footfall_m.seconds,
          f"{100 * incr.seconds / footfall_m.seconds:.0f}%"),
+        ("a re-run with nothing new under 5% of the full run", again.seconds < 0.05 * footfall_m.seconds,
+         f"{100 * again.seconds / footfall_m.seconds:.0f}%"),
     ]
     if "huge_failed" in results:
         checks.append((f"{results['huge_rows'] / 1e6:,.0f} M rows under 120 s and 3 GB", False,
@@ -391,17 +402,15 @@ def report(results: dict, repeat: int) -> str:
               for name, ok, value in checks]
     lines += ["", "## Where the time goes", "",
               "One full run in process (no interpreter start-up), from the pipeline's own timings (steps under "
-              "0.5 s summed as other steps), next to the same profile before landing and resolution were made "
-              f"single-pass ({BEFORE_WHEN}):", "",
-              "| phase | before (s) | this run (s) |", "|---|---:|---:|"]
+              f"0.5 s summed as other steps), next to the same profile of the previous `make bench` ({previous_when}):",
+              "", "| phase | previous (s) | this run (s) |", "|---|---:|---:|"]
     now = results["profile"]
-    names = [n for n in now if n not in (LANDING, "total in process")]
-    names += [n for n in BEFORE if n not in now and n not in (LANDING, "total in process")]
-    for name in [*names, LANDING, "total in process"]:
-        before = f"{BEFORE[name]:.2f}" if name in BEFORE else "–"
+    names = [n for n in now if n not in (LANDING, TOTAL)]
+    names += [n for n in previous if n not in now and n not in (LANDING, TOTAL)]
+    for name in [*names, LANDING, TOTAL]:
+        before = f"{previous[name]:.2f}" if name in previous else "–"
         current = f"{now[name]:.2f}" if name in now else "–"
         lines.append(f"| {name} | {before} | {current} |")
-    lines += ["", ANALYSIS]
     return "\n".join(lines)
 
 
@@ -453,52 +462,8 @@ def spark_targets(spark: dict | None, full_run: Measure) -> list[tuple[str, bool
 LANDING = "landing (hash, copy) and the rest"
 HIGH_LIMIT = "3GB"
 HIGH_MEMORY = f"footfall run, FOOTFALL_MEMORY_LIMIT={HIGH_LIMIT} (the default was 3 GiB before 2026-11-26)"
-BEFORE_WHEN = ("2026-11-25, quiet machine, 6 M rows; the sensor-health steps (sensor_runs, level_shifts) "
-               "came later and are in other steps there")
-BEFORE = {"parse": 2.10, "source": 0.01, "other steps": 0.39, "check": 0.03, "hourly_changes": 2.41,
-          "quarantine": 0.87, "output": 1.10, "publish": 0.01, LANDING: 1.90, "total in process": 8.83}
-
-ANALYSIS = """## Why, and what it would take
-
-The lower bound reads the CSV once and keeps two small aggregates; footfall does more by design: it keeps
-the publication byte for byte in the landing zone under its hash (never landed twice), parses every row
-into typed Parquet with the raw text kept for bad rows (nothing lost, and the next run does not parse
-again), resolves publications that disagree (newest wins), writes the hourly table partitioned by month,
-and computes a dozen answers besides the two top-10s, each checked before anything is published.
-
-Made single-pass so far:
-- Landing reads the input once: one read hashes it (and looks it up, so known bytes are never written),
-  then the kernel copies it from the same open file (`copy_file_range`: a reflink where the file system
-  shares blocks, an in-kernel copy otherwise), refused if the file changed in between. A hard link would
-  be free but shares the user's inode, so a later edit of the user's file would change the landed bytes.
-- Only repeated hours are resolved: one aggregation of (location, hour) finds the hours that more than
-  one row gives (overlapping publications, exact duplicates, the repeated daylight-saving hour); only
-  those rows are folded and ranked, and the duplicate quarantine reads only them. Every other row passes
-  straight through. Before, every row went through three aggregations, and the fold ran twice.
-- The sensor-health steps (gaps and flat windows, the weekly ratios of the level-shift test) keep the last
-  run's rows away from the changed months and recompute only the changed span and its neighbours; the
-  weekly ratios take their medians from sorted rows, which DuckDB can spill (a windowed MEDIAN feeding a
-  grouped one ran out of memory on 100 M rows).
-
-What is left, by the profile above and by separate in-process runs on the same machine (2026-11-26):
-- Parse is the largest phase: the CSV is read with every column as text so that a bad value is quarantined
-  with its reason, not coerced. On 6 M rows the scan alone was ~0.9 s, the checks and conversions ~1.2 s and
-  writing the Parquet ~1.3 s; at 100 M rows parse was 63 s of the run. The checks now take a typed fast path
-  and leave the regular expressions to the values it does not vouch for (see *Parse* below); the scan and
-  the Parquet are what remains. Parsing one file while the next lands (two cores) is untried.
-- At 100 M rows the rest is the resolution's two aggregations over every row (`repeated_hours` 14 s,
-  `hourly_changes` 13 s) and the sensor-health windows (`sensor_runs` 22 s, `weekly_ratios` 22 s) on a
-  first run; an incremental run pays these for the changed months only.
-- One new month: of its ~3.7 s, the interpreter and imports take ~0.6 s, the 38 steps 1.8 s (each a few
-  tens of milliseconds even on a few rows, and the whole-history answers -- daily, monthly, ranks,
-  coverage, profiles -- recomputed from the hourly table), outputs 0.35 s, landing and the lake ~0.4 s.
-  Under 10 % of the full run means about 1 s: maintaining the daily table per month (the partition
-  carry-over the hourly table uses) and deriving the pooled answers from it, and fewer, fused steps.
-- Memory: DuckDB is given half the machine's memory, at most 768 MiB (3 GiB before), and spills to the
-  lake's `_spill/` beyond it. The 3 GiB row above shows what the extra memory buys on 6 M rows; on 100 M
-  rows it bought nothing (226 s and 3.4 GB peak with 2.8 GiB, 233 s and 1.1 GB with 768 MiB, 2026-11-26).
-"""
-
+TOTAL = "total in process"
+WHY_HEADING = "## Why, and what it would take"  # written by hand from the profile: kept here
 
 # bench/bench_parse.py writes this section; a full benchmark keeps it.
 PARSE_HEADING = "## Parse"
@@ -516,6 +481,20 @@ def section(text: str, heading: str) -> str:
     return "".join(lines[start:end])
 
 
+def previous_profile(text: str) -> tuple[dict[str, float], str]:
+    """The last column of the previous BENCHMARKS.md's profile, and the day it was measured, so each run shows
+    its profile beside the one before it."""
+    when = next((line.split(" on ", 1)[1].split(":")[0] for line in text.splitlines()
+                 if line.startswith("Measured by `make bench` on ")), "none")
+    profile: dict[str, float] = {}
+    for line in section(text, "## Where the time goes").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0] not in ("phase", "---") and cells[2] not in ("–", "---:"):
+            with contextlib.suppress(ValueError):
+                profile[cells[0]] = float(cells[2])
+    return profile, when
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=6_000_000)
@@ -527,11 +506,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=HERE / "results")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args()
-    results = run_all(args.work, args.rows, args.repeat, args.huge_rows, args.spark_rows)
-    text = report(results, args.repeat)
     old = args.out.read_text() if args.out.exists() else ""
-    kept = "".join(f"\n{part}" for part in (section(old, PARSE_HEADING), section(old, S3_HEADING)) if part)
-    args.out.write_text(text + kept)
+    results = run_all(args.work, args.rows, args.repeat, args.huge_rows, args.spark_rows)
+    text = report(results, args.repeat, *previous_profile(old))
+    kept = "".join(part for part in (section(old, WHY_HEADING), section(old, PARSE_HEADING),
+                                     section(old, S3_HEADING)) if part)
+    args.out.write_text(text + (f"\n\n{kept}" if kept else "\n"))
     print(text)
 
 
