@@ -7,6 +7,7 @@ name the file and the line of the offending key.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
 import re
@@ -281,12 +282,7 @@ def load_spec(path: Path) -> PipelineSpec:
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError(f"cannot read: {e}", path=path) from None
     try:
-        data = _fast_load(text)
-    except yaml.YAMLError:
-        data = None
-    try:
-        if data is None:
-            data = yaml.load(text, Loader=yaml.SafeLoader)
+        data = _load(text)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         raise SpecError(f"invalid YAML: {e.problem or e.context}", path=path,
@@ -306,11 +302,12 @@ def load_spec(path: Path) -> PipelineSpec:
         raise SpecError(f"{where}: {message}", path=path, line=_line_of(node, err["loc"])) from None
 
 
-def _fast_load(text: str) -> Any:
-    """libyaml's safe loader when PyYAML has it, five times faster. An error is read again by the Python
-    loader, whose words the error message gives."""
+def _load(text: str) -> Any:
+    """libyaml's safe loader when PyYAML has it, five times faster; a text it refuses is read again by the
+    Python loader, so an error is in that loader's words."""
     if yaml.__with_libyaml__:
-        return yaml.load(text, Loader=yaml.CSafeLoader)
+        with contextlib.suppress(yaml.YAMLError):
+            return yaml.load(text, Loader=yaml.CSafeLoader)
     return yaml.safe_load(text)
 
 
