@@ -181,7 +181,7 @@ def run_pipeline(pipeline: Pipeline, lake: Lake, engine: Engine, *,
     check_deferred()
     engine.create(RECORD.table, f"SELECT {literal(inputs)} AS fingerprint", "table", readers=1)
 
-    staging = lake.stage()
+    staging = lake.stage(local=engine.WRITES_LOCAL_COPIES)
     result.run_id = staging.run_id
     try:
         writes = engine.write_all([(out.table, str(staging.path(out.zone, out.relpath)), out)

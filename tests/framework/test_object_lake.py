@@ -5,8 +5,10 @@ one compare-and-swap of the pointer publishes everything or nothing."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,6 +18,7 @@ import pytest
 from footfall.dag import load_pipeline
 from footfall.engines.duckdb import DuckDBEngine
 from footfall.errors import EngineError, LakeError
+from footfall.lake.cache import STALE, ObjectCache
 from footfall.lake.layout import published
 from footfall.lake.local import LocalLake
 from footfall.lake.objects import ObjectLake
@@ -252,3 +255,55 @@ def test_the_read_cache_holds_what_the_pointer_names_and_dropping_it_changes_no_
     shutil.rmtree(cache)
     run(shops, location, {}, cache=cache, rebuild=True)
     assert read(location, "curated/totals.csv") == answer == b"shop,total\na,10\nb,6\n"
+
+
+def test_what_a_run_writes_is_uploaded_and_kept_as_the_next_runs_cached_copy(
+        shops: Path, location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    run(shops, location, {"landing/sales/a.csv": "shop,amount\na,10\nb,5\n"}, cache=cache)
+    folder = next((cache / "objects").iterdir())
+    index = json.loads((folder / ".index.json").read_text())
+    outputs = {meta["key"] for rel, meta in pointer(location)["files"].items() if not rel.startswith("landing/")}
+    assert len(outputs) == 5  # two partitions, two CSVs, the run's record
+    for key in outputs:
+        got = store_of(location).get(key)
+        assert got is not None and (folder / key).read_bytes() == got[0]
+        assert index[key][0] == got[1].strip('"')
+    assert {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {".index.json"} \
+        == outputs | {"landing/sales/a.csv"}
+
+    downloaded: list[str] = []
+    for store in (type(store_of(location)),):
+        original = store.download
+        monkeypatch.setattr(store, "download", lambda self, key, path, original=original: (
+            downloaded.append(key), original(self, key, path))[1])
+    run(shops, location, {"landing/sales/a.csv": "shop,amount\na,10\nb,5\n"}, cache=cache)
+    assert downloaded == []  # the record of the last run read from the copy it wrote
+    run(shops, location, {"landing/sales/b.csv": "shop,amount\nb,1\n"}, cache=cache)
+    assert downloaded == ["landing/sales/b.csv"]
+
+
+def test_a_failed_run_leaves_nothing_of_its_own_in_the_read_cache(
+        shops: Path, location: str, tmp_path: Path, make_pipeline: Callable[..., Path]) -> None:
+    cache = tmp_path / "cache"
+    run(shops, location, {"landing/sales/a.csv": "shop,amount\na,10\n"}, cache=cache)
+    folder = next((cache / "objects").iterdir())
+    before = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    late = SPEC.replace("steps:\n", "steps:\n  rollup: {materialize: view}\n")  # fails as the last output is written
+    failing = {**SQL, "rollup": "select case when total > 0 then error('no') end as broken from totals"}
+    with pytest.raises(EngineError, match=r"^rollup: "):
+        run(make_pipeline(late, failing, name="late"), location, {}, cache=cache, rebuild=True)
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == before
+
+
+def test_the_cache_sweeps_what_a_killed_run_left_a_day_later_and_spares_a_running_ones(tmp_path: Path) -> None:
+    cache = ObjectCache(tmp_path / "objects")
+    for key in ("landing/a.csv", "curated/t.csv/r1/t.csv", "curated/t.csv/r2/t.csv"):
+        (cache.root / key).parent.mkdir(parents=True, exist_ok=True)
+        (cache.root / key).write_text("x")
+    cache.adopt({"landing/a.csv": {"size": 1, "md5": "m"}})
+    old = time.time() - STALE - 60
+    os.utime(cache.root / "curated/t.csv/r1/t.csv", (old, old))  # a killed run's, a day old
+    assert cache.keep({"landing/a.csv"}) == 0
+    assert sorted(p.relative_to(cache.root).as_posix() for p in cache.root.rglob("*") if p.is_file()) == [
+        ".index.json", "curated/t.csv/r2/t.csv", "landing/a.csv"]

@@ -23,6 +23,7 @@ class Engine(ABC):
     dialect: ClassVar[str]
     REACHES_OBJECT_STORES: ClassVar[bool] = False  # reads and writes object URIs itself (else: local lakes only)
     READS_LOCAL_COPIES: ClassVar[bool] = False  # reads an object lake's sources from a local cache, not the store
+    WRITES_LOCAL_COPIES: ClassVar[bool] = False  # writes an object lake's outputs as local files the lake uploads
     SUPPORTS_VIEWS: ClassVar[bool] = True
     SUPPORTS_CSV_OUTPUT: ClassVar[bool] = True
     SUPPORTS_PARTITIONED_OUTPUT: ClassVar[bool] = True

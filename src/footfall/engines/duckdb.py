@@ -94,9 +94,11 @@ class DuckDBEngine(Engine):
     name: ClassVar[str] = "duckdb"
     dialect: ClassVar[str] = "duckdb"
     REACHES_OBJECT_STORES: ClassVar[bool] = True  # through the store's fsspec filesystem, registered on the connection
-    # Each object read through a Python filesystem costs several requests: a run reads its sources from the
-    # lake's read cache instead (BENCHMARKS.md, "S3 lake"), and writes its outputs to the store itself.
+    # Each object read or written through a Python filesystem costs several requests, one object at a time: a
+    # run reads its sources from the lake's read cache and writes its outputs into it, and the lake uploads them
+    # a few at a time (BENCHMARKS.md, "S3 lake"); the next run finds them there.
     READS_LOCAL_COPIES: ClassVar[bool] = True
+    WRITES_LOCAL_COPIES: ClassVar[bool] = True
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None,
                  temp_dir: str | Path | None = None, store: ObjectStore | None = None) -> None:

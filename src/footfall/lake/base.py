@@ -45,7 +45,9 @@ class Lake(Protocol):
         """The paths or URIs of the files a source's lake path names, sorted; with ``local``, local paths (an
         object lake's cached copies)."""
 
-    def stage(self, run_id: str | None = None) -> Staging: ...
+    def stage(self, run_id: str | None = None, local: bool = False) -> Staging:
+        """A run's private staging; with ``local`` the engine writes local files (an object lake uploads them
+        when it publishes), else wherever the lake is."""
 
     def snapshot(self, prefixes: Sequence[str] = ()) -> contextlib.AbstractContextManager[LocalLake]:
         """A local lake holding the published files under ``prefixes`` (every file without), all of one

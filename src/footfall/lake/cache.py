@@ -5,7 +5,9 @@ Only a cache: a file is used when the pointer names its key with the ETag the ca
 file still has the size and modification time it had when fetched, else it is fetched again; the folder can be
 deleted at any time and costs downloads, never answers. Keys keep their lake layout below the cache's folder
 (``key=value`` folders stay partition columns), and output keys name the run that wrote them, so a cached
-output version never changes. After a publish the cache keeps only what the new pointer names.
+output version never changes. An engine that writes local files faster writes a run's outputs here, at their
+keys; the publish uploads them and records them, so the next run reads them without a download. After a
+publish the cache keeps only what the new pointer names.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -24,6 +27,7 @@ from footfall.lake.layout import write_json
 from footfall.lake.store import transfer
 
 INDEX = ".index.json"
+STALE = 24 * 3600  # a file the index does not know, this old, was left by a killed run
 
 
 @dataclass(frozen=True)
@@ -55,14 +59,30 @@ class ObjectCache:
             write_json(self.root / INDEX, index)
         return [str(self.root / key) for key in wanted]
 
-    def keep(self, keys: set[str]) -> int:
-        """Drop every cached object but ``keys``; return how many went."""
+    def adopt(self, files: Mapping[str, Mapping[str, Any]]) -> None:
+        """Record files already in place as the copies of the objects ``files`` names (key -> size, md5): what
+        a run wrote here and uploaded, so the next run reads them without a download."""
+        index = self._index()
+        adopted = {key: [meta["md5"], *_stat(self.root / key)] for key, meta in files.items()
+                   if _stat(self.root / key)[0] == meta["size"]}
+        if adopted:
+            write_json(self.root / INDEX, index | adopted)
+
+    def keep(self, keys: set[str], now: float | None = None) -> int:
+        """Drop every cached object but ``keys``, and what a killed run wrote here and never published (files
+        the index does not know, untouched for :data:`STALE` seconds: a running writer's are fresh); return
+        how many cached objects went."""
         index = self._index()
         gone = [key for key in index if key not in keys]
         for key in gone:
             (self.root / key).unlink(missing_ok=True)
         if gone:
             write_json(self.root / INDEX, {k: v for k, v in index.items() if k in keys})
+        cutoff = (time.time() if now is None else now) - STALE
+        for path in self.root.rglob("*"):
+            key = path.relative_to(self.root).as_posix()
+            if key != INDEX and key not in index and path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
         for here, dirs, files in sorted(os.walk(self.root), reverse=True):
             if Path(here) != self.root and not dirs and not files:
                 shutil.rmtree(here, ignore_errors=True)

@@ -165,8 +165,9 @@ class LocalLake:
         with self.lock():
             yield self.recover(scratch, temporaries)
 
-    def stage(self, run_id: str | None = None) -> LocalStaging:
-        """A run's private staging folder; publishes left by a killed run were settled by :meth:`recover`."""
+    def stage(self, run_id: str | None = None, local: bool = False) -> LocalStaging:
+        """A run's private staging folder (local, whatever ``local`` says); publishes left by a killed run
+        were settled by :meth:`recover`."""
         run_id = run_id or new_run_id()
         folder = self.root / STAGING / run_id
         folder.mkdir(parents=True)

@@ -1,13 +1,15 @@
 """A lake on an object store, which the engines read and write themselves: no working copy.
 
 A run reads the pointer once and resolves each source through it to object URIs. The engine writes every
-output under a version prefix of its own (``<zone>/<output>/<run_id>/...``), invisible to readers.
-Publishing lists what was written, builds the next pointer from the one this run read, and switches it by
-compare-and-swap (:mod:`footfall.lake.pointer`): a failed run publishes nothing, and of two writers only one
-publishes. New inputs (landed files, their parsed tables) are uploaded at their lake path before the run,
-from a local work folder where a job lands and parses them; they join the lake when the pointer names them.
-Readers download just the objects of the tables they read, all named by one pointer, into a temporary
-folder (:meth:`ObjectLake.snapshot`).
+output under a version prefix of its own (``<zone>/<output>/<run_id>/...``), invisible to readers: at its
+URI, or, for an engine that writes local files faster, at that key in the lake's local copies, which the
+publish uploads a few at a time and keeps as the read cache's copies. Publishing lists what was written,
+builds the next pointer from the one this run read, and switches it by compare-and-swap
+(:mod:`footfall.lake.pointer`): a failed run publishes nothing, and of two writers only one publishes. New
+inputs (landed files, their parsed tables) are uploaded at their lake path before the run, from a local work
+folder where a job lands and parses them; they join the lake when the pointer names them. Readers download
+just the objects of the tables they read, all named by one pointer, into a temporary folder
+(:meth:`ObjectLake.snapshot`).
 """
 
 from __future__ import annotations
@@ -98,6 +100,11 @@ class ObjectLake:
     def spill(self) -> Path:
         return self.spill_folder / SPILL
 
+    @property
+    def copies(self) -> ObjectCache:
+        """Where local copies of objects live: the read cache, or without one a folder of this run's own."""
+        return self.cache or ObjectCache(self.spill_folder / "objects")
+
     def sources(self, pattern: str, fmt: str, local: bool = False) -> list[str]:
         """URIs of the files a source's path names (a folder stands for every ``*.<fmt>`` below it); with
         ``local``, paths of their copies in the lake's cache (or, without one, in the spill folder)."""
@@ -110,11 +117,10 @@ class ObjectLake:
         named = [files[rel] for rel in sorted(files) if regex.fullmatch(rel)]
         if not local:
             return [self.store.uri(meta["key"]) for meta in named]
-        cache = self.cache or ObjectCache(self.spill_folder / "objects")
-        return cache.paths({meta["key"]: meta for meta in named}, self.store.download)
+        return self.copies.paths({meta["key"]: meta for meta in named}, self.store.download)
 
-    def stage(self, run_id: str | None = None) -> ObjectStaging:
-        return ObjectStaging(self, run_id or new_run_id())
+    def stage(self, run_id: str | None = None, local: bool = False) -> ObjectStaging:
+        return ObjectStaging(self, run_id or new_run_id(), local=local)
 
     @contextlib.contextmanager
     def snapshot(self, prefixes: Sequence[str] = ()) -> Iterator[LocalLake]:
@@ -191,6 +197,7 @@ class ObjectStaging:
 
     lake: ObjectLake
     run_id: str
+    local: bool = False  # the engine writes local files at their keys in the lake's copies; publish uploads them
     written: dict[str, bool] = field(default_factory=dict)  # table rel -> merge partitions
     published: bool = False
 
@@ -209,9 +216,30 @@ class ObjectStaging:
         """The URI the engine writes: a file's versioned key, or a partitioned output's version folder."""
         table = self._table(zone, relpath)
         self.written.setdefault(table.rel, False)
-        if table.directory:
-            return self.lake.store.uri(f"{table.rel}/{self.run_id}")
-        return self.lake.store.uri(table.versioned_key(table.rel, self.run_id))
+        key = self._key(table)
+        return str(self.lake.copies.root / key) if self.local else self.lake.store.uri(key)
+
+    def _key(self, table: Table) -> str:
+        """The key this run writes a table at: its version folder, or its file's versioned key."""
+        return f"{table.rel}/{self.run_id}" if table.directory else table.versioned_key(table.rel, self.run_id)
+
+    def _local_files(self) -> dict[str, Path]:
+        """Key -> local file of what the engine wrote, when it writes local files (none else); hidden and
+        ``_`` parts left out, as :meth:`publish` lists them."""
+        if not self.local:
+            return {}
+        root = self.lake.copies.root
+        found = {}
+        for table in self.lake.tables:
+            if table.rel not in self.written:
+                continue
+            path = root / self._key(table)
+            files = sorted(p for p in path.rglob("*") if p.is_file()) if table.directory else [path]
+            for file in files:
+                inner = file.relative_to(path).parts if table.directory else ()
+                if file.is_file() and not any(part.startswith(("_", ".")) for part in inner):
+                    found[file.relative_to(root).as_posix()] = file
+        return found
 
     def mark_directory(self, zone: str, relpath: str, merge: bool = False) -> None:
         self.written[self._table(zone, relpath).rel] = merge
@@ -220,6 +248,8 @@ class ObjectStaging:
         """Build the next pointer from the one this run read and what it wrote; switch it (compare-and-swap);
         then delete what neither pointer names."""
         lake = self.lake
+        local = self._local_files()
+        transfer(partial(lake.store.upload, path, key) for key, path in local.items())
         files = lake.files()
         for table in lake.tables:
             if table.rel not in self.written:
@@ -242,8 +272,13 @@ class ObjectStaging:
         lake.pointer.switch(pointer, lake.etag)
         self.published = True
         lake.pointer.collect(lake.tables, pointer, lake.previous)
+        named = {meta["key"]: meta for meta in pointer["files"].values()}
+        for key, path in local.items():
+            if key not in named:  # a copy of a unit published before, which the pointer keeps naming
+                path.unlink(missing_ok=True)
         if lake.cache is not None:
-            lake.cache.keep({meta["key"] for meta in pointer["files"].values()})
+            lake.cache.adopt({key: named[key] for key in local if key in named})
+            lake.cache.keep(set(named))
         lake.previous, lake.etag = lake.pointer.read()
         lake.added, lake.dropped = {}, set()
         return sorted(self.written)
@@ -252,6 +287,13 @@ class ObjectStaging:
         """Delete what this run wrote, unless the pointer already names it."""
         if self.published:
             return
+        for table in self.lake.tables:
+            if self.local and table.rel in self.written:
+                path = self.lake.copies.root / self._key(table)
+                if table.directory:
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
         self.lake.store.delete([key for rel in self.written for key in self.lake.store.keys(f"{rel}/{self.run_id}/")])
 
 
