@@ -219,7 +219,7 @@ class Output(_Model):
     format: Literal["parquet", "csv"] = "parquet"
     path: OutputPath | None = None
     partition_by: list[Ident] = Field(default_factory=list)
-    order_by: list[Ident] = Field(default_factory=list)
+    order_by: list[Ident] = Field(default_factory=list)  # also makes the files' bytes stable across runs
     overwrite: Literal["all", "partitions"] = "all"
 
     @model_validator(mode="after")
