@@ -62,13 +62,12 @@ class ObjectCache:
     def adopt(self, files: Mapping[str, Mapping[str, Any]]) -> None:
         """Record files already in place as the copies of the objects ``files`` names (key -> size, md5): what
         a run wrote here and uploaded, so the next run reads them without a download."""
-        index = self._index()
-        adopted = {key: [meta["md5"], *_stat(self.root / key)] for key, meta in files.items()
-                   if _stat(self.root / key)[0] == meta["size"]}
+        stats = {key: _stat(self.root / key) for key in files}
+        adopted = {key: [meta["md5"], *stats[key]] for key, meta in files.items() if stats[key][0] == meta["size"]}
         if adopted:
-            write_json(self.root / INDEX, index | adopted)
+            write_json(self.root / INDEX, self._index() | adopted)
 
-    def keep(self, keys: set[str], now: float | None = None) -> int:
+    def keep(self, keys: set[str]) -> int:
         """Drop every cached object but ``keys``, and what a killed run wrote here and never published (files
         the index does not know, untouched for :data:`STALE` seconds: a running writer's are fresh); return
         how many cached objects went."""
@@ -78,13 +77,17 @@ class ObjectCache:
             (self.root / key).unlink(missing_ok=True)
         if gone:
             write_json(self.root / INDEX, {k: v for k, v in index.items() if k in keys})
-        cutoff = (time.time() if now is None else now) - STALE
-        for path in self.root.rglob("*"):
-            key = path.relative_to(self.root).as_posix()
-            if key != INDEX and key not in index and path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
+        cutoff = time.time_ns() - STALE * 10**9
         for here, dirs, files in sorted(os.walk(self.root), reverse=True):
-            if Path(here) != self.root and not dirs and not files:
+            left = []
+            for name in files:
+                path = Path(here) / name
+                key = path.relative_to(self.root).as_posix()
+                if key != INDEX and key not in index and 0 <= _stat(path)[1] < cutoff:
+                    path.unlink(missing_ok=True)
+                else:
+                    left.append(name)
+            if Path(here) != self.root and not dirs and not left:
                 shutil.rmtree(here, ignore_errors=True)
         return len(gone)
 

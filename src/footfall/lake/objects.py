@@ -223,22 +223,23 @@ class ObjectStaging:
         """The key this run writes a table at: its version folder, or its file's versioned key."""
         return f"{table.rel}/{self.run_id}" if table.directory else table.versioned_key(table.rel, self.run_id)
 
+    def _local_outputs(self) -> Iterator[tuple[Table, Path]]:
+        """Each written table with the local file or folder the engine wrote it at; none unless it writes
+        local files."""
+        if self.local:
+            root = self.lake.copies.root
+            yield from ((t, root / self._key(t)) for t in self.lake.tables if t.rel in self.written)
+
     def _local_files(self) -> dict[str, Path]:
-        """Key -> local file of what the engine wrote, when it writes local files (none else); hidden and
-        ``_`` parts left out, as :meth:`publish` lists them."""
-        if not self.local:
-            return {}
+        """Key -> local file of what the engine wrote, the lake's own files left out as :meth:`publish` lists."""
         root = self.lake.copies.root
-        found = {}
-        for table in self.lake.tables:
-            if table.rel not in self.written:
-                continue
-            path = root / self._key(table)
-            files = sorted(p for p in path.rglob("*") if p.is_file()) if table.directory else [path]
-            for file in files:
-                inner = file.relative_to(path).parts if table.directory else ()
-                if file.is_file() and not any(part.startswith(("_", ".")) for part in inner):
-                    found[file.relative_to(root).as_posix()] = file
+        found: dict[str, Path] = {}
+        for table, path in self._local_outputs():
+            if not table.directory:
+                files = [path] if path.is_file() else []
+            else:
+                files = [p for p in sorted(path.rglob("*")) if p.is_file() and not _reserved(p.relative_to(path).parts)]
+            found.update((file.relative_to(root).as_posix(), file) for file in files)
         return found
 
     def mark_directory(self, zone: str, relpath: str, merge: bool = False) -> None:
@@ -257,7 +258,7 @@ class ObjectStaging:
             written = {}
             for item in lake.store.list(f"{table.rel}/{self.run_id}/"):
                 inner = item.key[len(table.rel) + len(self.run_id) + 2:]
-                if any(part.startswith(("_", ".")) for part in inner.split("/")):
+                if _reserved(inner.split("/")):
                     continue
                 rel = f"{table.rel}/{inner}" if table.directory else table.rel
                 written[rel] = {"size": item.size, "md5": item.etag, "key": item.key}
@@ -287,14 +288,17 @@ class ObjectStaging:
         """Delete what this run wrote, unless the pointer already names it."""
         if self.published:
             return
-        for table in self.lake.tables:
-            if self.local and table.rel in self.written:
-                path = self.lake.copies.root / self._key(table)
-                if table.directory:
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
+        for table, path in self._local_outputs():
+            if table.directory:
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         self.lake.store.delete([key for rel in self.written for key in self.lake.store.keys(f"{rel}/{self.run_id}/")])
+
+
+def _reserved(parts: Sequence[str]) -> bool:
+    """Whether a path inside an output's version folder is the writer's own (``_SUCCESS``, ``.crc``), not data."""
+    return any(part.startswith(("_", ".")) for part in parts)
 
 
 def _keep_unchanged(table: Table, written: dict[str, dict[str, Any]],
